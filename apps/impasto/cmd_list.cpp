@@ -1,0 +1,24 @@
+// impasto list: what can be chosen by name (backbones and their layers, stylization methods).
+#include "commands.h"
+#include "impasto/nn/backbone.h"
+#include "impasto/style/stylizer.h"
+
+namespace impasto::cli {
+
+CLI::App* add_list_command(CLI::App& app, Context&) {
+  CLI::App* cmd = app.add_subcommand("list", "List backbones (with their layers) and stylization methods");
+  cmd->callback([] {
+    std::printf("backbones:\n");
+    for (const auto& name : backbone_registry().names())
+      std::printf("  %-18s %s\n", name.c_str(), backbone_registry().description(name).c_str());
+    std::printf("  random-multiscale layers:");
+    for (const auto& layer : make_backbone(BackboneOptions{})->layers()) std::printf(" %s", layer.c_str());
+    std::printf("\n  vgg19 layers: relu1_1 ... relu5_4, conv1_1 ... conv5_4, pool1 ... pool5\n");
+    std::printf("methods:\n");
+    for (const auto& name : stylizer_registry().names())
+      std::printf("  %-18s %s\n", name.c_str(), stylizer_registry().description(name).c_str());
+  });
+  return cmd;
+}
+
+}  // namespace impasto::cli

@@ -1,0 +1,27 @@
+#pragma once
+// The CLI's sub-commands. Each file adds one sub-command to the app; main.cpp wires them up and
+// turns errors into messages and exit codes. This folder is the only place CLI11 appears.
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+#include "impasto/core/log.h"
+
+namespace impasto::cli {
+
+// What every command gets: callbacks that draw progress and log lines on stderr.
+struct Context {
+  bool quiet = false;
+  Callbacks callbacks() const;
+};
+
+// Each returns the sub-command it added; its callback runs the command.
+CLI::App* add_stylize_command(CLI::App& app, Context& context);
+CLI::App* add_demo_command(CLI::App& app, Context& context);
+CLI::App* add_weights_command(CLI::App& app, Context& context);
+CLI::App* add_list_command(CLI::App& app, Context& context);
+
+// Common flags: --threads (applied by configure_runtime before the command runs).
+void add_threads_flag(CLI::App& command, int& threads);
+
+}  // namespace impasto::cli

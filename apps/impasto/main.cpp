@@ -1,0 +1,76 @@
+// impasto: the command line. Parses flags, configures the runtime and calls the library; every
+// algorithm lives in libimpasto. Exit codes: 0 success, 1 an error in the input or options (the
+// message names it), 2 a usage error (unknown flag, missing argument), 3 an unexpected failure.
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "commands.h"
+#include "impasto/core/error.h"
+#include "impasto/core/runtime.h"
+#include "progress_bar.h"
+
+namespace impasto::cli {
+
+Callbacks Context::callbacks() const {
+  Callbacks cb;
+  const bool q = quiet;
+  cb.log = [q](LogLevel level, const std::string& message) {
+    if (q && level < LogLevel::warn) return;
+    std::fprintf(stderr, "%s: %s\n", to_string(level), message.c_str());
+  };
+  if (!quiet) {
+    auto bar = std::make_shared<ProgressBar>();
+    cb.progress = [bar](const ProgressEvent& e) { bar->update(e); };
+  }
+  return cb;
+}
+
+void add_threads_flag(CLI::App& command, int& threads) {
+  command.add_option("--threads", threads, "CPU threads (0 = number of cores)")->check(CLI::NonNegativeNumber);
+  command.parse_complete_callback([&threads] { configure_runtime(RuntimeOptions{threads}); });
+}
+
+}  // namespace impasto::cli
+
+namespace {
+
+std::string flag_name(const std::string& option) {
+  std::string flag = option;
+  for (char& c : flag)
+    if (c == '_') c = '-';
+  return "--" + flag;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace impasto;
+  configure_runtime(RuntimeOptions{});
+  CLI::App app{"impasto: image style transfer with perceptual losses and GANs"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "impasto 0.1.0");
+  cli::Context context;
+  app.add_flag("-q,--quiet", context.quiet, "no progress bar, warnings and errors only");
+  cli::add_stylize_command(app, context);
+  cli::add_demo_command(app, context);
+  cli::add_weights_command(app, context);
+  cli::add_list_command(app, context);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  } catch (const OptionError& e) {
+    std::fprintf(stderr, "error: %s: %s\n", flag_name(e.option()).c_str(), e.detail().c_str());
+    return 1;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "internal error: %s\n", e.what());
+    return 3;
+  }
+  return 0;
+}

@@ -1,0 +1,68 @@
+#include "impasto/losses/losses.h"
+
+#include <torch/torch.h>
+
+#include "impasto/core/error.h"
+
+namespace impasto {
+
+LossNormalisation parse_normalisation(const std::string& name) {
+  if (name == "gatys") return LossNormalisation::gatys;
+  if (name == "mse") return LossNormalisation::mse;
+  if (name == "energy") return LossNormalisation::energy;
+  throw OptionError("normalisation", "unknown normalisation '" + name + "'; valid: energy, gatys, mse");
+}
+
+std::string to_string(LossNormalisation n) {
+  switch (n) {
+    case LossNormalisation::gatys: return "gatys";
+    case LossNormalisation::mse: return "mse";
+    case LossNormalisation::energy: return "energy";
+  }
+  return "?";
+}
+
+at::Tensor gram_matrix(const at::Tensor& features, const at::Tensor& mask) {
+  TORCH_CHECK(features.dim() == 4, "gram_matrix expects [N,C,H,W]");
+  const int64_t n = features.size(0), c = features.size(1);
+  at::Tensor f = features;
+  at::Tensor norm;
+  if (mask.defined()) {
+    f = features * mask;
+    norm = (mask * mask).sum({1, 2, 3}).clamp_min(1e-8).view({-1, 1, 1}) ;
+    if (norm.size(0) == 1 && n > 1) norm = norm.expand({n, 1, 1});
+  }
+  f = f.reshape({n, c, -1});
+  auto g = torch::bmm(f, f.transpose(1, 2));
+  return mask.defined() ? g / norm : g / static_cast<double>(features.size(2) * features.size(3));
+}
+
+at::Tensor content_loss(const at::Tensor& features, const at::Tensor& target, LossNormalisation norm) {
+  auto diff2 = (features - target).pow(2);
+  switch (norm) {
+    case LossNormalisation::gatys: return 0.5 * diff2.sum();
+    case LossNormalisation::mse: return diff2.mean();
+    case LossNormalisation::energy: return diff2.sum() / target.pow(2).sum().clamp_min(1e-12);
+  }
+  return diff2.sum();
+}
+
+at::Tensor style_loss(const at::Tensor& gram, const at::Tensor& target_gram, LossNormalisation norm) {
+  const double c = static_cast<double>(gram.size(-1));
+  auto diff2 = (gram - target_gram).pow(2);
+  switch (norm) {
+    case LossNormalisation::gatys: return diff2.sum() / (4.0 * c * c);
+    case LossNormalisation::mse: return diff2.mean() / (c * c);
+    case LossNormalisation::energy: return diff2.sum() / target_gram.pow(2).sum().clamp_min(1e-12);
+  }
+  return diff2.sum();
+}
+
+at::Tensor tv_loss(const at::Tensor& image) {
+  using torch::indexing::Slice;
+  auto dy = image.index({Slice(), Slice(), Slice(1, torch::indexing::None), Slice()}) - image.index({Slice(), Slice(), Slice(torch::indexing::None, -1), Slice()});
+  auto dx = image.index({Slice(), Slice(), Slice(), Slice(1, torch::indexing::None)}) - image.index({Slice(), Slice(), Slice(), Slice(torch::indexing::None, -1)});
+  return (dy.pow(2).sum() + dx.pow(2).sum()) / static_cast<double>(image.numel());
+}
+
+}  // namespace impasto

@@ -1,0 +1,80 @@
+#pragma once
+// Feature backbones, chosen by name, returning named feature maps.
+//
+//   vgg19, vgg16        torchvision's layout and keys (`features.N.weight`); ImageNet-normalised input
+//   vgg19-normalised    the VGG19 of Gatys et al. / AdaIN (naoto0804/pytorch-AdaIN `vgg_normalised.pth`:
+//                       a leading 1x1 conv, reflection padding, ceil-mode pooling); raw [0,1] input
+//   random-multiscale   the default: a seeded random-weight network over an image pyramid; no file
+//
+// Every backbone takes the canonical image (float32 NCHW RGB in [0,1]) and converts it to its own
+// input range inside, at its boundary.
+#include <torch/nn/module.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "impasto/core/registry.h"
+#include "impasto/io/weights.h"
+
+namespace impasto {
+
+using FeatureMaps = std::map<std::string, at::Tensor>;
+using LayerWeights = std::vector<std::pair<std::string, double>>;
+
+struct BackboneOptions {
+  std::string name = "random-multiscale";
+  std::string weights;        // .pth or impasto checkpoint; required by the VGGs
+  std::string pooling = "max";  // max | avg (VGGs)
+  uint64_t seed = 0;          // random-multiscale: the seed of its weights
+};
+
+// What a backbone recommends when the user does not say: layers, weights and loss normalisation
+// that give a stylized picture with it.
+struct StyleRecipe {
+  LayerWeights content_layers;
+  LayerWeights style_layers;
+  double content_weight = 1;
+  double style_weight = 1;
+  double tv_weight = 0;
+  std::string normalisation = "mse";  // see losses/losses.h
+};
+
+class BackboneImpl : public torch::nn::Module {
+ public:
+  // Names of every layer that can be tapped, in forward order.
+  virtual const std::vector<std::string>& layers() const = 0;
+  // Runs the network on a canonical image as far as the deepest requested tap and returns the
+  // feature maps of the requested layers. Unknown names throw OptionError(option).
+  virtual FeatureMaps extract(const at::Tensor& image, const std::set<std::string>& taps) = 0;
+  virtual StyleRecipe recipe() const = 0;
+  virtual std::string name() const = 0;
+
+  // Throws OptionError(option) naming the layer and listing the valid ones.
+  void check_layer(const std::string& layer, const std::string& option) const;
+};
+
+using Backbone = std::shared_ptr<BackboneImpl>;
+
+using BackboneRegistry = Registry<Backbone, const BackboneOptions&>;
+BackboneRegistry& backbone_registry();  // filled with the built-ins on first use
+Backbone make_backbone(const BackboneOptions& options);
+
+// ImageNet mean/std normalisation of a canonical [0,1] RGB image (torchvision's convention).
+at::Tensor imagenet_normalise(const at::Tensor& image);
+
+// Copies `dict` into `module`'s parameters and buffers. Keys are mapped through `rename` first;
+// keys starting with one of `ignored_prefixes` are skipped. Throws FormatError(source) naming the
+// first missing key, unexpected key or shape mismatch.
+void load_state_dict(torch::nn::Module& module, const StateDict& dict, const std::string& source,
+                     const std::function<std::string(const std::string&)>& rename = nullptr,
+                     const std::vector<std::string>& ignored_prefixes = {});
+
+// The module's parameters and buffers as a StateDict (for checkpoints).
+StateDict module_state_dict(const torch::nn::Module& module);
+
+}  // namespace impasto

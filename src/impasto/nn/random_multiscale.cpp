@@ -1,0 +1,112 @@
+#include "impasto/nn/random_multiscale.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+namespace impasto {
+
+at::Tensor pyramid_down(const at::Tensor& image) {
+  const int64_t c = image.size(1);
+  auto k1 = torch::tensor({1.0, 4.0, 6.0, 4.0, 1.0}, image.options()) / 16.0;
+  auto k2 = torch::outer(k1, k1).expand({c, 1, 5, 5}).contiguous();
+  namespace F = torch::nn::functional;
+  // Reflection needs at least 3 pixels per side; tiny inputs fall back to replication.
+  const bool reflect = image.size(2) > 2 && image.size(3) > 2;
+  auto pad = F::PadFuncOptions({2, 2, 2, 2});
+  if (reflect) pad.mode(torch::kReflect); else pad.mode(torch::kReplicate);
+  auto padded = F::pad(image, pad);
+  return F::conv2d(padded, k2, F::Conv2dFuncOptions().stride(2).groups(c));
+}
+
+namespace {
+
+struct ScaleNetImpl : torch::nn::Module {
+  ScaleNetImpl(int64_t width1, int64_t width2, int64_t kernel, at::Generator& gen) {
+    conv1 = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, width1, kernel)));
+    conv2 = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(width1, width2, kernel)));
+    torch::NoGradGuard no_grad;
+    for (auto* conv : {&conv1, &conv2}) {
+      auto& w = (*conv)->weight;
+      const double fan_in = static_cast<double>(w.size(1) * w.size(2) * w.size(3));
+      w.copy_(at::randn(w.sizes(), gen, w.options()) * std::sqrt(2.0 / fan_in));  // Kaiming-normal
+      (*conv)->bias.zero_();
+    }
+    pad = static_cast<int>(kernel / 2);
+  }
+  at::Tensor padded(const at::Tensor& x) const {
+    namespace F = torch::nn::functional;
+    return F::pad(x, F::PadFuncOptions({pad, pad, pad, pad}).mode(torch::kReflect));
+  }
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  int pad = 1;
+};
+TORCH_MODULE(ScaleNet);
+
+class RandomMultiscaleImpl : public BackboneImpl {
+ public:
+  explicit RandomMultiscaleImpl(uint64_t seed) {
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    for (int s = 0; s < kScales; ++s) {
+      const std::string id = "s" + std::to_string(1 << s);
+      nets_.push_back(register_module(id, ScaleNet(64, 128, 3, gen)));
+      names_.push_back(id + "_relu1");
+      names_.push_back(id + "_relu2");
+    }
+  }
+
+  const std::vector<std::string>& layers() const override { return names_; }
+
+  FeatureMaps extract(const at::Tensor& image, const std::set<std::string>& taps) override {
+    int deepest = -1;
+    for (const auto& t : taps) {
+      check_layer(t, "layers");
+      deepest = std::max(deepest, static_cast<int>(std::find(names_.begin(), names_.end(), t) - names_.begin()) / 2);
+    }
+    FeatureMaps out;
+    at::Tensor x = imagenet_normalise(image);  // centred input, as for the VGGs
+    for (int s = 0; s <= deepest; ++s) {
+      if (s > 0) x = pyramid_down(x);
+      auto& net = nets_[s];
+      auto h1 = torch::relu(net->conv1(net->padded(x)));
+      const std::string id = "s" + std::to_string(1 << s);
+      if (taps.count(id + "_relu1")) out[id + "_relu1"] = h1;
+      if (taps.count(id + "_relu2")) out[id + "_relu2"] = torch::relu(net->conv2(net->padded(h1)));
+    }
+    return out;
+  }
+
+  StyleRecipe recipe() const override {
+    StyleRecipe r;
+    for (const auto& n : names_) r.style_layers.emplace_back(n, 1.0);
+    // Content on a half-resolution layer: full-resolution shallow features pin every pixel and
+    // freeze the picture; coarser ones keep only the layout.
+    r.content_layers = {{"s2_relu2", 1.0}};
+    r.content_weight = 0.01;
+    r.style_weight = 1.0;
+    r.tv_weight = 0.0;
+    r.normalisation = "energy";
+    return r;
+  }
+
+  std::string name() const override { return "random-multiscale"; }
+
+ private:
+  static constexpr int kScales = 4;
+  std::vector<ScaleNet> nets_;
+  std::vector<std::string> names_;
+};
+
+}  // namespace
+
+void register_builtin_random_backbones(BackboneRegistry& registry) {
+  registry.add(
+      "random-multiscale",
+      [](const BackboneOptions& o) -> Backbone {
+        if (!o.weights.empty())
+          throw OptionError("weights", "backbone random-multiscale is generated from --backbone-seed and takes no weight file");
+        return std::make_shared<RandomMultiscaleImpl>(o.seed);
+      },
+      "seeded random-weight network over a 4-level image pyramid (no download)");
+}
+
+}  // namespace impasto

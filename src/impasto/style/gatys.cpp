@@ -1,0 +1,408 @@
+#include "impasto/style/gatys.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "impasto/core/runtime.h"
+#include "impasto/io/image_ops.h"
+#include "impasto/style/color.h"
+
+namespace impasto {
+namespace {
+
+Json layers_to_json(const LayerWeights& layers) {
+  Json j = Json::object();
+  for (const auto& [name, w] : layers) j[name] = w;
+  return j;
+}
+
+// Accepts {"relu1_1": 1.0, ...}, ["relu1_1", "relu2_1:0.5", ...] or [["relu1_1", 1.0], ...].
+LayerWeights layers_from_json(const Json& j, const std::string& option) {
+  LayerWeights out;
+  auto add = [&](const std::string& name, double w) {
+    if (name.empty()) throw OptionError(option, "empty layer name");
+    out.emplace_back(name, w);
+  };
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (!it->is_number()) throw OptionError(option, "weight of layer '" + it.key() + "' must be a number");
+      add(it.key(), it->get<double>());
+    }
+  } else if (j.is_array()) {
+    for (const auto& item : j) {
+      if (item.is_string()) {
+        const std::string s = item.get<std::string>();
+        const auto colon = s.find(':');
+        if (colon == std::string::npos) {
+          add(s, 1.0);
+        } else {
+          try {
+            size_t used = 0;
+            const std::string num = s.substr(colon + 1);
+            const double w = std::stod(num, &used);
+            if (used != num.size()) throw std::invalid_argument(num);
+            add(s.substr(0, colon), w);
+          } catch (const std::exception&) {
+            throw OptionError(option, "bad layer weight in '" + s + "'; expected name or name:weight");
+          }
+        }
+      } else if (item.is_array() && item.size() == 2 && item[0].is_string() && item[1].is_number()) {
+        add(item[0].get<std::string>(), item[1].get<double>());
+      } else {
+        throw OptionError(option, "expected layer names, name:weight strings or [name, weight] pairs");
+      }
+    }
+  } else if (!j.is_null()) {
+    throw OptionError(option, "expected an object or a list of layers");
+  }
+  return out;
+}
+
+void check_weight(double w, const std::string& option) {
+  if (!std::isfinite(w) || w < 0) throw OptionError(option, "must be a finite number >= 0 (got " + std::to_string(w) + ")");
+}
+
+void check_one_of(const std::string& value, std::initializer_list<const char*> valid, const std::string& option) {
+  std::string list;
+  for (const char* v : valid) {
+    if (value == v) return;
+    list += (list.empty() ? "" : ", ") + std::string(v);
+  }
+  throw OptionError(option, "unknown value '" + value + "'; valid: " + list);
+}
+
+}  // namespace
+
+void to_json(Json& j, const GatysOptions& o) {
+  j = Json{{"backbone", o.backbone.name},
+           {"weights", o.backbone.weights},
+           {"pooling", o.backbone.pooling},
+           {"backbone_seed", o.backbone.seed},
+           {"optimizer", o.optimizer},
+           {"iterations", o.iterations},
+           {"learning_rate", o.learning_rate},
+           {"lbfgs_history", o.lbfgs_history},
+           {"init", o.init},
+           {"seed", o.seed},
+           {"image_size", o.image_size},
+           {"style_scale", o.style_scale},
+           {"preserve_colors", o.preserve_colors},
+           {"scales", o.scales},
+           {"device", o.device},
+           {"content_layers", layers_to_json(o.content_layers)},
+           {"style_layers", layers_to_json(o.style_layers)}};
+  j["normalisation"] = o.normalisation ? Json(*o.normalisation) : Json();
+  j["content_weight"] = o.content_weight ? Json(*o.content_weight) : Json();
+  j["style_weight"] = o.style_weight ? Json(*o.style_weight) : Json();
+  j["tv_weight"] = o.tv_weight ? Json(*o.tv_weight) : Json();
+}
+
+GatysOptions gatys_options_from_json(const Json& j) {
+  GatysOptions o;
+  JsonReader r(j);
+  r.get("backbone", o.backbone.name).get("weights", o.backbone.weights).get("pooling", o.backbone.pooling);
+  r.get("backbone_seed", o.backbone.seed);
+  r.get("optimizer", o.optimizer).get("iterations", o.iterations).get("learning_rate", o.learning_rate);
+  r.get("lbfgs_history", o.lbfgs_history).get("init", o.init).get("seed", o.seed);
+  r.get("image_size", o.image_size).get("style_scale", o.style_scale).get("preserve_colors", o.preserve_colors);
+  r.get("scales", o.scales).get("device", o.device);
+  auto optional_number = [&](const char* key, std::optional<double>& out) {
+    double v = 0;
+    if (j.contains(key) && !j[key].is_null()) {
+      r.get(key, v);
+      out = v;
+    } else {
+      r.get(key, v);  // marks the key as known
+    }
+  };
+  optional_number("content_weight", o.content_weight);
+  optional_number("style_weight", o.style_weight);
+  optional_number("tv_weight", o.tv_weight);
+  std::string norm;
+  r.get("normalisation", norm);
+  if (!norm.empty()) o.normalisation = norm;
+  Json layers;
+  r.get("content_layers", layers);
+  o.content_layers = layers_from_json(layers, "content_layers");
+  layers = Json();
+  r.get("style_layers", layers);
+  o.style_layers = layers_from_json(layers, "style_layers");
+  r.reject_unknown();
+  return o;
+}
+
+GatysStylizer::GatysStylizer(GatysOptions o) : options_(std::move(o)) {
+  check_one_of(options_.optimizer, {"lbfgs", "adam"}, "optimizer");
+  check_one_of(options_.init, {"content", "noise", "image"}, "init");
+  check_one_of(options_.preserve_colors, {"none", "luminance", "histogram"}, "preserve_colors");
+  if (options_.iterations < 0) throw OptionError("iterations", "must be >= 0");
+  if (!(options_.learning_rate >= 0)) throw OptionError("learning_rate", "must be >= 0 (0 = optimizer default)");
+  if (options_.lbfgs_history < 1) throw OptionError("lbfgs_history", "must be >= 1");
+  if (options_.image_size < 0 || options_.image_size > 16384) throw OptionError("image_size", "must be in 0..16384 (0 = content size)");
+  if (!(options_.style_scale > 0 && options_.style_scale <= 16)) throw OptionError("style_scale", "must be in (0, 16]");
+  if (options_.scales < 1 || options_.scales > 8) throw OptionError("scales", "must be in 1..8");
+  // Resolve defaults from the backbone's recipe and check every name and weight now, before any
+  // image is read: a typo fails fast.
+  resolve_device(options_.device);
+  Backbone backbone = make_backbone(options_.backbone);
+  const StyleRecipe recipe = backbone->recipe();
+  if (!options_.normalisation) options_.normalisation = recipe.normalisation;
+  parse_normalisation(*options_.normalisation);
+  if (!options_.content_weight) options_.content_weight = recipe.content_weight;
+  if (!options_.style_weight) options_.style_weight = recipe.style_weight;
+  if (!options_.tv_weight) options_.tv_weight = recipe.tv_weight;
+  if (options_.content_layers.empty()) options_.content_layers = recipe.content_layers;
+  if (options_.style_layers.empty()) options_.style_layers = recipe.style_layers;
+  check_weight(*options_.content_weight, "content_weight");
+  check_weight(*options_.style_weight, "style_weight");
+  check_weight(*options_.tv_weight, "tv_weight");
+  for (const auto& [name, w] : options_.content_layers) {
+    backbone->check_layer(name, "content_layers");
+    check_weight(w, "content_layers");
+  }
+  for (const auto& [name, w] : options_.style_layers) {
+    backbone->check_layer(name, "style_layers");
+    check_weight(w, "style_layers");
+  }
+}
+
+Json GatysStylizer::options() const {
+  Json j;
+  to_json(j, options_);
+  return j;
+}
+
+namespace {
+
+// Targets of one optimisation level: content features and the style Gram matrices.
+struct StyleTargetGroup {
+  at::Tensor mask;                      // undefined: whole image
+  std::map<std::string, at::Tensor> grams;
+};
+
+struct LossTerms {
+  at::Tensor total;
+  StepRecord record;
+};
+
+}  // namespace
+
+StylizeResult GatysStylizer::stylize(const StylizeInputs& inputs, const StylizeHooks& hooks) {
+  const GatysOptions& o = options_;
+  const auto device = resolve_device(o.device);
+  const auto norm = parse_normalisation(*o.normalisation);
+  if (!inputs.content.rgb.defined()) throw OptionError("content", "no content image given");
+  if (inputs.styles.empty()) throw OptionError("style", "no style image given; stylize needs at least one");
+  if (o.init == "image" && !inputs.init.defined()) throw OptionError("init_image", "init = image needs an init image");
+
+  const int64_t src_h = inputs.content.height(), src_w = inputs.content.width();
+  double unmasked_weight = 0;
+  bool any_unmasked = false;
+  for (const auto& s : inputs.styles) {
+    check_weight(s.weight, "style_blend_weights");
+    if (s.mask.defined()) {
+      if (s.mask.size(2) != src_h || s.mask.size(3) != src_w)
+        throw OptionError("masks", "mask for style '" + s.name + "' is " + std::to_string(s.mask.size(3)) + "x" +
+                                       std::to_string(s.mask.size(2)) + " but the content image is " +
+                                       std::to_string(src_w) + "x" + std::to_string(src_h) + "; masks must match the content size");
+    } else {
+      any_unmasked = true;
+      unmasked_weight += s.weight;
+    }
+  }
+  if (any_unmasked && !(unmasked_weight > 0)) throw OptionError("style_blend_weights", "the blend weights of the unmasked styles sum to 0");
+
+  const auto [out_h, out_w] = o.image_size == 0 ? std::make_pair(src_h, src_w) : fit_longest_side(src_h, src_w, o.image_size);
+  const int64_t coarse_factor = int64_t{1} << (o.scales - 1);
+  if (std::min(out_h, out_w) / coarse_factor < 32)
+    throw OptionError("scales", "the coarsest level would be " + std::to_string(out_w / coarse_factor) + "x" +
+                                    std::to_string(out_h / coarse_factor) + " pixels; use fewer scales or a larger image_size (>= 32 px per side)");
+
+  Backbone backbone = make_backbone(o.backbone);
+  backbone->to(device);
+
+  std::set<std::string> taps;
+  for (const auto& [n, w] : o.content_layers) taps.insert(n);
+  for (const auto& [n, w] : o.style_layers) taps.insert(n);
+  std::set<std::string> style_taps;
+  for (const auto& [n, w] : o.style_layers) style_taps.insert(n);
+  std::set<std::string> content_taps;
+  for (const auto& [n, w] : o.content_layers) content_taps.insert(n);
+
+  torch::NoGradGuard outer_no_grad;
+  const at::Tensor content_full = resize_image(inputs.content.rgb.to(device, torch::kFloat32), out_h, out_w);
+  const bool luminance = o.preserve_colors == "luminance";
+  const at::Tensor content_work = luminance ? grey_luminance(content_full) : content_full;
+  std::vector<at::Tensor> style_work;
+  for (const auto& s : inputs.styles) {
+    at::Tensor img = s.image.to(device, torch::kFloat32);
+    if (o.preserve_colors == "histogram") img = match_color_statistics(img, content_full);
+    if (luminance) img = matched_luminance(img, content_full);
+    style_work.push_back(img);
+  }
+
+  // Start image at full output size.
+  at::Tensor init;
+  if (o.init == "content") {
+    init = content_work;
+  } else if (o.init == "noise") {
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+    init = at::rand({1, 3, out_h, out_w}, gen, torch::kFloat32).to(device);
+  } else {
+    init = resize_image(inputs.init.to(device, torch::kFloat32), out_h, out_w);
+    if (luminance) init = grey_luminance(init);
+  }
+
+  const double cw = *o.content_weight, sw = *o.style_weight, tvw = *o.tv_weight;
+  at::Tensor current = init;
+  StepRecord last;
+  const auto t_start = std::chrono::steady_clock::now();
+  bool stopped = false;
+
+  for (int level = 0; level < o.scales && !stopped; ++level) {
+    const int64_t factor = int64_t{1} << (o.scales - 1 - level);
+    const int64_t h = std::max<int64_t>(1, std::llround(static_cast<double>(out_h) / factor));
+    const int64_t w = std::max<int64_t>(1, std::llround(static_cast<double>(out_w) / factor));
+
+    // Targets at this level.
+    const FeatureMaps content_targets = backbone->extract(resize_image(content_work, h, w), content_taps);
+    std::vector<StyleTargetGroup> groups;
+    StyleTargetGroup blended;  // all unmasked styles, Grams blended by weight
+    for (size_t i = 0; i < inputs.styles.size(); ++i) {
+      const auto& s = inputs.styles[i];
+      const int64_t longest = std::max<int64_t>(16, std::llround(std::max(h, w) * o.style_scale));
+      const auto [sh, sw_] = fit_longest_side(style_work[i].size(2), style_work[i].size(3), longest);
+      const FeatureMaps sf = backbone->extract(resize_image(style_work[i], sh, sw_), style_taps);
+      if (s.mask.defined()) {
+        StyleTargetGroup g;
+        g.mask = resize_image(s.mask.to(device, torch::kFloat32), h, w);
+        for (const auto& [name, f] : sf) g.grams[name] = gram_matrix(f);
+        groups.push_back(std::move(g));
+      } else {
+        for (const auto& [name, f] : sf) {
+          auto gm = gram_matrix(f) * (s.weight / unmasked_weight);
+          auto& acc = blended.grams[name];
+          acc = acc.defined() ? acc + gm : gm;
+        }
+      }
+    }
+    if (any_unmasked) groups.insert(groups.begin(), std::move(blended));
+
+    at::Tensor x = resize_image(current, h, w).clone().set_requires_grad(true);
+    const bool lbfgs = o.optimizer == "lbfgs";
+    const double lr = o.learning_rate > 0 ? o.learning_rate : (lbfgs ? 1.0 : 0.02);
+    std::unique_ptr<torch::optim::Optimizer> optimizer;
+    if (lbfgs)
+      optimizer = std::make_unique<torch::optim::LBFGS>(
+          std::vector<at::Tensor>{x}, torch::optim::LBFGSOptions(lr).max_iter(1).history_size(o.lbfgs_history));
+    else
+      optimizer = std::make_unique<torch::optim::Adam>(std::vector<at::Tensor>{x}, torch::optim::AdamOptions(lr));
+
+    StepRecord record;
+    auto closure = [&]() -> at::Tensor {
+      torch::AutoGradMode grad_mode(true);
+      optimizer->zero_grad();
+      const FeatureMaps feats = backbone->extract(x, taps);
+      record = StepRecord{};
+      record.scale = level;
+      record.height = h;
+      record.width = w;
+      at::Tensor content_sum = torch::zeros({}, x.options());
+      for (const auto& [name, lw] : o.content_layers) {
+        auto l = cw * lw * content_loss(feats.at(name), content_targets.at(name), norm);
+        record.content_layers.emplace_back(name, l.item<double>());
+        content_sum = content_sum + l;
+      }
+      at::Tensor style_sum = torch::zeros({}, x.options());
+      for (const auto& [name, lw] : o.style_layers) {
+        const auto& f = feats.at(name);
+        at::Tensor layer_loss = torch::zeros({}, x.options());
+        for (const auto& g : groups) {
+          at::Tensor mask;
+          if (g.mask.defined()) mask = torch::adaptive_avg_pool2d(g.mask, {f.size(2), f.size(3)});
+          layer_loss = layer_loss + style_loss(gram_matrix(f, mask), g.grams.at(name), norm);
+        }
+        layer_loss = sw * lw * layer_loss;
+        record.style_layers.emplace_back(name, layer_loss.item<double>());
+        style_sum = style_sum + layer_loss;
+      }
+      at::Tensor total = content_sum + style_sum;
+      if (tvw > 0) {
+        auto tv = tvw * tv_loss(x);
+        record.tv = tv.item<double>();
+        total = total + tv;
+      }
+      record.content = content_sum.item<double>();
+      record.style = style_sum.item<double>();
+      record.total = total.item<double>();
+      total.backward();
+      return total;
+    };
+
+    const auto t_level = std::chrono::steady_clock::now();
+    for (int64_t step = 1; step <= o.iterations; ++step) {
+      {
+        torch::AutoGradMode grad_mode(true);
+        if (lbfgs) {
+          optimizer->step(closure);
+        } else {
+          closure();
+          optimizer->step();
+          x.data().clamp_(0.0, 1.0);  // projected Adam: stay a valid image
+        }
+      }
+      record.step = step;
+      record.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+      last = record;
+      if (hooks.on_step) hooks.on_step(record);
+      ProgressEvent ev;
+      ev.stage = "level " + std::to_string(level + 1) + "/" + std::to_string(o.scales) + " " + std::to_string(w) + "x" + std::to_string(h);
+      ev.step = step;
+      ev.total = o.iterations;
+      ev.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_level).count();
+      ev.metrics = {{"total", record.total}, {"content", record.content}, {"style", record.style}, {"tv", record.tv}};
+      hooks.callbacks.report(ev);
+      if (hooks.snapshot_every > 0 && hooks.on_snapshot && step % hooks.snapshot_every == 0) {
+        at::Tensor snap = x.detach().clamp(0.0, 1.0);
+        if (luminance) snap = combine_luminance(snap, resize_image(content_full, h, w)).clamp(0.0, 1.0);
+        hooks.on_snapshot(record, snap.cpu());
+      }
+      if (hooks.callbacks.stop_requested()) {
+        stopped = true;
+        break;
+      }
+    }
+    current = x.detach().clamp(0.0, 1.0);
+  }
+
+  at::Tensor result = resize_image(current, out_h, out_w);
+  if (luminance) result = combine_luminance(result, content_full).clamp(0.0, 1.0);
+  if (!any_unmasked) {
+    // Style only inside the masks: outside them the content stays as it was.
+    at::Tensor cover;
+    for (const auto& s : inputs.styles) {
+      auto m = resize_image(s.mask.to(device, torch::kFloat32), out_h, out_w).clamp(0.0, 1.0);
+      cover = cover.defined() ? torch::maximum(cover, m) : m;
+    }
+    result = cover * result + (1.0 - cover) * content_full;
+  }
+
+  StylizeResult out;
+  out.image.rgb = result.cpu().contiguous();
+  if (inputs.content.alpha.defined()) out.image.alpha = resize_image(inputs.content.alpha.to(torch::kFloat32), out_h, out_w).clamp(0.0, 1.0).contiguous();
+  out.image.bit_depth = 8;
+  out.summary = Json{{"method", "gatys"},
+                     {"options", options()},
+                     {"width", out_w},
+                     {"height", out_h},
+                     {"device", device.str()},
+                     {"stopped_early", stopped},
+                     {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count()},
+                     {"final", to_json(last)}};
+  return out;
+}
+
+}  // namespace impasto

@@ -1,0 +1,102 @@
+#include "impasto/style/job.h"
+
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
+#include "impasto/io/image_ops.h"
+
+namespace impasto {
+
+std::string output_stem(const std::string& output) {
+  const auto slash = output.find_last_of('/');
+  const auto dot = output.find_last_of('.');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return output;
+  return output.substr(0, dot);
+}
+
+namespace {
+
+std::string extension_of(const std::string& path) {
+  const auto dot = path.find_last_of('.');
+  const auto slash = path.find_last_of('/');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
+  return path.substr(dot);
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f) throw FileError(path, "cannot open for writing");
+  f << text;
+  if (!f) throw FileError(path, "write failed");
+}
+
+}  // namespace
+
+Json run_stylize_job(const StylizeJob& job, const Callbacks& callbacks) {
+  // Validate everything cheap before the expensive parts.
+  auto stylizer = make_stylizer(job.method, job.options);
+  if (job.content.empty()) throw OptionError("content", "no content image given");
+  if (job.styles.empty()) throw OptionError("style", "no style image given; stylize needs at least one");
+  if (!job.style_blend_weights.empty() && job.style_blend_weights.size() != job.styles.size())
+    throw OptionError("style_blend_weights", "got " + std::to_string(job.style_blend_weights.size()) +
+                                                 " weights for " + std::to_string(job.styles.size()) + " style images");
+  if (!job.masks.empty() && job.masks.size() != job.styles.size())
+    throw OptionError("masks", "got " + std::to_string(job.masks.size()) + " masks for " +
+                                   std::to_string(job.styles.size()) + " style images (use '' for a style without a mask)");
+  if (job.save_every < 0) throw OptionError("save_every", "must be >= 0");
+  const std::string ext = extension_of(job.output);
+  encode_image(torch::zeros({1, 3, 1, 1}), ext.empty() ? ".none" : ext);  // unknown output format fails now
+
+  ImageReadOptions read_options;
+  read_options.max_pixels = job.max_pixels;
+  StylizeInputs inputs;
+  inputs.content = read_image(job.content, read_options);
+  for (size_t i = 0; i < job.styles.size(); ++i) {
+    StyleInput s;
+    s.name = job.styles[i];
+    s.image = read_image(job.styles[i], read_options).rgb;
+    s.weight = job.style_blend_weights.empty() ? 1.0 : job.style_blend_weights[i];
+    if (!job.masks.empty() && !job.masks[i].empty()) s.mask = to_single_channel(read_image(job.masks[i], read_options).rgb);
+    inputs.styles.push_back(std::move(s));
+  }
+  if (!job.init_image.empty()) inputs.init = read_image(job.init_image, read_options).rgb;
+
+  const std::string stem = output_stem(job.output);
+  const std::string losses_path = job.losses.empty() ? stem + ".losses.jsonl" : job.losses;
+  std::ofstream losses(losses_path, std::ios::trunc);
+  if (!losses) throw FileError(losses_path, "cannot open for writing");
+
+  StylizeHooks hooks;
+  hooks.callbacks = callbacks;
+  hooks.on_step = [&](const StepRecord& r) { losses << to_json(r).dump() << '\n'; };
+  hooks.snapshot_every = job.save_every;
+  int levels = 1;
+  if (job.options.contains("scales") && job.options["scales"].is_number_integer()) levels = job.options["scales"].get<int>();
+  hooks.on_snapshot = [&](const StepRecord& r, const at::Tensor& image) {
+    std::ostringstream name;
+    name << stem << '_';
+    if (levels > 1) name << 'l' << r.scale + 1 << '_';
+    name << std::setw(4) << std::setfill('0') << r.step << (ext.empty() ? ".png" : ext);
+    write_image(name.str(), image);
+  };
+
+  StylizeResult result = stylizer->stylize(inputs, hooks);
+  losses.close();
+  write_image(job.output, result.image.rgb, result.image.alpha);
+
+  Json summary = result.summary;
+  summary["content"] = job.content;
+  summary["styles"] = job.styles;
+  summary["style_blend_weights"] = job.style_blend_weights;
+  summary["masks"] = job.masks;
+  summary["output"] = job.output;
+  summary["losses"] = losses_path;
+  write_text(stem + ".json", summary.dump(2) + "\n");
+  return summary;
+}
+
+}  // namespace impasto

@@ -1,0 +1,33 @@
+#include "impasto/style/stylizer.h"
+
+#include <torch/torch.h>
+
+#include "impasto/style/gatys.h"
+
+namespace impasto {
+
+Json to_json(const StepRecord& r) {
+  Json cl = Json::object(), sl = Json::object();
+  for (const auto& [n, v] : r.content_layers) cl[n] = v;
+  for (const auto& [n, v] : r.style_layers) sl[n] = v;
+  return Json{{"scale", r.scale}, {"height", r.height}, {"width", r.width}, {"step", r.step},
+              {"total", r.total}, {"content", r.content}, {"style", r.style}, {"tv", r.tv},
+              {"content_layers", cl}, {"style_layers", sl}, {"elapsed_s", r.elapsed_s}};
+}
+
+StylizerRegistry& stylizer_registry() {
+  static StylizerRegistry registry = [] {
+    StylizerRegistry r("method", "method");
+    r.add("gatys", [](const Json& j) -> std::unique_ptr<Stylizer> {
+      return std::make_unique<GatysStylizer>(gatys_options_from_json(j));
+    }, "optimisation of the output image (Gatys et al. 2015)");
+    return r;
+  }();
+  return registry;
+}
+
+std::unique_ptr<Stylizer> make_stylizer(const std::string& method, const Json& options) {
+  return stylizer_registry().create(method, options);
+}
+
+}  // namespace impasto

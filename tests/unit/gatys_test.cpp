@@ -1,0 +1,200 @@
+// Stylization by optimisation on small images: it stylizes, and every control does what it says.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "impasto/core/error.h"
+#include "impasto/data/synthetic.h"
+#include "impasto/style/color.h"
+#include "impasto/style/gatys.h"
+
+using namespace impasto;
+
+namespace {
+
+struct Run {
+  StylizeResult result;
+  std::vector<StepRecord> steps;
+};
+
+Run stylize(const Json& options, const StylizeInputs& inputs) {
+  Run run;
+  StylizeHooks hooks;
+  hooks.on_step = [&](const StepRecord& r) { run.steps.push_back(r); };
+  run.result = make_stylizer("gatys", options)->stylize(inputs, hooks);
+  return run;
+}
+
+StylizeInputs landscape_and_painting(int64_t size) {
+  StylizeInputs in;
+  in.content.rgb = synthetic_landscape(size, size, 1);
+  StyleInput s;
+  s.name = "painting";
+  s.image = synthetic_painting(size, size, 2);
+  in.styles.push_back(s);
+  return in;
+}
+
+template <class E>
+std::string error_of(const Json& options, const StylizeInputs& inputs) {
+  try {
+    stylize(options, inputs);
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST(Gatys, StyleLossFallsWhileContentStaysBounded) {
+  auto run = stylize(Json{{"image_size", 96}, {"iterations", 40}}, landscape_and_painting(96));
+  ASSERT_EQ(run.steps.size(), 40u);
+  const auto& first = run.steps.front();
+  const auto& last = run.steps.back();
+  EXPECT_LT(last.style, first.style / 10.0) << "first " << first.style << " last " << last.style;
+  // Content starts at 0 (init from content); the weighted content term must stay well below the
+  // initial style term (the picture is not thrown away for the style).
+  EXPECT_LT(last.content, 0.25 * first.style) << "content " << last.content;
+  // Relative content error (energy normalisation, weight 0.01): below 1 means recognisable layout.
+  EXPECT_LT(last.content / 0.01, 1.0);
+  EXPECT_EQ(run.result.image.rgb.sizes(), (std::vector<int64_t>{1, 3, 96, 96}));
+  EXPECT_GE(run.result.image.rgb.min().item<float>(), 0.0f);
+  EXPECT_LE(run.result.image.rgb.max().item<float>(), 1.0f);
+  // Per-layer shares add up to the terms.
+  double style_sum = 0;
+  for (const auto& [n, v] : last.style_layers) style_sum += v;
+  EXPECT_NEAR(style_sum, last.style, 1e-6 * std::max(1.0, last.style));
+  EXPECT_EQ(last.style_layers.size(), 8u);
+}
+
+TEST(Gatys, AdamAlsoReducesTheLoss) {
+  auto run = stylize(Json{{"image_size", 64}, {"iterations", 30}, {"optimizer", "adam"}, {"learning_rate", 0.03}},
+                     landscape_and_painting(64));
+  EXPECT_LT(run.steps.back().total, 0.5 * run.steps.front().total);
+}
+
+TEST(Gatys, SameSeedSameOutputOtherSeedOtherOutput) {
+  const Json base{{"image_size", 64}, {"iterations", 8}, {"init", "noise"}};
+  Json other = base;
+  other["seed"] = 5;
+  auto a = stylize(base, landscape_and_painting(64)).result.image.rgb;
+  auto b = stylize(base, landscape_and_painting(64)).result.image.rgb;
+  auto c = stylize(other, landscape_and_painting(64)).result.image.rgb;
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_GT((a - c).abs().mean().item<float>(), 1e-3f);
+}
+
+TEST(Gatys, LuminanceModeKeepsTheContentChroma) {
+  auto inputs = landscape_and_painting(64);
+  auto out = stylize(Json{{"image_size", 64}, {"iterations", 20}, {"preserve_colors", "luminance"}}, inputs).result.image.rgb;
+  auto yiq_out = rgb_to_yiq(out), yiq_content = rgb_to_yiq(inputs.content.rgb);
+  auto chroma_diff = (yiq_out.narrow(1, 1, 2) - yiq_content.narrow(1, 1, 2)).abs();
+  // Exact up to clipping to [0,1] of out-of-gamut pixels.
+  EXPECT_LT(chroma_diff.mean().item<float>(), 0.01f);
+  // ...while the luminance did change (it was stylized).
+  EXPECT_GT((yiq_out.narrow(1, 0, 1) - yiq_content.narrow(1, 0, 1)).abs().mean().item<float>(), 0.02f);
+  // Without the mode the chroma moves towards the painting's blues.
+  auto free = stylize(Json{{"image_size", 64}, {"iterations", 20}}, inputs).result.image.rgb;
+  EXPECT_GT((rgb_to_yiq(free).narrow(1, 1, 2) - yiq_content.narrow(1, 1, 2)).abs().mean().item<float>(), 0.02f);
+}
+
+TEST(Gatys, HistogramModeMatchesStyleColoursToContent) {
+  auto in = landscape_and_painting(64);
+  auto matched = match_color_statistics(in.styles[0].image, in.content.rgb);
+  auto px = [](const at::Tensor& t) { return t.permute({0, 2, 3, 1}).reshape({-1, 3}).to(torch::kFloat64); };
+  auto pm = px(matched), pc = px(in.content.rgb);
+  EXPECT_TRUE(torch::allclose(pm.mean(0), pc.mean(0), 0, 0.02)) << pm.mean(0) << pc.mean(0);
+  auto cov = [](const at::Tensor& p) { auto c = p - p.mean(0); return c.t().matmul(c) / p.size(0); };
+  EXPECT_TRUE(torch::allclose(cov(pm), cov(pc), 0, 0.005)) << cov(pm) << cov(pc);
+  auto run = stylize(Json{{"image_size", 64}, {"iterations", 5}, {"preserve_colors", "histogram"}}, in);
+  EXPECT_EQ(run.steps.size(), 5u);
+}
+
+TEST(Gatys, MaskConfinesStyleToItsRegion) {
+  auto in = landscape_and_painting(64);
+  auto mask = torch::zeros({1, 1, 64, 64});
+  mask.narrow(3, 0, 32).fill_(1.0);  // left half
+  in.styles[0].mask = mask;
+  auto out = stylize(Json{{"image_size", 64}, {"iterations", 20}}, in).result.image.rgb;
+  auto change = (out - in.content.rgb).abs().mean(1);  // [1,64,64]
+  const float inside = change.narrow(2, 0, 28).mean().item<float>();
+  const float outside = change.narrow(2, 36, 28).mean().item<float>();
+  EXPECT_GT(inside, 0.03f);
+  EXPECT_LT(outside, 1e-4f);
+}
+
+TEST(Gatys, TwoMaskedStylesEachChangeTheirRegion) {
+  auto in = landscape_and_painting(64);
+  StyleInput second;
+  second.name = "flat";
+  second.image = torch::full({1, 3, 64, 64}, 0.8);
+  second.image.narrow(1, 0, 1).fill_(0.9);
+  auto left = torch::zeros({1, 1, 64, 64});
+  left.narrow(3, 0, 32).fill_(1.0);
+  in.styles[0].mask = left;
+  second.mask = 1.0 - left;
+  in.styles.push_back(second);
+  auto out = stylize(Json{{"image_size", 64}, {"iterations", 30}}, in).result.image.rgb;
+  // The right half follows the flat pale style: its local variation drops well below the content's.
+  auto right_out = out.narrow(3, 36, 28), right_in = in.content.rgb.narrow(3, 36, 28);
+  EXPECT_LT(right_out.std().item<float>(), right_in.std().item<float>());
+}
+
+TEST(Gatys, BlendWeightZeroEqualsSingleStyle) {
+  auto one = landscape_and_painting(64);
+  auto two = one;
+  StyleInput extra;
+  extra.name = "other";
+  extra.image = synthetic_landscape(64, 64, 9);
+  extra.weight = 0.0;
+  two.styles.push_back(extra);
+  const Json o{{"image_size", 64}, {"iterations", 5}};
+  EXPECT_TRUE(torch::allclose(stylize(o, one).result.image.rgb, stylize(o, two).result.image.rgb, 1e-5, 1e-6));
+}
+
+TEST(Gatys, MultiScaleRunsCoarseToFine) {
+  auto run = stylize(Json{{"image_size", 96}, {"iterations", 4}, {"scales", 2}}, landscape_and_painting(96));
+  ASSERT_EQ(run.steps.size(), 8u);
+  EXPECT_EQ(run.steps.front().width, 48);
+  EXPECT_EQ(run.steps.back().width, 96);
+  EXPECT_EQ(run.result.image.rgb.size(3), 96);
+}
+
+TEST(Gatys, AlphaIsCarriedThrough) {
+  auto in = landscape_and_painting(64);
+  in.content.alpha = torch::linspace(0, 1, 64).view({1, 1, 1, 64}).expand({1, 1, 64, 64}).contiguous();
+  auto out = stylize(Json{{"image_size", 32}, {"iterations", 2}}, in).result.image;
+  ASSERT_TRUE(out.alpha.defined());
+  EXPECT_EQ(out.alpha.sizes(), (std::vector<int64_t>{1, 1, 32, 32}));
+  EXPECT_LT(out.alpha[0][0][0][0].item<float>(), 0.1f);
+  EXPECT_GT(out.alpha[0][0][0][31].item<float>(), 0.9f);
+}
+
+TEST(Gatys, ClearErrors) {
+  auto in = landscape_and_painting(64);
+  EXPECT_NE(error_of<OptionError>(Json{{"style_layers", {"relu9_9"}}}, in).find("'relu9_9'"), std::string::npos);
+  EXPECT_NE(error_of<OptionError>(Json{{"content_weight", -1.0}}, in).find("content_weight"), std::string::npos);
+  EXPECT_NE(error_of<OptionError>(Json{{"style_layers", {"s1_relu1:-2"}}}, in).find(">= 0"), std::string::npos);
+  EXPECT_NE(error_of<OptionError>(Json{{"optimiser", "adam"}}, in).find("optimiser"), std::string::npos);
+  EXPECT_NE(error_of<OptionError>(Json{{"init", "zeros"}}, in).find("content, noise, image"), std::string::npos);
+  auto no_style = in;
+  no_style.styles.clear();
+  EXPECT_NE(error_of<OptionError>(Json{{"image_size", 64}}, no_style).find("style"), std::string::npos);
+  auto bad_mask = in;
+  bad_mask.styles[0].mask = torch::ones({1, 1, 10, 20});
+  const std::string mask_error = error_of<OptionError>(Json{{"image_size", 64}}, bad_mask);
+  EXPECT_NE(mask_error.find("20x10"), std::string::npos) << mask_error;
+  EXPECT_NE(mask_error.find("64x64"), std::string::npos) << mask_error;
+  EXPECT_NE(error_of<OptionError>(Json{{"image_size", 64}, {"scales", 4}}, in).find("coarsest"), std::string::npos);
+}
+
+TEST(Gatys, EffectiveOptionsFillTheRecipe) {
+  Json o = make_stylizer("gatys", Json{{"style_weight", 2.0}})->options();
+  EXPECT_EQ(o["style_weight"], 2.0);
+  EXPECT_EQ(o["content_weight"], 0.01);
+  EXPECT_EQ(o["normalisation"], "energy");
+  EXPECT_EQ(o["content_layers"].size(), 1u);
+  EXPECT_EQ(o["style_layers"].size(), 8u);
+  // Round trip: the saved options reproduce the same stylizer.
+  EXPECT_EQ(make_stylizer("gatys", o)->options(), o);
+}
