@@ -12,7 +12,8 @@ CLI::App* add_list_command(CLI::App& app, Context&) {
     for (const auto& name : backbone_registry().names())
       std::printf("  %-18s %s\n", name.c_str(), backbone_registry().description(name).c_str());
     std::printf("  random-multiscale layers:");
-    for (const auto& layer : make_backbone(BackboneOptions{})->layers()) std::printf(" %s", layer.c_str());
+    const Backbone random = make_backbone(BackboneOptions{});
+    for (const auto& layer : random->layers()) std::printf(" %s", layer.c_str());
     std::printf("\n  vgg19 layers: relu1_1 ... relu5_4, conv1_1 ... conv5_4, pool1 ... pool5\n");
     std::printf("methods:\n");
     for (const auto& name : stylizer_registry().names())

@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   configure_runtime(RuntimeOptions{});
   CLI::App app{"impasto: image style transfer with perceptual losses and GANs"};
   app.require_subcommand(1);
+  app.fallthrough();  // global flags (-q) may also follow the sub-command
   app.set_version_flag("--version", "impasto 0.1.0");
   cli::Context context;
   app.add_flag("-q,--quiet", context.quiet, "no progress bar, warnings and errors only");
@@ -57,6 +58,18 @@ int main(int argc, char** argv) {
   cli::add_demo_command(app, context);
   cli::add_weights_command(app, context);
   cli::add_list_command(app, context);
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string valid;
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      known |= sub->get_name() == argv[1];
+      valid += (valid.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) {
+      std::fprintf(stderr, "error: unknown command '%s'; valid: %s\n", argv[1], valid.c_str());
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

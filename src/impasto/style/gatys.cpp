@@ -217,9 +217,9 @@ StylizeResult GatysStylizer::stylize(const StylizeInputs& inputs, const StylizeH
 
   const auto [out_h, out_w] = o.image_size == 0 ? std::make_pair(src_h, src_w) : fit_longest_side(src_h, src_w, o.image_size);
   const int64_t coarse_factor = int64_t{1} << (o.scales - 1);
-  if (std::min(out_h, out_w) / coarse_factor < 32)
+  if (std::min(out_h, out_w) / coarse_factor < 16)
     throw OptionError("scales", "the coarsest level would be " + std::to_string(out_w / coarse_factor) + "x" +
-                                    std::to_string(out_h / coarse_factor) + " pixels; use fewer scales or a larger image_size (>= 32 px per side)");
+                                    std::to_string(out_h / coarse_factor) + " pixels; use fewer scales or a larger image_size (>= 16 px per side)");
 
   Backbone backbone = make_backbone(o.backbone);
   backbone->to(device);
