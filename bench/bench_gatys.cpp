@@ -99,6 +99,7 @@ BENCHMARK_CAPTURE(BM_GatysStep, vgg16, std::string("vgg16"))->Arg(256)->Arg(512)
 BENCHMARK(BM_DefaultRun)->Unit(benchmark::kSecond)->Iterations(1);
 
 int main(int argc, char** argv) {
+  reexec_with_passive_openmp(argv);
   configure_runtime(RuntimeOptions{});  // threads = cores, allocator tuning: as the CLI runs
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -47,6 +47,7 @@ std::string flag_name(const std::string& option) {
 
 int main(int argc, char** argv) {
   using namespace impasto;
+  reexec_with_passive_openmp(argv);
   configure_runtime(RuntimeOptions{});
   CLI::App app{"impasto: image style transfer with perceptual losses and GANs"};
   app.require_subcommand(1);

@@ -1,5 +1,8 @@
 #pragma once
 // Helpers shared by the tests: temporary folders and running the CLI.
+#include <gtest/gtest.h>
+
+#include <exception>
 #include <string>
 
 namespace impasto::test {
@@ -16,5 +19,20 @@ struct CommandResult {
 CommandResult run_cli(const std::string& args);
 
 std::string fixture(const std::string& relative);  // absolute path of tests/fixtures/<relative>
+
+// Runs f and expects it to throw E; returns the message (a test failure and "" otherwise).
+template <class E, class F>
+std::string expect_error(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "wrong exception type: " << e.what();
+    return "";
+  }
+  ADD_FAILURE() << "no exception thrown";
+  return "";
+}
 
 }  // namespace impasto::test

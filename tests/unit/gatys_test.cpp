@@ -6,6 +6,7 @@
 #include "impasto/data/synthetic.h"
 #include "impasto/style/color.h"
 #include "impasto/style/gatys.h"
+#include "test_support.h"
 
 using namespace impasto;
 
@@ -36,12 +37,7 @@ StylizeInputs landscape_and_painting(int64_t size) {
 
 template <class E>
 std::string error_of(const Json& options, const StylizeInputs& inputs) {
-  try {
-    stylize(options, inputs);
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "(no error)";
+  return test::expect_error<E>([&] { stylize(options, inputs); });
 }
 
 }  // namespace

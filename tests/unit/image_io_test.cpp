@@ -2,6 +2,7 @@
 // grayscale and alpha, EXIF orientation, header probing, size limits and typed errors.
 #include "impasto/core/error.h"
 #include "impasto/io/image.h"
+#include "test_support.h"
 
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
@@ -249,19 +250,6 @@ Bytes png_claiming_size(uint32_t width, uint32_t height) {
   return png;
 }
 
-template <class E, class F>
-std::string error_message(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "no exception thrown";
-  return "";
-}
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -631,7 +619,7 @@ TEST_F(ImageIoTest, HugeImageRefusedFromHeader) {
   ImageReadOptions options;
   options.max_pixels = 64'000'000;
   const std::string message =
-      error_message<LimitError>([&] { decode_image(png, "huge.png", options); });
+      test::expect_error<LimitError>([&] { decode_image(png, "huge.png", options); });
   EXPECT_TRUE(contains(message, "81000000")) << message;
   EXPECT_TRUE(contains(message, "64000000")) << message;
   EXPECT_TRUE(contains(message, "huge.png")) << message;
@@ -661,7 +649,7 @@ TEST_F(ImageIoTest, TruncatedFilesAreRefused) {
     EXPECT_NO_THROW(decode_image(full, "full" + ext));
     const Bytes half(full.begin(), full.begin() + full.size() / 2);
     const std::string message =
-        error_message<FormatError>([&] { decode_image(half, "half" + ext); });
+        test::expect_error<FormatError>([&] { decode_image(half, "half" + ext); });
     EXPECT_TRUE(contains(message, "truncated")) << ext << ": " << message;
     EXPECT_TRUE(contains(message, "half" + ext)) << message;
   }
@@ -677,7 +665,7 @@ TEST_F(ImageIoTest, TruncatedFilesAreRefused) {
   // A PNG missing only its IEND chunk.
   const Bytes png = cv_encode(".png", noise);
   const std::string message =
-      error_message<FormatError>([&] { decode_image(Bytes(png.begin(), png.end() - 12), "noiend.png"); });
+      test::expect_error<FormatError>([&] { decode_image(Bytes(png.begin(), png.end() - 12), "noiend.png"); });
   EXPECT_TRUE(contains(message, "IEND")) << message;
   // Truncated inside the header: still a FormatError, for probe as well.
   EXPECT_THROW(probe_image(Bytes(png.begin(), png.begin() + 20), "tiny.png"), FormatError);
@@ -697,39 +685,39 @@ TEST_F(ImageIoTest, NotAnImage) {
     std::ofstream out(text_path);
     out << "hello, this is not an image\n";
   }
-  const std::string message = error_message<FormatError>([&] { read_image(text_path); });
+  const std::string message = test::expect_error<FormatError>([&] { read_image(text_path); });
   EXPECT_TRUE(contains(message, "text")) << message;
   EXPECT_TRUE(contains(message, "notes.txt")) << message;
   EXPECT_TRUE(contains(message, "PNG")) << message;  // lists what is supported
 
   const Bytes gif{'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0, 0, 0};
-  const std::string gif_message = error_message<FormatError>([&] { decode_image(gif, "a.gif"); });
+  const std::string gif_message = test::expect_error<FormatError>([&] { decode_image(gif, "a.gif"); });
   EXPECT_TRUE(contains(gif_message, "GIF")) << gif_message;
   EXPECT_THROW(probe_image(gif, "a.gif"), FormatError);
 
   const Bytes binary{0x00, 0x01, 0x02, 0x03, 0xfe, 0xff, 0x10, 0x20, 0x30};
-  const std::string binary_message = error_message<FormatError>([&] { decode_image(binary, "blob"); });
+  const std::string binary_message = test::expect_error<FormatError>([&] { decode_image(binary, "blob"); });
   EXPECT_TRUE(contains(binary_message, "00 01 02 03")) << binary_message;
 }
 
 TEST_F(ImageIoTest, EmptyFile) {
   const std::string p = path("empty.png");
   write_bytes(p, {});
-  const std::string message = error_message<FormatError>([&] { read_image(p); });
+  const std::string message = test::expect_error<FormatError>([&] { read_image(p); });
   EXPECT_TRUE(contains(message, "empty")) << message;
   EXPECT_THROW(probe_image({}, "empty"), FormatError);
 }
 
 TEST_F(ImageIoTest, MissingFileAndDirectory) {
   const std::string missing = path("does_not_exist.png");
-  const std::string message = error_message<FileError>([&] { read_image(missing); });
+  const std::string message = test::expect_error<FileError>([&] { read_image(missing); });
   EXPECT_TRUE(contains(message, missing)) << message;
   try {
     read_image(missing);
   } catch (const FileError& e) {
     EXPECT_EQ(e.path(), missing);
   }
-  const std::string dir_message = error_message<FileError>([&] { read_image(dir_.string()); });
+  const std::string dir_message = test::expect_error<FileError>([&] { read_image(dir_.string()); });
   EXPECT_TRUE(contains(dir_message, "directory")) << dir_message;
   EXPECT_THROW(read_file_bytes(missing), FileError);
 }
@@ -737,7 +725,7 @@ TEST_F(ImageIoTest, MissingFileAndDirectory) {
 TEST_F(ImageIoTest, WriteErrors) {
   const at::Tensor img = smooth_image(4, 4);
   const std::string gif_message =
-      error_message<FileError>([&] { write_image(path("out.gif"), img); });
+      test::expect_error<FileError>([&] { write_image(path("out.gif"), img); });
   EXPECT_TRUE(contains(gif_message, ".png")) << gif_message;
   EXPECT_TRUE(contains(gif_message, ".tiff")) << gif_message;
   EXPECT_TRUE(contains(gif_message, ".gif")) << gif_message;
@@ -745,7 +733,7 @@ TEST_F(ImageIoTest, WriteErrors) {
   EXPECT_THROW(encode_image(img, ".gif"), FileError);
 
   const std::string missing_dir = path("missing_dir/out.png");
-  const std::string dir_message = error_message<FileError>([&] { write_image(missing_dir, img); });
+  const std::string dir_message = test::expect_error<FileError>([&] { write_image(missing_dir, img); });
   EXPECT_TRUE(contains(dir_message, "does not exist")) << dir_message;
   EXPECT_FALSE(fs::exists(path("missing_dir")));  // not created
 

@@ -15,6 +15,7 @@
 #include "impasto/core/error.h"
 #include "impasto/io/pickle.h"
 #include "impasto/io/weights.h"
+#include "test_support.h"
 
 namespace {
 
@@ -60,20 +61,6 @@ std::string from_hex(const std::string& hex) {
   return out;
 }
 
-// Runs f, expects exception E, returns its message (empty and a test failure otherwise).
-template <typename E, typename F>
-std::string expect_error(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "no exception";
-  return "";
-}
 
 // A string literal with embedded NULs.
 template <size_t N>
@@ -339,7 +326,7 @@ TEST(Pickle, MalformedInputThrowsWithOffset) {
       {std::string("I12x\n."), "malformed INT"},
   };
   for (const auto& c : cases) {
-    std::string message = expect_error<FormatError>([&] { read_pickle(c.bytes); });
+    std::string message = impasto::test::expect_error<FormatError>([&] { read_pickle(c.bytes); });
     EXPECT_TRUE(contains(message, "test: ")) << message;
     EXPECT_TRUE(contains(message, c.message)) << "expected '" << c.message << "' in: " << message;
   }
@@ -348,7 +335,7 @@ TEST(Pickle, MalformedInputThrowsWithOffset) {
 TEST(Pickle, ResourceLimits) {
   // DUP bomb: capped by max_values.
   std::string bomb = "\x80\x02N" + std::string(5000, '2') + ".";
-  EXPECT_TRUE(contains(expect_error<FormatError>([&] { read_pickle(bomb, 1000); }), "more than 1000 values"));
+  EXPECT_TRUE(contains(impasto::test::expect_error<FormatError>([&] { read_pickle(bomb, 1000); }), "more than 1000 values"));
   // 200000 nested lists: read and freed without recursion trouble.
   const int depth = 200000;
   std::string nested = "\x80\x02" + std::string(depth, '(') + std::string(depth, 'l') + ".";
@@ -556,12 +543,12 @@ TEST(LoadPth, NormalisedReferenceMatchesLoadedWeights) {
 
 TEST(LoadPthErrors, MissingFile) {
   const std::string path = fixture("does_not_exist.pth");
-  std::string message = expect_error<FileError>([&] { impasto::load_pth(path); });
+  std::string message = impasto::test::expect_error<FileError>([&] { impasto::load_pth(path); });
   EXPECT_TRUE(contains(message, path)) << message;
-  expect_error<FileError>([&] { impasto::load_weights(path); });
-  expect_error<FileError>([&] { impasto::load_checkpoint(path); });
-  expect_error<FileError>([&] { impasto::is_impasto_checkpoint(path); });
-  expect_error<FileError>([&] { impasto::load_pth(IMPASTO_FIXTURES_DIR); });  // a directory
+  impasto::test::expect_error<FileError>([&] { impasto::load_weights(path); });
+  impasto::test::expect_error<FileError>([&] { impasto::load_checkpoint(path); });
+  impasto::test::expect_error<FileError>([&] { impasto::is_impasto_checkpoint(path); });
+  impasto::test::expect_error<FileError>([&] { impasto::load_pth(IMPASTO_FIXTURES_DIR); });  // a directory
 }
 
 TEST(LoadPthErrors, TruncatedFiles) {
@@ -572,7 +559,7 @@ TEST(LoadPthErrors, TruncatedFiles) {
     for (size_t n : {size_t(0), size_t(3), size_t(40), size_t(200), full.size() / 2, full.size() - 30, full.size() - 1}) {
       const std::string path = dir.file(std::string("cut_") + std::to_string(n) + "_" + name);
       write_bytes(path, full.substr(0, n));
-      std::string message = expect_error<FormatError>([&] { impasto::load_pth(path); });
+      std::string message = impasto::test::expect_error<FormatError>([&] { impasto::load_pth(path); });
       EXPECT_TRUE(contains(message, path)) << name << " cut at " << n << ": " << message;
     }
   }
@@ -587,9 +574,9 @@ TEST(LoadPthErrors, RandomBytes) {
     bytes[0] = first;
     const std::string path = dir.file(std::string("random_") + std::to_string(static_cast<int>(first & 0xFF)) + ".pth");
     write_bytes(path, bytes);
-    std::string message = expect_error<FormatError>([&] { impasto::load_pth(path); });
+    std::string message = impasto::test::expect_error<FormatError>([&] { impasto::load_pth(path); });
     EXPECT_TRUE(contains(message, path)) << message;
-    expect_error<FormatError>([&] { impasto::load_weights(path); });
+    impasto::test::expect_error<FormatError>([&] { impasto::load_weights(path); });
     EXPECT_FALSE(impasto::is_impasto_checkpoint(path));
   }
 }
@@ -619,7 +606,7 @@ TEST(LoadPthErrors, UnknownOpcodeInLegacyFile) {
   const std::string preamble = legacy_preamble();
   const std::string path = dir.file("unknown_opcode.pth");
   write_bytes(path, preamble + "\x80\x02}\xff.");
-  std::string message = expect_error<FormatError>([&] { impasto::load_pth(path); });
+  std::string message = impasto::test::expect_error<FormatError>([&] { impasto::load_pth(path); });
   EXPECT_TRUE(contains(message, path)) << message;
   EXPECT_TRUE(contains(message, "unknown pickle opcode 0xff")) << message;
   EXPECT_TRUE(contains(message, "byte " + std::to_string(preamble.size() + 3))) << message;
@@ -661,21 +648,21 @@ TEST(LoadPthErrors, LegacyStructure) {
   EXPECT_TRUE(sd[0].second.equal(torch::tensor({1.f, 2.f, 3.f, 4.f})));
   // Storage shorter than the tensor.
   write_bytes(path, legacy_preamble() + object + keys + storage(3, {1, 2, 3}));
-  EXPECT_TRUE(contains(expect_error<FormatError>([&] { impasto::load_pth(path); }), "indexes element 3"));
+  EXPECT_TRUE(contains(impasto::test::expect_error<FormatError>([&] { impasto::load_pth(path); }), "indexes element 3"));
   // Declared count beyond the end of the file.
   write_bytes(path, legacy_preamble() + object + keys + storage(1000, {1, 2, 3, 4}));
-  EXPECT_TRUE(contains(expect_error<FormatError>([&] { impasto::load_pth(path); }), "truncated"));
+  EXPECT_TRUE(contains(impasto::test::expect_error<FormatError>([&] { impasto::load_pth(path); }), "truncated"));
   // Key list naming an unknown storage.
   write_bytes(path, legacy_preamble() + object + Pickle().op("]").str("zz").op("a.").b + storage(4, {1, 2, 3, 4}));
-  EXPECT_TRUE(contains(expect_error<FormatError>([&] { impasto::load_pth(path); }), "'zz'"));
+  EXPECT_TRUE(contains(impasto::test::expect_error<FormatError>([&] { impasto::load_pth(path); }), "'zz'"));
   // Storage never listed.
   write_bytes(path, legacy_preamble() + object + Pickle().op("].").b);
-  EXPECT_TRUE(contains(expect_error<FormatError>([&] { impasto::load_pth(path); }), "has no data"));
+  EXPECT_TRUE(contains(impasto::test::expect_error<FormatError>([&] { impasto::load_pth(path); }), "has no data"));
   // Wrong magic number / protocol.
   write_bytes(path, from_hex("80028a0a6cfc9c46f9206aa85018") + "." + object);
-  EXPECT_TRUE(contains(expect_error<FormatError>([&] { impasto::load_pth(path); }), "not a torch.save file"));
+  EXPECT_TRUE(contains(impasto::test::expect_error<FormatError>([&] { impasto::load_pth(path); }), "not a torch.save file"));
   write_bytes(path, from_hex("80028a0a6cfc9c46f9206aa85019") + "." + from_hex("80024dea03") + "." + object);
-  EXPECT_TRUE(contains(expect_error<FormatError>([&] { impasto::load_pth(path); }), "protocol version"));
+  EXPECT_TRUE(contains(impasto::test::expect_error<FormatError>([&] { impasto::load_pth(path); }), "protocol version"));
 }
 
 TEST(LoadPthErrors, HandcraftedZipFiles) {
@@ -703,7 +690,7 @@ TEST(LoadPthErrors, HandcraftedZipFiles) {
   auto expect_format = [&](const std::string& data_pkl, const std::string& needle,
                            const std::vector<std::pair<std::string, std::vector<float>>>& storages) {
     write_zip(path, data_pkl, storages);
-    std::string message = expect_error<FormatError>([&] { impasto::load_pth(path); });
+    std::string message = impasto::test::expect_error<FormatError>([&] { impasto::load_pth(path); });
     EXPECT_TRUE(contains(message, path)) << message;
     EXPECT_TRUE(contains(message, needle)) << "expected '" << needle << "' in: " << message;
   };
@@ -789,23 +776,23 @@ TEST(Checkpoint, FormatDetectionAndErrors) {
   TempDir dir;
   EXPECT_FALSE(impasto::is_impasto_checkpoint(fixture("vgg19_w8.pth")));
   EXPECT_FALSE(impasto::is_impasto_checkpoint(fixture("vgg19_w8_legacy.pth")));
-  std::string message = expect_error<FormatError>([&] { impasto::load_checkpoint(fixture("vgg19_w8.pth")); });
+  std::string message = impasto::test::expect_error<FormatError>([&] { impasto::load_checkpoint(fixture("vgg19_w8.pth")); });
   EXPECT_TRUE(contains(message, "vgg19_w8.pth")) << message;
-  expect_error<FormatError>([&] { impasto::load_checkpoint(fixture("vgg19_w8_legacy.pth")); });
+  impasto::test::expect_error<FormatError>([&] { impasto::load_checkpoint(fixture("vgg19_w8_legacy.pth")); });
 
   const std::string path = dir.file("c.ckpt");
   impasto::Checkpoint c;
   c.arch = "tiny";
   c.tensors = {{"w", torch::ones({2, 2})}};
   impasto::save_checkpoint(path, c);
-  message = expect_error<FormatError>([&] { impasto::load_pth(path); });
+  message = impasto::test::expect_error<FormatError>([&] { impasto::load_pth(path); });
   EXPECT_TRUE(contains(message, "impasto checkpoint")) << message;
 
   // Truncated checkpoint.
   const std::string bytes = read_bytes(path);
   const std::string cut = dir.file("cut.ckpt");
   write_bytes(cut, bytes.substr(0, bytes.size() / 2));
-  message = expect_error<FormatError>([&] { impasto::load_checkpoint(cut); });
+  message = impasto::test::expect_error<FormatError>([&] { impasto::load_checkpoint(cut); });
   EXPECT_TRUE(contains(message, cut)) << message;
 
   // Newer version, wrong record size.
@@ -816,15 +803,15 @@ TEST(Checkpoint, FormatDetectionAndErrors) {
     writer.writeEndOfFile();
   };
   write_index(R"({"format":"impasto-checkpoint","version":2,"arch":"a","meta":null,"tensors":[]})", {});
-  EXPECT_TRUE(contains(expect_error<FormatError>([&] { impasto::load_checkpoint(path); }), "newer"));
+  EXPECT_TRUE(contains(impasto::test::expect_error<FormatError>([&] { impasto::load_checkpoint(path); }), "newer"));
   write_index(R"({"format":"impasto-checkpoint","version":1,"arch":"a","meta":{},"tensors":[{"name":"w","dtype":"float32","shape":[2,2],"record":"tensors/0"}]})",
               {1, 2, 3});
-  EXPECT_TRUE(contains(expect_error<FormatError>([&] { impasto::load_checkpoint(path); }), "expected 16"));
+  EXPECT_TRUE(contains(impasto::test::expect_error<FormatError>([&] { impasto::load_checkpoint(path); }), "expected 16"));
   write_index(R"({"format":"impasto-checkpoint","version":1,"arch":"a","meta":{},"tensors":[{"name":"w","dtype":"float32","shape":[2,2],"record":"tensors/0"}]})",
               {1, 2, 3, 4});
   EXPECT_TRUE(impasto::load_checkpoint(path).tensors[0].second.equal(torch::tensor({1.f, 2.f, 3.f, 4.f}).reshape({2, 2})));
   write_index("{not json", {});
-  EXPECT_TRUE(contains(expect_error<FormatError>([&] { impasto::load_checkpoint(path); }), "not valid JSON"));
+  EXPECT_TRUE(contains(impasto::test::expect_error<FormatError>([&] { impasto::load_checkpoint(path); }), "not valid JSON"));
 }
 
 TEST(FindTensor, LooksUpByName) {

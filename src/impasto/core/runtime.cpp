@@ -1,6 +1,7 @@
 #include "impasto/core/runtime.h"
 
 #include <malloc.h>
+#include <unistd.h>
 #include <torch/cuda.h>
 #include <torch/utils.h>
 
@@ -36,8 +37,13 @@ int hardware_threads() {
   return n == 0 ? 1 : static_cast<int>(n);
 }
 
+void reexec_with_passive_openmp(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  execv("/proc/self/exe", argv);
+}
+
 void configure_runtime(const RuntimeOptions& options) {
-  setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
   // Keep freed activation buffers in the heap: never mmap large blocks, trim only above 1 GiB.
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
