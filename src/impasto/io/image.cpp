@@ -296,7 +296,7 @@ Image decode_image(const std::vector<uint8_t>& bytes, const std::string& source,
   return mat_to_image(mat, source);
 }
 
-void write_image(const std::string& path, const at::Tensor& rgb, const at::Tensor& alpha) {
+void check_image_output_path(const std::string& path) {
   const fs::path target(path);
   const std::string ext = lower(target.extension().string());
   if (ext.empty()) {
@@ -317,6 +317,13 @@ void write_image(const std::string& path, const at::Tensor& rgb, const at::Tenso
     if (!fs::is_directory(status)) throw FileError(path, "'" + parent.string() + "' is not a directory");
   }
   if (fs::is_directory(fs::status(target, ec))) throw FileError(path, "is a directory");
+}
+
+void write_image(const std::string& path, const at::Tensor& rgb, const at::Tensor& alpha) {
+  check_image_output_path(path);
+  const fs::path target(path);
+  const std::string ext = lower(target.extension().string());
+  std::error_code ec;
   const std::vector<uint8_t> bytes = encode(rgb, ext.substr(1), alpha, path);
   std::FILE* file = std::fopen(path.c_str(), "wb");
   if (!file) throw FileError(path, std::string("cannot open for writing: ") + std::strerror(errno));

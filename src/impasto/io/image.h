@@ -45,6 +45,9 @@ Image decode_image(const std::vector<uint8_t>& bytes, const std::string& source,
 // Format from the extension (.png .jpg .jpeg .webp .bmp .tif .tiff); FileError otherwise or when
 // the file cannot be written. Alpha is written for PNG, WebP and TIFF (others drop it).
 void write_image(const std::string& path, const at::Tensor& rgb, const at::Tensor& alpha = {});
+// The checks write_image makes before encoding, for failing early (before a long job): a known
+// extension, an existing parent directory, not a directory itself. FileError otherwise.
+void check_image_output_path(const std::string& path);
 std::vector<uint8_t> encode_image(const at::Tensor& rgb, const std::string& extension,
                                   const at::Tensor& alpha = {});
 

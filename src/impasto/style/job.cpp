@@ -48,8 +48,8 @@ Json run_stylize_job(const StylizeJob& job, const Callbacks& callbacks) {
     throw OptionError("masks", "got " + std::to_string(job.masks.size()) + " masks for " +
                                    std::to_string(job.styles.size()) + " style images (use '' for a style without a mask)");
   if (job.save_every < 0) throw OptionError("save_every", "must be >= 0");
+  check_image_output_path(job.output);  // a bad output path fails now, not after the optimisation
   const std::string ext = extension_of(job.output);
-  encode_image(torch::zeros({1, 3, 1, 1}), ext.empty() ? ".none" : ext);  // unknown output format fails now
 
   ImageReadOptions read_options;
   read_options.max_pixels = job.max_pixels;
@@ -74,13 +74,12 @@ Json run_stylize_job(const StylizeJob& job, const Callbacks& callbacks) {
   hooks.callbacks = callbacks;
   hooks.on_step = [&](const StepRecord& r) { losses << to_json(r).dump() << '\n'; };
   hooks.snapshot_every = job.save_every;
-  int levels = 1;
-  if (job.options.contains("scales") && job.options["scales"].is_number_integer()) levels = job.options["scales"].get<int>();
+  const int levels = stylizer->options().value("scales", 1);  // effective options: defaults filled
   hooks.on_snapshot = [&](const StepRecord& r, const at::Tensor& image) {
     std::ostringstream name;
     name << stem << '_';
     if (levels > 1) name << 'l' << r.scale + 1 << '_';
-    name << std::setw(4) << std::setfill('0') << r.step << (ext.empty() ? ".png" : ext);
+    name << std::setw(4) << std::setfill('0') << r.step << ext;
     write_image(name.str(), image);
   };
 
