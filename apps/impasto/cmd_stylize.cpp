@@ -87,6 +87,12 @@ CLI::App* add_stylize_command(CLI::App& app, Context& context) {
       if (m == "none" || m == "-") m.clear();
     f.job.options = options;
     Json summary = run_stylize_job(f.job, context.callbacks());
+    if (summary.value("stopped_early", false)) {
+      std::fprintf(stderr, "interrupted at step %lld: wrote the result so far to %s\n",
+                   static_cast<long long>(summary["final"]["step"].get<int64_t>()), f.job.output.c_str());
+      context.exit_code = 130;
+      return;
+    }
     if (!context.quiet) {
       const auto& fin = summary["final"];
       std::fprintf(stderr, "wrote %s (%dx%d) in %.1f s; final loss %.4g (content %.4g, style %.4g, tv %.4g); losses in %s\n",

@@ -12,8 +12,14 @@ namespace impasto::cli {
 // What every command gets: callbacks that draw progress and log lines on stderr.
 struct Context {
   bool quiet = false;
+  int exit_code = 0;  // set by a command that ends without an error but not normally (130: interrupted)
+  // Log lines and a progress bar on stderr; should_stop turns true after the first Ctrl-C (SIGINT)
+  // or SIGTERM, so long jobs stop at the next step and still write what they have.
   Callbacks callbacks() const;
 };
+
+// True once SIGINT or SIGTERM arrived (a second signal ends the process the usual way).
+bool interrupted();
 
 // Each returns the sub-command it added; its callback runs the command.
 CLI::App* add_stylize_command(CLI::App& app, Context& context);

@@ -3,6 +3,8 @@
 // message names it), 2 a usage error (unknown flag, missing argument), 3 an unexpected failure.
 #include <torch/torch.h>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <memory>
 
@@ -12,6 +14,18 @@
 #include "progress_bar.h"
 
 namespace impasto::cli {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+void on_signal(int signal) {
+  g_interrupted = true;
+  std::signal(signal, SIG_DFL);  // a second Ctrl-C ends the process at once
+}
+
+}  // namespace
+
+bool interrupted() { return g_interrupted.load(); }
 
 Callbacks Context::callbacks() const {
   Callbacks cb;
@@ -20,6 +34,7 @@ Callbacks Context::callbacks() const {
     if (q && level < LogLevel::warn) return;
     std::fprintf(stderr, "%s: %s\n", to_string(level), message.c_str());
   };
+  cb.should_stop = [] { return g_interrupted.load(); };
   if (!quiet) {
     auto bar = std::make_shared<ProgressBar>();
     cb.progress = [bar](const ProgressEvent& e) { bar->update(e); };
@@ -71,6 +86,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  std::signal(SIGINT, cli::on_signal);
+  std::signal(SIGTERM, cli::on_signal);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -86,5 +103,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "internal error: %s\n", e.what());
     return 3;
   }
-  return 0;
+  return context.exit_code;
 }

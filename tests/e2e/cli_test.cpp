@@ -151,3 +151,32 @@ TEST(Cli, WeightsInspectAndImport) {
   expect_failure("weights inspect " + dir + "/none.pth", "none.pth");
   expect_failure("weights inspect " + f.text, "notes.png");
 }
+
+TEST(Cli, InterruptWritesTheResultSoFar) {
+  Files f = make_files("interrupt");
+  const std::string out = f.dir + "/partial.png";
+  // SIGINT after 3 s of a run that would take minutes.
+  auto r = test::run_shell("timeout --preserve-status -s INT 3 " + std::string(IMPASTO_CLI_PATH) + " stylize -q -c " +
+                           f.content + " -s " + f.style + " --image-size 96 --iterations 100000 -o " + out);
+  EXPECT_EQ(r.exit_code, 130) << r.output;
+  EXPECT_NE(r.output.find("interrupted at step"), std::string::npos) << r.output;
+  EXPECT_EQ(read_image(out).width(), 96);
+  std::ifstream summary_file(f.dir + "/partial.json");
+  EXPECT_EQ(Json::parse(summary_file)["stopped_early"], true);
+}
+
+TEST(Cli, AlphaAndGreyInputsWork) {
+  Files f = make_files("alpha");
+  auto rgb = synthetic_landscape(40, 40, 3);
+  auto alpha = torch::linspace(0, 1, 40).view({1, 1, 1, 40}).expand({1, 1, 40, 40}).contiguous();
+  write_image(f.dir + "/rgba.png", rgb, alpha);
+  auto r = run_cli("stylize -q -c " + f.dir + "/rgba.png -s " + f.style + " --image-size 40 --iterations 2 -o " + f.dir + "/o.png");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  Image out = read_image(f.dir + "/o.png");
+  ASSERT_TRUE(out.alpha.defined());
+  EXPECT_LT((out.alpha - alpha).abs().max().item<float>(), 2.0f / 255);
+  // A grey style image works too.
+  write_image(f.dir + "/grey.png", synthetic_painting(40, 40, 4).mean(1, true).expand({1, 3, 40, 40}));
+  r = run_cli("stylize -q -c " + f.content + " -s " + f.dir + "/grey.png --image-size 40 --iterations 2 -o " + f.dir + "/g.jpg");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}

@@ -20,9 +20,11 @@ std::string temp_dir(const std::string& name) {
   return dir;
 }
 
-CommandResult run_cli(const std::string& args) {
+CommandResult run_cli(const std::string& args) { return run_shell(std::string(IMPASTO_CLI_PATH) + " " + args); }
+
+CommandResult run_shell(const std::string& command_line) {
   CommandResult result;
-  const std::string command = std::string(IMPASTO_CLI_PATH) + " " + args + " 2>&1";
+  const std::string command = "(" + command_line + ") 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return result;
   std::array<char, 4096> buffer{};

@@ -15,7 +15,9 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs `impasto <args>` (the built CLI) with a shell; output captured.
+// Runs a shell command line; stdout and stderr captured together.
+CommandResult run_shell(const std::string& command);
+// Runs `impasto <args>` (the built CLI).
 CommandResult run_cli(const std::string& args);
 
 std::string fixture(const std::string& relative);  // absolute path of tests/fixtures/<relative>

@@ -223,3 +223,15 @@ TEST(Gatys, NoBlockGridFromThePyramid) {
   const double content_ratio = block_boundary_ratio(in.content.rgb);
   EXPECT_LT(block_boundary_ratio(out), content_ratio + 0.06) << "content " << content_ratio;
 }
+
+TEST(Gatys, InitFromAGivenImage) {
+  auto in = landscape_and_painting(64);
+  in.init = synthetic_painting(32, 32, 7);  // resized to the output size
+  auto out = stylize(Json{{"image_size", 64}, {"iterations", 0}, {"init", "image"}}, in).result.image.rgb;
+  auto expected = torch::nn::functional::interpolate(
+      in.init, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{64, 64}).mode(torch::kBicubic).align_corners(false));
+  EXPECT_LT((out - expected.clamp(0, 1)).abs().max().item<float>(), 1e-5f);
+  auto missing = in;
+  missing.init = at::Tensor();
+  EXPECT_NE(error_of<OptionError>(Json{{"image_size", 64}, {"init", "image"}}, missing).find("init_image"), std::string::npos);
+}
