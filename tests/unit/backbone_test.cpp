@@ -5,6 +5,7 @@
 #include "impasto/core/error.h"
 #include "impasto/nn/backbone.h"
 #include "impasto/nn/random_multiscale.h"
+#include "test_support.h"
 
 using namespace impasto;
 
@@ -81,4 +82,31 @@ TEST(Backbone, VggNeedsAWeightFileAndRandomTakesNone) {
   BackboneOptions pooling;
   pooling.pooling = "min";
   EXPECT_THROW(make_backbone(pooling), OptionError);
+}
+
+TEST(Backbone, LoadStateDictNamesTheFirstMismatch) {
+  torch::nn::Sequential net(torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 4, 3)), torch::nn::ReLU(),
+                            torch::nn::Conv2d(torch::nn::Conv2dOptions(4, 2, 1)));
+  StateDict good = module_state_dict(*net);
+  for (auto& [name, t] : good) t = torch::full_like(t, 0.5);
+  load_state_dict(*net, good, "good.pth");
+  EXPECT_TRUE(torch::allclose(net->named_parameters()["2.weight"], torch::full({2, 4, 1, 1}, 0.5)));
+
+  StateDict wrong_shape = good;
+  wrong_shape[2].second = torch::zeros({2, 5, 1, 1});  // 2.weight
+  auto message = test::expect_error<FormatError>([&] { load_state_dict(*net, wrong_shape, "w.pth"); });
+  EXPECT_NE(message.find("w.pth"), std::string::npos) << message;
+  EXPECT_NE(message.find("'2.weight'"), std::string::npos) << message;
+  EXPECT_NE(message.find("[2, 5, 1, 1]"), std::string::npos) << message;
+  EXPECT_NE(message.find("[2, 4, 1, 1]"), std::string::npos) << message;
+
+  StateDict missing(good.begin(), good.end() - 1);  // no 2.bias
+  message = test::expect_error<FormatError>([&] { load_state_dict(*net, missing, "m.pth"); });
+  EXPECT_NE(message.find("missing key '2.bias'"), std::string::npos) << message;
+
+  StateDict extra = good;
+  extra.emplace_back("head.weight", torch::zeros({1}));
+  message = test::expect_error<FormatError>([&] { load_state_dict(*net, extra, "e.pth"); });
+  EXPECT_NE(message.find("unexpected key 'head.weight'"), std::string::npos) << message;
+  load_state_dict(*net, extra, "e.pth", nullptr, {"head."});  // ignored prefixes are skipped
 }

@@ -36,11 +36,10 @@ class FileError : public Error {
   std::string path_;
 };
 
-// Content that is not what it should be: not an image, a truncated file, a weight file whose keys
-// or shapes do not match the architecture. `source` names the file or buffer.
-class FormatError : public Error {
+// An error about some input data; `source` names the file or buffer ("upload", a path).
+class SourceError : public Error {
  public:
-  FormatError(std::string source, const std::string& message)
+  SourceError(std::string source, const std::string& message)
       : Error(source + ": " + message), source_(std::move(source)) {}
   const std::string& source() const { return source_; }
 
@@ -48,15 +47,17 @@ class FormatError : public Error {
   std::string source_;
 };
 
-// Input over a configured limit (pixels, bytes), refused before the expensive work.
-class LimitError : public Error {
+// Content that is not what it should be: not an image, a truncated file, a weight file whose keys
+// or shapes do not match the architecture.
+class FormatError : public SourceError {
  public:
-  LimitError(std::string source, const std::string& message)
-      : Error(source + ": " + message), source_(std::move(source)) {}
-  const std::string& source() const { return source_; }
+  using SourceError::SourceError;
+};
 
- private:
-  std::string source_;
+// Input over a configured limit (pixels, bytes), refused before the expensive work.
+class LimitError : public SourceError {
+ public:
+  using SourceError::SourceError;
 };
 
 }  // namespace impasto
