@@ -10,9 +10,8 @@ PACKAGES=(
   libopenblas0-pthread    # takes over libblas.so.3: 16-40x faster matmuls than reference BLAS
   libopencv-dev           # image codecs and resizing (core, imgproc, imgcodecs, videoio)
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libcpp-httplib-dev libsqlite3-dev
+  libcpp-httplib-dev libsqlite3-dev  # the service (issue 6) builds on these
   libgtest-dev libgmock-dev libbenchmark-dev
-  libexif-dev
 )
 
 missing=()
