@@ -147,8 +147,8 @@ GatysStylizer::GatysStylizer(GatysOptions o) : options_(std::move(o)) {
   // Resolve defaults from the backbone's recipe and check every name and weight now, before any
   // image is read: a typo fails fast.
   resolve_device(options_.device);
-  Backbone backbone = make_backbone(options_.backbone);
-  const StyleRecipe recipe = backbone->recipe();
+  backbone_ = make_backbone(options_.backbone);
+  const StyleRecipe recipe = backbone_->recipe();
   if (!options_.normalisation) options_.normalisation = recipe.normalisation;
   parse_normalisation(*options_.normalisation);
   if (!options_.content_weight) options_.content_weight = recipe.content_weight;
@@ -160,11 +160,11 @@ GatysStylizer::GatysStylizer(GatysOptions o) : options_(std::move(o)) {
   check_weight(*options_.style_weight, "style_weight");
   check_weight(*options_.tv_weight, "tv_weight");
   for (const auto& [name, w] : options_.content_layers) {
-    backbone->check_layer(name, "content_layers");
+    backbone_->check_layer(name, "content_layers");
     check_weight(w, "content_layers");
   }
   for (const auto& [name, w] : options_.style_layers) {
-    backbone->check_layer(name, "style_layers");
+    backbone_->check_layer(name, "style_layers");
     check_weight(w, "style_layers");
   }
 }
@@ -221,7 +221,7 @@ StylizeResult GatysStylizer::stylize(const StylizeInputs& inputs, const StylizeH
     throw OptionError("scales", "the coarsest level would be " + std::to_string(out_w / coarse_factor) + "x" +
                                     std::to_string(out_h / coarse_factor) + " pixels; use fewer scales or a larger image_size (>= 16 px per side)");
 
-  Backbone backbone = make_backbone(o.backbone);
+  Backbone& backbone = backbone_;
   backbone->to(device);
 
   std::set<std::string> taps;

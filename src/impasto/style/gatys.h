@@ -46,6 +46,7 @@ class GatysStylizer : public Stylizer {
 
  private:
   GatysOptions options_;
+  Backbone backbone_;  // built (weights loaded) once, in the constructor
 };
 
 }  // namespace impasto
