@@ -177,16 +177,90 @@ Json GatysStylizer::options() const {
 
 namespace {
 
-// Targets of one optimisation level: content features and the style Gram matrices.
+// Style Gram matrices of one image region (or of the whole image when `mask` is undefined).
 struct StyleTargetGroup {
-  at::Tensor mask;                      // undefined: whole image
+  at::Tensor mask;
   std::map<std::string, at::Tensor> grams;
 };
 
-struct LossTerms {
-  at::Tensor total;
-  StepRecord record;
+// What one optimisation level compares against.
+struct LevelTargets {
+  FeatureMaps content;                   // features of the content image at the content layers
+  std::vector<StyleTargetGroup> groups;  // the blended unmasked styles first, then one per masked style
 };
+
+std::set<std::string> names_of(const LayerWeights& layers) {
+  std::set<std::string> names;
+  for (const auto& [name, w] : layers) names.insert(name);
+  return names;
+}
+
+// Targets at h x w. Each style image is resized so that its longest side is style_scale times the
+// level's; Grams are per location, so styles of any size blend and compare.
+LevelTargets level_targets(BackboneImpl& backbone, const GatysOptions& o, const at::Tensor& content,
+                           const std::vector<StyleInput>& styles, const std::vector<at::Tensor>& style_images,
+                           int64_t h, int64_t w) {
+  LevelTargets t;
+  t.content = backbone.extract(resize_image(content, h, w), names_of(o.content_layers));
+  double unmasked_weight = 0;
+  for (const auto& s : styles)
+    if (!s.mask.defined()) unmasked_weight += s.weight;
+  StyleTargetGroup blended;
+  for (size_t i = 0; i < styles.size(); ++i) {
+    const int64_t longest = std::max<int64_t>(16, std::llround(std::max(h, w) * o.style_scale));
+    const auto [sh, sw] = fit_longest_side(style_images[i].size(2), style_images[i].size(3), longest);
+    const FeatureMaps features = backbone.extract(resize_image(style_images[i], sh, sw), names_of(o.style_layers));
+    if (styles[i].mask.defined()) {
+      StyleTargetGroup g;
+      g.mask = resize_image(styles[i].mask.to(content.device(), torch::kFloat32), h, w);
+      for (const auto& [name, f] : features) g.grams[name] = gram_matrix(f);
+      t.groups.push_back(std::move(g));
+    } else {
+      for (const auto& [name, f] : features) {
+        auto gram = gram_matrix(f) * (styles[i].weight / unmasked_weight);
+        auto& sum = blended.grams[name];
+        sum = sum.defined() ? sum + gram : gram;
+      }
+    }
+  }
+  if (!blended.grams.empty()) t.groups.insert(t.groups.begin(), std::move(blended));
+  return t;
+}
+
+// The weighted objective alpha * content + beta * style + tv of `image` (whose features are
+// `features`); fills the record's terms and per-layer shares.
+at::Tensor weighted_loss(const FeatureMaps& features, const at::Tensor& image, const LevelTargets& targets,
+                         const GatysOptions& o, LossNormalisation norm, StepRecord& record) {
+  at::Tensor content_sum = torch::zeros({}, image.options());
+  for (const auto& [name, layer_weight] : o.content_layers) {
+    auto l = *o.content_weight * layer_weight * content_loss(features.at(name), targets.content.at(name), norm);
+    record.content_layers.emplace_back(name, l.item<double>());
+    content_sum = content_sum + l;
+  }
+  at::Tensor style_sum = torch::zeros({}, image.options());
+  for (const auto& [name, layer_weight] : o.style_layers) {
+    const auto& f = features.at(name);
+    at::Tensor l = torch::zeros({}, image.options());
+    for (const auto& g : targets.groups) {
+      at::Tensor mask;
+      if (g.mask.defined()) mask = torch::adaptive_avg_pool2d(g.mask, {f.size(2), f.size(3)});
+      l = l + style_loss(gram_matrix(f, mask), g.grams.at(name), norm);
+    }
+    l = *o.style_weight * layer_weight * l;
+    record.style_layers.emplace_back(name, l.item<double>());
+    style_sum = style_sum + l;
+  }
+  at::Tensor total = content_sum + style_sum;
+  if (*o.tv_weight > 0) {
+    auto tv = *o.tv_weight * tv_loss(image);
+    record.tv = tv.item<double>();
+    total = total + tv;
+  }
+  record.content = content_sum.item<double>();
+  record.style = style_sum.item<double>();
+  record.total = total.item<double>();
+  return total;
+}
 
 }  // namespace
 
@@ -200,7 +274,7 @@ StylizeResult GatysStylizer::stylize(const StylizeInputs& inputs, const StylizeH
 
   const int64_t src_h = inputs.content.height(), src_w = inputs.content.width();
   double unmasked_weight = 0;
-  bool any_unmasked = false;
+  bool any_unmasked = false;  // when every style is masked, outside the masks stays the content
   for (const auto& s : inputs.styles) {
     check_weight(s.weight, "style_blend_weights");
     if (s.mask.defined()) {
@@ -224,13 +298,8 @@ StylizeResult GatysStylizer::stylize(const StylizeInputs& inputs, const StylizeH
   Backbone& backbone = backbone_;
   backbone->to(device);
 
-  std::set<std::string> taps;
-  for (const auto& [n, w] : o.content_layers) taps.insert(n);
-  for (const auto& [n, w] : o.style_layers) taps.insert(n);
-  std::set<std::string> style_taps;
-  for (const auto& [n, w] : o.style_layers) style_taps.insert(n);
-  std::set<std::string> content_taps;
-  for (const auto& [n, w] : o.content_layers) content_taps.insert(n);
+  std::set<std::string> taps = names_of(o.content_layers);
+  for (const auto& name : names_of(o.style_layers)) taps.insert(name);
 
   torch::NoGradGuard outer_no_grad;
   const at::Tensor content_full = resize_image(inputs.content.rgb.to(device, torch::kFloat32), out_h, out_w);
@@ -256,7 +325,6 @@ StylizeResult GatysStylizer::stylize(const StylizeInputs& inputs, const StylizeH
     if (luminance) init = grey_luminance(init);
   }
 
-  const double cw = *o.content_weight, sw = *o.style_weight, tvw = *o.tv_weight;
   at::Tensor current = init;
   StepRecord last;
   const auto t_start = std::chrono::steady_clock::now();
@@ -267,30 +335,7 @@ StylizeResult GatysStylizer::stylize(const StylizeInputs& inputs, const StylizeH
     const int64_t h = std::max<int64_t>(1, std::llround(static_cast<double>(out_h) / factor));
     const int64_t w = std::max<int64_t>(1, std::llround(static_cast<double>(out_w) / factor));
 
-    // Targets at this level.
-    const FeatureMaps content_targets = backbone->extract(resize_image(content_work, h, w), content_taps);
-    std::vector<StyleTargetGroup> groups;
-    StyleTargetGroup blended;  // all unmasked styles, Grams blended by weight
-    for (size_t i = 0; i < inputs.styles.size(); ++i) {
-      const auto& s = inputs.styles[i];
-      const int64_t longest = std::max<int64_t>(16, std::llround(std::max(h, w) * o.style_scale));
-      const auto [sh, sw_] = fit_longest_side(style_work[i].size(2), style_work[i].size(3), longest);
-      const FeatureMaps sf = backbone->extract(resize_image(style_work[i], sh, sw_), style_taps);
-      if (s.mask.defined()) {
-        StyleTargetGroup g;
-        g.mask = resize_image(s.mask.to(device, torch::kFloat32), h, w);
-        for (const auto& [name, f] : sf) g.grams[name] = gram_matrix(f);
-        groups.push_back(std::move(g));
-      } else {
-        for (const auto& [name, f] : sf) {
-          auto gm = gram_matrix(f) * (s.weight / unmasked_weight);
-          auto& acc = blended.grams[name];
-          acc = acc.defined() ? acc + gm : gm;
-        }
-      }
-    }
-    if (any_unmasked) groups.insert(groups.begin(), std::move(blended));
-
+    const LevelTargets targets = level_targets(*backbone, o, content_work, inputs.styles, style_work, h, w);
     at::Tensor x = resize_image(current, h, w).clone().set_requires_grad(true);
     const bool lbfgs = o.optimizer == "lbfgs";
     const double lr = o.learning_rate > 0 ? o.learning_rate : (lbfgs ? 1.0 : 0.02);
@@ -305,39 +350,11 @@ StylizeResult GatysStylizer::stylize(const StylizeInputs& inputs, const StylizeH
     auto closure = [&]() -> at::Tensor {
       torch::AutoGradMode grad_mode(true);
       optimizer->zero_grad();
-      const FeatureMaps feats = backbone->extract(x, taps);
       record = StepRecord{};
       record.scale = level;
       record.height = h;
       record.width = w;
-      at::Tensor content_sum = torch::zeros({}, x.options());
-      for (const auto& [name, lw] : o.content_layers) {
-        auto l = cw * lw * content_loss(feats.at(name), content_targets.at(name), norm);
-        record.content_layers.emplace_back(name, l.item<double>());
-        content_sum = content_sum + l;
-      }
-      at::Tensor style_sum = torch::zeros({}, x.options());
-      for (const auto& [name, lw] : o.style_layers) {
-        const auto& f = feats.at(name);
-        at::Tensor layer_loss = torch::zeros({}, x.options());
-        for (const auto& g : groups) {
-          at::Tensor mask;
-          if (g.mask.defined()) mask = torch::adaptive_avg_pool2d(g.mask, {f.size(2), f.size(3)});
-          layer_loss = layer_loss + style_loss(gram_matrix(f, mask), g.grams.at(name), norm);
-        }
-        layer_loss = sw * lw * layer_loss;
-        record.style_layers.emplace_back(name, layer_loss.item<double>());
-        style_sum = style_sum + layer_loss;
-      }
-      at::Tensor total = content_sum + style_sum;
-      if (tvw > 0) {
-        auto tv = tvw * tv_loss(x);
-        record.tv = tv.item<double>();
-        total = total + tv;
-      }
-      record.content = content_sum.item<double>();
-      record.style = style_sum.item<double>();
-      record.total = total.item<double>();
+      at::Tensor total = weighted_loss(backbone->extract(x, taps), x, targets, o, norm, record);
       total.backward();
       return total;
     };
