@@ -43,7 +43,7 @@ CLI::App* add_demo_command(CLI::App& app, Context& context) {
     write_image(dir + "compare.png", make_grid({content, style, result}, 3, f->size * 3 / 4));
     const auto& fin = summary["final"];
     std::printf("demo: wrote %scontent.png, style.png, result.png, compare.png (content | style | result), "
-                "result.losses.jsonl and result.json\n"
+                "result.losses.jsonl, result.losses.png (loss curves) and result.json\n"
                 "final loss %.4g (content %.4g, style %.4g) after %lld iterations in %.1f s\n",
                 dir.c_str(), fin["total"].get<double>(), fin["content"].get<double>(), fin["style"].get<double>(),
                 static_cast<long long>(f->iterations), summary["seconds"].get<double>());

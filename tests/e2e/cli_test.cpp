@@ -70,6 +70,7 @@ TEST(Cli, StylizeWritesImageOfRequestedSizeAndLosses) {
   auto summary = Json::parse(summary_file);
   EXPECT_EQ(summary["options"]["iterations"], 6);
   EXPECT_EQ(summary["options"]["backbone"], "random-multiscale");
+  EXPECT_EQ(read_image(summary["loss_curves"].get<std::string>()).width(), 1280);  // two charts side by side
 }
 
 TEST(Cli, ConfigFileAndFlagsCombine) {

@@ -7,6 +7,8 @@
 #include <iomanip>
 #include <sstream>
 
+#include "impasto/io/chart.h"
+#include "impasto/io/grid.h"
 #include "impasto/io/image_ops.h"
 
 namespace impasto {
@@ -35,6 +37,33 @@ void write_text(const std::string& path, const std::string& text) {
 }
 
 }  // namespace
+
+at::Tensor loss_curves(const std::vector<StepRecord>& records) {
+  // x: steps counted across all levels.
+  std::vector<double> x;
+  for (size_t i = 0; i < records.size(); ++i) x.push_back(static_cast<double>(i + 1));
+  auto series = [&](const std::string& name, auto value) {
+    ChartSeries s{name, x, {}};
+    for (const auto& r : records) s.y.push_back(value(r));
+    return s;
+  };
+  std::vector<ChartSeries> terms = {series("total", [](const StepRecord& r) { return r.total; }),
+                                    series("content", [](const StepRecord& r) { return r.content; }),
+                                    series("style", [](const StepRecord& r) { return r.style; })};
+  if (!records.empty() && records.back().tv > 0) terms.push_back(series("tv", [](const StepRecord& r) { return r.tv; }));
+  std::vector<ChartSeries> layers;
+  if (!records.empty()) {
+    for (size_t k = 0; k < records.back().style_layers.size(); ++k)
+      layers.push_back(series(records.back().style_layers[k].first,
+                              [k](const StepRecord& r) { return k < r.style_layers.size() ? r.style_layers[k].second : 0.0; }));
+  }
+  ChartOptions o;
+  o.title = "weighted loss terms";
+  const at::Tensor left = line_chart(terms, o);
+  o.title = "style loss per layer";
+  const at::Tensor right = line_chart(layers, o);
+  return make_grid({left, right}, 2, o.height, 0);
+}
 
 Json run_stylize_job(const StylizeJob& job, const Callbacks& callbacks) {
   // Validate everything cheap before the expensive parts.
@@ -72,7 +101,11 @@ Json run_stylize_job(const StylizeJob& job, const Callbacks& callbacks) {
 
   StylizeHooks hooks;
   hooks.callbacks = callbacks;
-  hooks.on_step = [&](const StepRecord& r) { losses << to_json(r).dump() << '\n'; };
+  std::vector<StepRecord> records;
+  hooks.on_step = [&](const StepRecord& r) {
+    losses << to_json(r).dump() << '\n';
+    records.push_back(r);
+  };
   hooks.snapshot_every = job.save_every;
   const int levels = stylizer->options().value("scales", 1);  // effective options: defaults filled
   hooks.on_snapshot = [&](const StepRecord& r, const at::Tensor& image) {
@@ -86,6 +119,8 @@ Json run_stylize_job(const StylizeJob& job, const Callbacks& callbacks) {
   StylizeResult result = stylizer->stylize(inputs, hooks);
   losses.close();
   write_image(job.output, result.image.rgb, result.image.alpha);
+  const std::string curves_path = stem + ".losses.png";
+  write_image(curves_path, loss_curves(records));
 
   Json summary = result.summary;
   summary["content"] = job.content;
@@ -94,6 +129,7 @@ Json run_stylize_job(const StylizeJob& job, const Callbacks& callbacks) {
   summary["masks"] = job.masks;
   summary["output"] = job.output;
   summary["losses"] = losses_path;
+  summary["loss_curves"] = curves_path;
   write_text(stem + ".json", summary.dump(2) + "\n");
   return summary;
 }

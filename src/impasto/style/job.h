@@ -1,7 +1,8 @@
 #pragma once
 // A stylization as files: read the content, style, mask and init images, run a Stylizer, write the
-// result (alpha carried through), `<stem>.losses.jsonl` (one StepRecord per line), snapshots every
-// N steps (`<stem>_<step>.png`, or `<stem>_l<level>_<step>.png` with several levels) and
+// result (alpha carried through), `<stem>.losses.jsonl` (one StepRecord per line),
+// `<stem>.losses.png` (the loss terms and the per-layer style losses over the steps), snapshots
+// every N steps (`<stem>_<step>.png`, or `<stem>_l<level>_<step>.png` with several levels) and
 // `<stem>.json` (the effective options, sizes, timings and final losses). Shared by the CLI and
 // the server so both produce the same run.
 #include <string>
@@ -27,6 +28,10 @@ struct StylizeJob {
 
 // Paths derived from the output path.
 std::string output_stem(const std::string& output);
+
+// Two line charts side by side (log scale): the weighted loss terms, and the style loss of each
+// layer, over the steps of all levels.
+at::Tensor loss_curves(const std::vector<StepRecord>& records);
 
 // Returns the summary that is also written to <stem>.json. Throws the typed errors of the steps.
 Json run_stylize_job(const StylizeJob& job, const Callbacks& callbacks);

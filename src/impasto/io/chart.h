@@ -1,0 +1,28 @@
+#pragma once
+// Line charts as images (loss curves of stylizations and training runs), drawn with OpenCV so that
+// they need nothing but the library: axes with ticks, optional log-scale y, a legend.
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace impasto {
+
+struct ChartSeries {
+  std::string name;
+  std::vector<double> x, y;  // same length; on a log axis points with y <= 0 are left out
+};
+
+struct ChartOptions {
+  std::string title;
+  std::string x_label = "step";
+  bool log_y = true;
+  int64_t width = 640, height = 400;
+};
+
+// Returns a canonical image [1,3,height,width]. Throws OptionError for a size under 160x120 or
+// series whose x and y lengths differ.
+at::Tensor line_chart(const std::vector<ChartSeries>& series, const ChartOptions& options);
+
+}  // namespace impasto
