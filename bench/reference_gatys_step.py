@@ -3,7 +3,7 @@
 the current image, content + Gram style losses on the same layers with energy normalisation,
 backward) on the same machine, for comparing impasto with a plain PyTorch implementation.
 
-    /usr/bin/python3 bench/reference_gatys_step.py [--threads 2] [--seconds 3]
+    /usr/bin/python3 bench/reference_gatys_step.py [--threads 2] [--seconds 3] [--whole-run]
 
 Needs Debian's python3-torch and python3-torchvision (a benchmark tool only; not needed to build,
 test or run impasto). Weights are random (speed does not depend on their values).
@@ -98,16 +98,45 @@ def bench(name, net, content_layers, style_layers, size, seconds):
     print(f"pytorch {name:18s} {size:4d} px  {ms:9.1f} ms/step  ({n} steps)", flush=True)
 
 
+def whole_run(net, layers, content_layer, steps=150):
+    """The default job's shape: 256x192 output, init from content, `steps` L-BFGS iterations."""
+    net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    content, style = torch.rand(1, 3, 192, 256), torch.rand(1, 3, 256, 256)
+    with torch.no_grad():
+        ct = net(content)
+        st = {k: gram(v) for k, v in net(style).items()}
+    x = content.clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([x], lr=1, max_iter=1, history_size=100)
+
+    def closure():
+        opt.zero_grad()
+        f = net(x)
+        loss = 0.01 * energy(f[content_layer], ct[content_layer]) + sum(energy(gram(f[l]), st[l]) for l in layers)
+        loss.backward()
+        return loss
+
+    start = time.perf_counter()
+    for _ in range(steps):
+        opt.step(closure)
+    print(f"pytorch whole default run (256x192, {steps} L-BFGS steps, random-multiscale): "
+          f"{time.perf_counter() - start:.1f} s", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--whole-run", action="store_true", help="also time the whole default job (150 steps)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     rm = RandomMultiscale()
     rm_layers = [f"s{f}_relu{k}" for f in (1, 2, 4, 8) for k in (1, 2)]
     vgg_style = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
+    if args.whole_run:
+        whole_run(rm, rm_layers, "s2_relu2")
     for size in (256, 512):
         bench("random-multiscale", rm, ["s2_relu2"], rm_layers, size, args.seconds)
         bench("vgg19", Vgg("vgg19"), ["relu4_2"], vgg_style, size, args.seconds)
