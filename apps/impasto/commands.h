@@ -18,9 +18,6 @@ struct Context {
   Callbacks callbacks() const;
 };
 
-// True once SIGINT or SIGTERM arrived (a second signal ends the process the usual way).
-bool interrupted();
-
 // Each returns the sub-command it added; its callback runs the command.
 CLI::App* add_stylize_command(CLI::App& app, Context& context);
 CLI::App* add_demo_command(CLI::App& app, Context& context);

@@ -25,8 +25,6 @@ void on_signal(int signal) {
 
 }  // namespace
 
-bool interrupted() { return g_interrupted.load(); }
-
 Callbacks Context::callbacks() const {
   Callbacks cb;
   const bool q = quiet;

@@ -22,13 +22,6 @@ std::string output_stem(const std::string& output) {
 
 namespace {
 
-std::string extension_of(const std::string& path) {
-  const auto dot = path.find_last_of('.');
-  const auto slash = path.find_last_of('/');
-  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
-  return path.substr(dot);
-}
-
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   if (!f) throw FileError(path, "cannot open for writing");
@@ -78,7 +71,8 @@ Json run_stylize_job(const StylizeJob& job, const Callbacks& callbacks) {
                                    std::to_string(job.styles.size()) + " style images (use '' for a style without a mask)");
   if (job.save_every < 0) throw OptionError("save_every", "must be >= 0");
   check_image_output_path(job.output);  // a bad output path fails now, not after the optimisation
-  const std::string ext = extension_of(job.output);
+  const std::string stem = output_stem(job.output);
+  const std::string ext = job.output.substr(stem.size());  // ".png" etc.; checked above
 
   ImageReadOptions read_options;
   read_options.max_pixels = job.max_pixels;
@@ -94,7 +88,6 @@ Json run_stylize_job(const StylizeJob& job, const Callbacks& callbacks) {
   }
   if (!job.init_image.empty()) inputs.init = read_image(job.init_image, read_options).rgb;
 
-  const std::string stem = output_stem(job.output);
   const std::string losses_path = job.losses.empty() ? stem + ".losses.jsonl" : job.losses;
   std::ofstream losses(losses_path, std::ios::trunc);
   if (!losses) throw FileError(losses_path, "cannot open for writing");
