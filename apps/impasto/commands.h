@@ -23,6 +23,8 @@ CLI::App* add_stylize_command(CLI::App& app, Context& context);
 CLI::App* add_demo_command(CLI::App& app, Context& context);
 CLI::App* add_weights_command(CLI::App& app, Context& context);
 CLI::App* add_list_command(CLI::App& app, Context& context);
+CLI::App* add_train_command(CLI::App& app, Context& context);
+CLI::App* add_generate_command(CLI::App& app, Context& context);
 
 // Common flags: --threads (applied by configure_runtime before the command runs).
 void add_threads_flag(CLI::App& command, int& threads);

@@ -72,17 +72,24 @@ int main(int argc, char** argv) {
   cli::add_demo_command(app, context);
   cli::add_weights_command(app, context);
   cli::add_list_command(app, context);
-  if (argc > 1 && argv[1][0] != '-') {
+  cli::add_train_command(app, context);
+  cli::add_generate_command(app, context);
+  // CLI11 reports an unknown command as "a subcommand is required"; name it and the valid ones.
+  CLI::App* parent = &app;
+  for (int i = 1; i < argc && argv[i][0] != '-'; ++i) {
+    const auto subs = parent->get_subcommands([](CLI::App*) { return true; });
+    if (subs.empty()) break;
+    CLI::App* match = nullptr;
     std::string valid;
-    bool known = false;
-    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
-      known |= sub->get_name() == argv[1];
+    for (CLI::App* sub : subs) {
+      if (sub->get_name() == argv[i]) match = sub;
       valid += (valid.empty() ? "" : ", ") + sub->get_name();
     }
-    if (!known) {
-      std::fprintf(stderr, "error: unknown command '%s'; valid: %s\n", argv[1], valid.c_str());
+    if (!match) {
+      std::fprintf(stderr, "error: unknown %s '%s'; valid: %s\n", i == 1 ? "command" : "sub-command", argv[i], valid.c_str());
       return 2;
     }
+    parent = match;
   }
   std::signal(SIGINT, cli::on_signal);
   std::signal(SIGTERM, cli::on_signal);

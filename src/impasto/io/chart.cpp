@@ -120,4 +120,27 @@ at::Tensor line_chart(const std::vector<ChartSeries>& series, const ChartOptions
   return torch::from_blob(rgb.data, {h, w, 3}, torch::kUInt8).permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32).div(255.0).contiguous();
 }
 
+at::Tensor scatter_plot(const at::Tensor& points, const at::Tensor& marks, double extent, int64_t side) {
+  if (points.dim() != 2 || points.size(1) != 2) throw OptionError("points", "expected [N,2] points");
+  if (side < 64) throw OptionError("side", "must be at least 64");
+  const int s = static_cast<int>(side);
+  cv::Mat canvas(s, s, CV_8UC3, cv::Scalar(255, 255, 255));
+  auto pixel = [&](double x, double y) {
+    return cv::Point(static_cast<int>(std::lround((x + extent) / (2 * extent) * s)),
+                     static_cast<int>(std::lround((extent - y) / (2 * extent) * s)));
+  };
+  cv::line(canvas, pixel(-extent, 0), pixel(extent, 0), cv::Scalar(225, 225, 225));
+  cv::line(canvas, pixel(0, -extent), pixel(0, extent), cv::Scalar(225, 225, 225));
+  const auto p = points.detach().to(at::kDouble).contiguous().cpu();
+  const double* xy = p.data_ptr<double>();
+  for (int64_t i = 0; i < p.size(0); ++i) cv::circle(canvas, pixel(xy[2 * i], xy[2 * i + 1]), 2, kColours[0], cv::FILLED);
+  if (marks.defined()) {
+    const auto m = marks.detach().to(at::kDouble).contiguous().cpu();
+    const double* mxy = m.data_ptr<double>();
+    for (int64_t i = 0; i < m.size(0); ++i) cv::circle(canvas, pixel(mxy[2 * i], mxy[2 * i + 1]), 7, kColours[3], 2);
+  }
+  at::Tensor t = at::from_blob(canvas.data, {s, s, 3}, at::kByte).clone();
+  return t.permute({2, 0, 1}).flip(0).unsqueeze(0).to(at::kFloat).div(255.0);  // BGR -> RGB
+}
+
 }  // namespace impasto

@@ -25,4 +25,8 @@ struct ChartOptions {
 // series whose x and y lengths differ.
 at::Tensor line_chart(const std::vector<ChartSeries>& series, const ChartOptions& options);
 
+// A square scatter plot of 2-D points [N,2] over [-extent, extent]^2 (e.g. GAN samples of a point
+// dataset), with optional `marks` [M,2] drawn as rings (e.g. the data's modes). Returns [1,3,side,side].
+at::Tensor scatter_plot(const at::Tensor& points, const at::Tensor& marks = {}, double extent = 3.0, int64_t side = 400);
+
 }  // namespace impasto

@@ -1,0 +1,102 @@
+// impasto train gan: adversarial training into a run folder (config.json, checkpoints, log.jsonl,
+// samples, report.html), or --resume of such a folder. Later recipes add `train <recipe>`.
+#include <cstdio>
+
+#include "commands.h"
+#include "impasto/core/error.h"
+#include "impasto/train/gan_trainer.h"
+
+namespace impasto::cli {
+
+namespace {
+
+CLI::App* add_gan_command(CLI::App& train, Context& context) {
+  struct GanFlags {
+    GanTrainOptions o;
+    std::string out;
+    std::string resume;
+    int threads = 0;
+  };
+  auto f = std::make_shared<GanFlags>();
+  GanTrainOptions& o = f->o;
+  CLI::App* cmd = train.add_subcommand("gan", "Train a GAN (generator vs discriminator) on an image folder or a synthetic set");
+  cmd->add_option("--data", o.data.folder, "image folder (recursive: jpg, png, webp)");
+  cmd->add_option("--synthetic", o.data.synthetic, "built-in data instead: ring8 (2-D points), digits, textures");
+  cmd->add_option("-o,--out", f->out, "run folder to create");
+  cmd->add_option("--resume", f->resume, "continue the run in this folder exactly where its last checkpoint left off");
+  cmd->add_option("--size", o.data.size, "image side in pixels: 32, 64, 128 or 256")->capture_default_str();
+  cmd->add_option("--channels", o.data.channels, "image channels: 3 (RGB) or 1 (grey)")->capture_default_str();
+  cmd->add_option("--crop", o.data.crop, "center or random crop after resizing the shorter side")->capture_default_str();
+  cmd->add_flag("--flip", o.data.flip, "random horizontal flips");
+  cmd->add_option("--batch-size", o.data.batch_size, "images per step (per process)")->capture_default_str();
+  cmd->add_option("--workers", o.data.workers, "image decoding threads")->capture_default_str();
+  cmd->add_option("--loss", o.loss, "objective: minimax, nonsaturating, lsgan, wgan, wgangp, hinge")->capture_default_str();
+  cmd->add_option("--steps", o.steps, "generator updates (with --resume: the new total)")->capture_default_str();
+  cmd->add_option("--n-critic", o.n_critic, "discriminator updates per generator update (0 = 5 for wgan/wgangp, else 1)");
+  cmd->add_option("--arch", o.nets.arch, "networks: dcgan (images), mlp (points) or auto")->capture_default_str();
+  cmd->add_option("--z-dim", o.nets.z_dim, "latent dimension")->capture_default_str();
+  cmd->add_option("--g-width", o.nets.g_width, "generator channels at the image end (ngf)")->capture_default_str();
+  cmd->add_option("--d-width", o.nets.d_width, "discriminator channels at the image end (ndf)")->capture_default_str();
+  cmd->add_option("--d-norm", o.nets.d_norm, "discriminator normalisation: batch, layer, instance, none, auto")->capture_default_str();
+  cmd->add_flag("--spectral-norm", o.nets.spectral_norm, "spectral normalisation in every discriminator layer");
+  cmd->add_option("--mlp-hidden", o.nets.mlp_hidden, "mlp: hidden units")->capture_default_str();
+  cmd->add_option("--mlp-layers", o.nets.mlp_layers, "mlp: hidden layers")->capture_default_str();
+  cmd->add_option("--lr-g", o.lr_g, "generator learning rate (0 = 1e-4 wgangp, 5e-5 wgan, else 2e-4)");
+  cmd->add_option("--lr-d", o.lr_d, "discriminator learning rate (0 = as --lr-g)");
+  cmd->add_option("--beta1", o.beta1, "Adam beta1 (default 0 for wgangp, else 0.5)");
+  cmd->add_option("--beta2", o.beta2, "Adam beta2 (default 0.9 for wgangp, else 0.999)");
+  cmd->add_option("--schedule", o.schedule, "learning-rate schedule: constant, linear, cosine")->capture_default_str();
+  cmd->add_option("--decay-start", o.decay_start, "step where linear/cosine decay begins")->capture_default_str();
+  cmd->add_option("--ema", o.ema, "EMA decay of the generator's weights (0 = off)")->capture_default_str();
+  cmd->add_option("--grad-clip", o.grad_clip, "clip gradient norms to this (0 = off)")->capture_default_str();
+  cmd->add_option("--weight-clip", o.weight_clip, "wgan: clip critic weights to [-c, c]")->capture_default_str();
+  cmd->add_option("--gp-lambda", o.gp_lambda, "wgangp: gradient-penalty weight")->capture_default_str();
+  cmd->add_option("--diff-augment", o.diff_augment, "differentiable augmentation, e.g. color,translation,cutout (off by default)");
+  cmd->add_option("--seed", o.seed, "random seed")->capture_default_str();
+  cmd->add_option("--device", o.device, "auto, cpu or cuda")->capture_default_str();
+  cmd->add_option("--log-every", o.log_every, "log.jsonl line every N steps")->capture_default_str();
+  cmd->add_option("--sample-every", o.sample_every, "sample grid every N steps")->capture_default_str();
+  cmd->add_option("--checkpoint-every", o.checkpoint_every, "checkpoint (and report) every N steps")->capture_default_str();
+  cmd->add_option("--keep-checkpoints", o.keep_checkpoints, "keep only the newest N step checkpoints (0 = all)")->capture_default_str();
+  cmd->add_option("--num-samples", o.num_samples, "images in each sample grid")->capture_default_str();
+  add_threads_flag(*cmd, f->threads);
+  cmd->callback([f, cmd, &context] {
+    GanTrainResult result;
+    const Callbacks callbacks = context.callbacks();
+    std::string run = f->out;
+    if (!f->resume.empty()) {
+      // Everything but the total comes from the run's config.json: a resumed run must not drift.
+      for (const CLI::Option* option : cmd->get_options())
+        if (option->count() > 0 && option->get_name() != "--resume" && option->get_name() != "--steps" &&
+            option->get_name() != "--threads")
+          throw OptionError("resume", "takes its options from the run's config.json; " + option->get_name() +
+                                          " cannot be combined with it (only --steps and --threads)");
+      run = f->resume;
+      result = resume_gan(run, cmd->count("--steps") ? f->o.steps : 0, callbacks);
+    } else {
+      if (run.empty()) throw OptionError("out", "give the run folder to create (--out runs/x), or --resume runs/x");
+      result = train_gan(f->o, run, callbacks);
+    }
+    if (result.interrupted) {
+      std::fprintf(stderr, "interrupted: checkpoint of step %lld written to %s/checkpoints/; continue with "
+                   "`impasto train gan --resume %s`\n", static_cast<long long>(result.step), run.c_str(), run.c_str());
+      context.exit_code = 130;
+      return;
+    }
+    std::printf("trained %lld steps in %.1f s: %s/report.html, samples/, checkpoints/latest.ckpt%s\n",
+                static_cast<long long>(result.step), result.seconds, run.c_str(),
+                result.skipped_files ? (" (" + std::to_string(result.skipped_files) + " unreadable files skipped)").c_str() : "");
+  });
+  return cmd;
+}
+
+}  // namespace
+
+CLI::App* add_train_command(CLI::App& app, Context& context) {
+  CLI::App* train = app.add_subcommand("train", "Train a model into a run folder");
+  train->require_subcommand(1);
+  add_gan_command(*train, context);
+  return train;
+}
+
+}  // namespace impasto::cli

@@ -1,0 +1,113 @@
+#include "impasto/losses/gan_losses.h"
+
+#include <torch/torch.h>
+
+#include "impasto/core/error.h"
+
+namespace impasto {
+namespace {
+
+// log(1 + e^x), evaluated without overflow: PyTorch's softplus returns x itself above the threshold
+// (20), where log(1 + e^x) - x < 3e-9, and log1p(e^x) below it.
+at::Tensor stable_softplus(const at::Tensor& x) { return at::softplus(x, /*beta=*/1, /*threshold=*/20); }
+
+const std::vector<std::pair<std::string, GanLoss>>& table() {
+  static const std::vector<std::pair<std::string, GanLoss>> t = {
+      {"minimax", GanLoss::minimax}, {"nonsaturating", GanLoss::nonsaturating}, {"lsgan", GanLoss::lsgan},
+      {"wgan", GanLoss::wgan},       {"wgangp", GanLoss::wgangp},               {"hinge", GanLoss::hinge},
+  };
+  return t;
+}
+
+}  // namespace
+
+GanLoss parse_gan_loss(const std::string& name, const std::string& option) {
+  for (const auto& [n, loss] : table())
+    if (n == name) return loss;
+  std::string valid;
+  for (const auto& n : gan_loss_names()) valid += (valid.empty() ? "" : ", ") + n;
+  throw OptionError(option, "unknown GAN loss '" + name + "'; valid: " + valid);
+}
+
+std::string to_string(GanLoss loss) {
+  for (const auto& [n, l] : table())
+    if (l == loss) return n;
+  return "?";
+}
+
+std::vector<std::string> gan_loss_names() {
+  std::vector<std::string> out;
+  for (const auto& entry : table()) out.push_back(entry.first);
+  return out;
+}
+
+bool outputs_are_logits(GanLoss loss) { return loss == GanLoss::minimax || loss == GanLoss::nonsaturating; }
+
+// Real and fake terms are averaged separately, so the two batches may differ in size; with equal sizes
+// this is the batch mean of the per-sample objective.
+at::Tensor discriminator_loss(GanLoss loss, const at::Tensor& real, const at::Tensor& fake) {
+  switch (loss) {
+    case GanLoss::minimax:
+    case GanLoss::nonsaturating:
+      // -log sigmoid(r) = softplus(-r);  -log(1 - sigmoid(f)) = softplus(f).
+      return stable_softplus(-real).mean() + stable_softplus(fake).mean();
+    case GanLoss::lsgan:
+      return 0.5 * (real - 1).pow(2).mean() + 0.5 * fake.pow(2).mean();
+    case GanLoss::wgan:
+    case GanLoss::wgangp:
+      return fake.mean() - real.mean();
+    case GanLoss::hinge:
+      return at::relu(1 - real).mean() + at::relu(1 + fake).mean();
+  }
+  throw Error("discriminator_loss: unknown GanLoss");
+}
+
+at::Tensor generator_loss(GanLoss loss, const at::Tensor& fake) {
+  switch (loss) {
+    case GanLoss::minimax:
+      // log(1 - sigmoid(f)) = -softplus(f): saturates (vanishing gradient) when D rejects fakes.
+      return -stable_softplus(fake).mean();
+    case GanLoss::nonsaturating:
+      // -log sigmoid(f) = softplus(-f).
+      return stable_softplus(-fake).mean();
+    case GanLoss::lsgan:
+      return 0.5 * (fake - 1).pow(2).mean();
+    case GanLoss::wgan:
+    case GanLoss::wgangp:
+    case GanLoss::hinge:
+      return -fake.mean();
+  }
+  throw Error("generator_loss: unknown GanLoss");
+}
+
+GradientPenalty gradient_penalty(const std::function<at::Tensor(const at::Tensor&)>& critic, const at::Tensor& real,
+                                 const at::Tensor& fake, const at::Tensor& eps, double lambda) {
+  TORCH_CHECK(real.sizes() == fake.sizes(), "gradient_penalty: real and fake differ in shape");
+  const int64_t n = real.size(0);
+  at::Tensor e = eps.to(real.options());
+  if (e.dim() <= 1) {
+    TORCH_CHECK(e.numel() == n, "gradient_penalty: eps has ", e.numel(), " values for a batch of ", n);
+    std::vector<int64_t> shape(static_cast<size_t>(real.dim()), 1);
+    shape[0] = n;
+    e = e.reshape(shape);
+  }
+  // The interpolates are the leaf of the penalty's inner gradient; the penalty reaches the critic's
+  // parameters through the double-backward graph (create_graph), not through real, fake or eps.
+  at::Tensor x_hat;
+  {
+    torch::NoGradGuard no_grad;
+    x_hat = e * real + (1 - e) * fake.detach();
+  }
+  x_hat.requires_grad_(true);
+  torch::AutoGradMode grad_mode(true);  // also when called under a NoGradGuard
+  at::Tensor scores = critic(x_hat);
+  auto grads = torch::autograd::grad({scores}, {x_hat}, {torch::ones_like(scores)},
+                                     /*retain_graph=*/true, /*create_graph=*/true)[0];
+  at::Tensor norms = grads.reshape({n, -1}).norm(2, 1);
+  GradientPenalty out;
+  out.penalty = lambda * (norms - 1).pow(2).mean();
+  out.grad_norms = norms.detach();
+  return out;
+}
+
+}  // namespace impasto

@@ -1,0 +1,241 @@
+#include "impasto/nn/gan_nets.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+
+#include "impasto/core/error.h"
+#include "impasto/nn/spectral_norm.h"
+
+namespace impasto {
+namespace {
+
+namespace nn = torch::nn;
+
+const std::vector<std::string> kNorms = {"batch", "layer", "instance", "none", "auto"};
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+void check_positive(int64_t value, const std::string& option) {
+  if (value <= 0) throw OptionError(option, "must be positive, got " + std::to_string(value));
+}
+
+// Stride-2 levels of a DCGAN of side `size`: 4 -> 8 -> ... -> size, i.e. log2(size) - 2.
+int64_t dcgan_levels(int64_t size) {
+  int64_t levels = 0;
+  for (int64_t s = 4; s < size; s *= 2) ++levels;
+  return levels;
+}
+
+// Channel multiplier of level i counted from the image end (0 = the full-resolution layer): 2^i
+// capped at 8, so 64x64 gives the 1, 2, 4, 8 of Radford et al. and pytorch/examples.
+int64_t width_multiplier(int64_t level) { return std::min<int64_t>(int64_t{1} << std::min<int64_t>(level, 3), 8); }
+
+void check_options(const GanNetOptions& o) {
+  const auto archs = gan_arch_names();
+  if (std::find(archs.begin(), archs.end(), o.arch) == archs.end())
+    throw OptionError("arch", "unknown GAN architecture '" + o.arch + "'; valid: " + join(archs));
+  check_positive(o.z_dim, "z_dim");
+  if (o.arch == "dcgan") {
+    if (o.size != 32 && o.size != 64 && o.size != 128 && o.size != 256)
+      throw OptionError("size", "dcgan supports image sizes 32, 64, 128, 256; got " + std::to_string(o.size));
+    check_positive(o.channels, "channels");
+    check_positive(o.g_width, "g_width");
+    check_positive(o.d_width, "d_width");
+  } else {
+    check_positive(o.data_dim, "data_dim");
+    check_positive(o.mlp_hidden, "mlp_hidden");
+    check_positive(o.mlp_layers, "mlp_layers");
+  }
+}
+
+// ---- DCGAN -----------------------------------------------------------------------------------------
+
+// pytorch/examples dcgan/main.py's netG generalised to other sizes: `main` is
+//   ConvT(z, ngf*m_top, 4, 1, 0), BN, ReLU, [ConvT(ngf*m_i, ngf*m_{i-1}, 4, 2, 1), BN, ReLU]..., ConvT(ngf, nc, 4, 2, 1), Tanh
+// with no conv biases, so that the example's checkpoints load under the same keys.
+class DcganGeneratorImpl : public GeneratorImpl {
+ public:
+  explicit DcganGeneratorImpl(const GanNetOptions& o) {
+    z_dim = o.z_dim;
+    main_ = register_module("main", nn::Sequential());
+    const int64_t levels = dcgan_levels(o.size);
+    int64_t in = o.z_dim;
+    for (int64_t level = levels - 1; level >= 0; --level) {
+      const int64_t out = o.g_width * width_multiplier(level);
+      const bool first = level == levels - 1;
+      main_->push_back(nn::ConvTranspose2d(
+          nn::ConvTranspose2dOptions(in, out, 4).stride(first ? 1 : 2).padding(first ? 0 : 1).bias(false)));
+      main_->push_back(nn::BatchNorm2d(out));
+      main_->push_back(nn::ReLU());
+      in = out;
+    }
+    main_->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(in, o.channels, 4).stride(2).padding(1).bias(false)));
+    main_->push_back(nn::Tanh());
+  }
+
+  at::Tensor forward(const at::Tensor& z) override {
+    return main_->forward(z.reshape({z.size(0), z_dim, 1, 1}));
+  }
+
+ private:
+  nn::Sequential main_{nullptr};
+};
+
+// netD generalised: Conv(nc, ndf, 4, 2, 1), LReLU, [Conv(ndf*m_{i-1}, ndf*m_i, 4, 2, 1), norm, LReLU]...
+// down to 4x4, Conv(ndf*m, 1, 4, 1, 0). The example's trailing Sigmoid is left out (the losses take
+// logits); it has no parameters, so the keys are unchanged. With d_norm "none" the norm's index is
+// simply skipped (the Sequential is renumbered).
+class DcganDiscriminatorImpl : public DiscriminatorImpl {
+ public:
+  DcganDiscriminatorImpl(const GanNetOptions& o, const std::string& norm) {
+    main_ = register_module("main", nn::Sequential());
+    auto conv = [&](int64_t in, int64_t out, int64_t stride, int64_t padding) {
+      auto options = nn::Conv2dOptions(in, out, 4).stride(stride).padding(padding).bias(false);
+      if (o.spectral_norm)
+        main_->push_back(SNConv2d(options));
+      else
+        main_->push_back(nn::Conv2d(options));
+    };
+    auto lrelu = [&] { main_->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2))); };
+    const int64_t levels = dcgan_levels(o.size);
+    int64_t side = o.size / 2;
+    conv(o.channels, o.d_width, 2, 1);
+    lrelu();
+    int64_t in = o.d_width;
+    for (int64_t level = 1; level < levels; ++level) {
+      const int64_t out = o.d_width * width_multiplier(level);
+      side /= 2;
+      conv(in, out, 2, 1);
+      if (norm == "batch")
+        main_->push_back(nn::BatchNorm2d(out));
+      else if (norm == "instance")
+        main_->push_back(nn::InstanceNorm2d(nn::InstanceNorm2dOptions(out).affine(true)));
+      else if (norm == "layer")
+        main_->push_back(nn::LayerNorm(nn::LayerNormOptions({out, side, side})));
+      lrelu();
+      in = out;
+    }
+    conv(in, 1, 1, 0);
+  }
+
+  at::Tensor forward(const at::Tensor& x) override { return main_->forward(x).reshape({x.size(0)}); }
+
+ private:
+  nn::Sequential main_{nullptr};
+};
+
+// ---- MLP -------------------------------------------------------------------------------------------
+
+class MlpGeneratorImpl : public GeneratorImpl {
+ public:
+  explicit MlpGeneratorImpl(const GanNetOptions& o) {
+    z_dim = o.z_dim;
+    net_ = register_module("net", nn::Sequential());
+    int64_t in = o.z_dim;
+    for (int64_t i = 0; i < o.mlp_layers; ++i) {
+      net_->push_back(nn::Linear(in, o.mlp_hidden));
+      net_->push_back(nn::ReLU());
+      in = o.mlp_hidden;
+    }
+    net_->push_back(nn::Linear(in, o.data_dim));
+  }
+
+  at::Tensor forward(const at::Tensor& z) override { return net_->forward(z.reshape({z.size(0), z_dim})); }
+
+ private:
+  nn::Sequential net_{nullptr};
+};
+
+// No normalisation layers: d_norm is checked but does not apply to the MLP critic.
+class MlpDiscriminatorImpl : public DiscriminatorImpl {
+ public:
+  explicit MlpDiscriminatorImpl(const GanNetOptions& o) {
+    net_ = register_module("net", nn::Sequential());
+    auto linear = [&](int64_t in, int64_t out) {
+      if (o.spectral_norm)
+        net_->push_back(SNLinear(nn::LinearOptions(in, out)));
+      else
+        net_->push_back(nn::Linear(in, out));
+    };
+    int64_t in = o.data_dim;
+    for (int64_t i = 0; i < o.mlp_layers; ++i) {
+      linear(in, o.mlp_hidden);
+      net_->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)));
+      in = o.mlp_hidden;
+    }
+    linear(in, 1);
+  }
+
+  at::Tensor forward(const at::Tensor& x) override { return net_->forward(x.reshape({x.size(0), -1})).reshape({x.size(0)}); }
+
+ private:
+  nn::Sequential net_{nullptr};
+};
+
+}  // namespace
+
+std::vector<std::string> gan_arch_names() { return {"dcgan", "mlp"}; }
+
+std::string resolve_d_norm(const std::string& d_norm, bool spectral_norm, const std::string& loss) {
+  if (std::find(kNorms.begin(), kNorms.end(), d_norm) == kNorms.end())
+    throw OptionError("d_norm", "unknown discriminator normalisation '" + d_norm + "'; valid: " + join(kNorms));
+  if (d_norm != "auto") return d_norm;
+  // Spectral norm already constrains the critic; the gradient penalty (and the Lipschitz reading of
+  // WGAN) is per sample, which batch norm's coupling of samples breaks (Gulrajani et al. 2017, sec. 4).
+  if (spectral_norm || loss == "wgan" || loss == "wgangp") return "none";
+  return "batch";
+}
+
+std::vector<int64_t> sample_shape(const GanNetOptions& options) {
+  check_options(options);
+  if (options.arch == "dcgan") return {options.channels, options.size, options.size};
+  return {options.data_dim};
+}
+
+std::shared_ptr<GeneratorImpl> make_generator(const GanNetOptions& options) {
+  check_options(options);
+  if (options.arch == "dcgan") {
+    auto g = std::make_shared<DcganGeneratorImpl>(options);
+    dcgan_init(*g);
+    return g;
+  }
+  return std::make_shared<MlpGeneratorImpl>(options);
+}
+
+std::shared_ptr<DiscriminatorImpl> make_discriminator(const GanNetOptions& options) {
+  check_options(options);
+  // Without a loss name, auto resolves as for the probabilistic objectives (batch norm unless spectral
+  // norm); the trainer resolves it with the real loss first.
+  const std::string norm = resolve_d_norm(options.d_norm, options.spectral_norm, "");
+  if (options.arch == "dcgan") {
+    auto d = std::make_shared<DcganDiscriminatorImpl>(options, norm);
+    dcgan_init(*d);
+    return d;
+  }
+  return std::make_shared<MlpDiscriminatorImpl>(options);
+}
+
+void dcgan_init(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  // modules() lists the tree in pre-order, which for these flat Sequentials is the order in which
+  // pytorch/examples' `net.apply(weights_init)` visits the layers, so the same seed gives the same weights.
+  for (const auto& m : module.modules(/*include_self=*/true)) {
+    if (auto* conv = m->as<nn::Conv2d>()) {
+      conv->weight.normal_(0.0, 0.02);
+    } else if (auto* convt = m->as<nn::ConvTranspose2d>()) {
+      convt->weight.normal_(0.0, 0.02);
+    } else if (auto* sn = m->as<SNConv2d>()) {
+      sn->weight_orig.normal_(0.0, 0.02);
+    } else if (auto* bn = m->as<nn::BatchNorm2d>()) {
+      bn->weight.normal_(1.0, 0.02);
+      bn->bias.zero_();
+    }
+  }
+}
+
+}  // namespace impasto

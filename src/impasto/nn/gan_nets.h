@@ -1,0 +1,74 @@
+#pragma once
+// Generators and discriminators for GAN training, chosen by name (`arch`).
+//
+//   dcgan  Radford, Metz, Chintala 2015: G maps z [N, z_dim] through a 4x4 transposed conv and
+//          stride-2 transposed convs (kernel 4) with batch norm and ReLU to tanh images [N,C,S,S]
+//          in [-1,1]; D mirrors it with stride-2 convs and LeakyReLU(0.2) down to 4x4 and a final
+//          4x4 conv to one score. S in {32, 64, 128, 256}; widths double per level from `g_width`
+//          / `d_width` at the image end, capped at 8x.
+//   mlp    fully connected G and D on flat vectors (e.g. the 2-D ring of Gaussians): `mlp_layers`
+//          hidden layers of `mlp_hidden` units with ReLU (G) / LeakyReLU(0.2) (D).
+//
+// The discriminator's normalisation (`d_norm`): batch | layer | instance | none | auto. `auto` is
+// none with spectral norm or with wgan/wgangp's critic (the gradient penalty is per sample, so
+// Gulrajani et al. use no batch norm), batch norm otherwise, as in DCGAN. The trainer resolves auto
+// before building (see resolve_d_norm); make_discriminator resolves a remaining auto without a loss
+// (batch, or none with spectral norm). The mlp discriminator has no normalisation layers (d_norm is
+// checked, not applied).
+//
+// Module names follow pytorch/examples dcgan/main.py (`main.N...`; the trailing Sigmoid of its netD
+// is left out, D returns logits), so its netG/netD checkpoints load 1:1 at size 64; with d_norm none
+// the norm layers are absent and the indices close up. Spectral norm replaces each D layer by
+// SNConv2d / SNLinear (keys `main.N.weight_orig`, `weight_u`, `weight_v`). The mlp nets are a
+// Sequential `net`.
+#include <torch/nn/module.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace impasto {
+
+struct GanNetOptions {
+  std::string arch = "dcgan";  // dcgan | mlp
+  int64_t size = 64;           // dcgan: image side (32, 64, 128, 256)
+  int64_t channels = 3;        // dcgan: image channels
+  int64_t data_dim = 2;        // mlp: sample dimension
+  int64_t z_dim = 100;
+  int64_t g_width = 64;        // dcgan: channels at the image end of G (ngf)
+  int64_t d_width = 64;        // dcgan: channels at the image end of D (ndf)
+  std::string d_norm = "auto"; // batch | layer | instance | none | auto
+  bool spectral_norm = false;  // in every D layer
+  int64_t mlp_hidden = 128;
+  int64_t mlp_layers = 3;
+};
+
+// `auto` -> concrete, given the objective's name (see above). Other names are checked and returned.
+std::string resolve_d_norm(const std::string& d_norm, bool spectral_norm, const std::string& loss);
+
+// Shape of one sample the generator produces: {C,S,S} for dcgan, {data_dim} for mlp.
+std::vector<int64_t> sample_shape(const GanNetOptions& options);
+
+class GeneratorImpl : public torch::nn::Module {
+ public:
+  virtual at::Tensor forward(const at::Tensor& z) = 0;  // [N, z_dim] -> [N, sample_shape...]
+  int64_t z_dim = 0;
+};
+
+class DiscriminatorImpl : public torch::nn::Module {
+ public:
+  virtual at::Tensor forward(const at::Tensor& x) = 0;  // [N, sample_shape...] -> [N] scores
+};
+
+// Throws OptionError naming the bad option (arch, size, d_norm, widths).
+std::shared_ptr<GeneratorImpl> make_generator(const GanNetOptions& options);
+std::shared_ptr<DiscriminatorImpl> make_discriminator(const GanNetOptions& options);
+
+// DCGAN's initialisation (Radford et al. sec. 4): conv weights N(0, 0.02), batch-norm weights
+// N(1, 0.02) and biases 0. Applied by make_* to dcgan nets.
+void dcgan_init(torch::nn::Module& module);
+
+std::vector<std::string> gan_arch_names();
+
+}  // namespace impasto

@@ -1,0 +1,71 @@
+#pragma once
+// A training run as a folder, the same for every recipe (GAN, feed-forward, CycleGAN):
+//
+//   config.json         the effective options (every default resolved), written at the start
+//   log.jsonl           one JSON object per logged step ({"step": N, ...metrics})
+//   checkpoints/        step-000500.ckpt ... and latest.ckpt (impasto checkpoints, io/weights.h)
+//   samples/            step-000500.png ...: what the model makes at that step, from fixed inputs
+//   report.html         loss curves and the sample timeline; plain HTML, viewable offline, images
+//                       referenced by relative path (charts in charts/*.png)
+//
+// Files that readers may see half-written (config, checkpoints, report) are written to a temporary
+// name and renamed, so an interrupted run never leaves a truncated checkpoint behind.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "impasto/core/json_options.h"
+#include "impasto/io/weights.h"
+
+namespace impasto {
+
+class RunDirectory {
+ public:
+  // Creates the folder and its sub-folders when missing. FileError when it cannot.
+  explicit RunDirectory(std::string path);
+
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& relative) const { return path_ + "/" + relative; }
+
+  void write_config(const Json& config) const;
+  // FileError when absent, FormatError when not JSON.
+  Json read_config() const;
+
+  void append_log(const Json& record) const;
+  // Every record; FormatError naming the line for a corrupt line (a torn last line is dropped).
+  std::vector<Json> read_log() const;
+  // Drops records with "step" > `step` (a resumed run continues from its checkpoint).
+  void truncate_log_after(int64_t step) const;
+
+  // Writes checkpoints/step-<step>.ckpt and makes latest.ckpt the same. `keep` > 0 deletes all
+  // but the newest `keep` step files.
+  void write_checkpoint(const Checkpoint& checkpoint, int64_t step, int keep = 0) const;
+  std::string latest_checkpoint() const;  // "" when there is none
+  std::string sample_path(int64_t step) const;  // samples/step-<step>.png (relative: sample_file)
+  static std::string sample_file(int64_t step);
+
+ private:
+  std::string path_;
+};
+
+// Writes `bytes` to `path` through a temporary file and a rename.
+void write_file_atomically(const std::string& path, const std::string& bytes);
+
+struct ReportChart {
+  std::string title;
+  std::vector<std::string> keys;  // log.jsonl keys drawn as series (missing ones skipped)
+  bool log_y = false;
+};
+
+struct RunReport {
+  std::string title;
+  std::vector<std::pair<std::string, std::string>> summary;  // key/value rows
+  std::vector<ReportChart> charts;
+  std::string samples_caption;  // what the sample images show
+};
+
+// Draws the charts from log.jsonl into charts/*.png and writes report.html with the summary, the
+// config, the charts and every sample image in samples/ in step order (the timeline).
+void write_run_report(const RunDirectory& run, const RunReport& report);
+
+}  // namespace impasto

@@ -1,0 +1,300 @@
+// Unit tests of the GAN networks (nn/gan_nets.h) and spectral normalisation (nn/spectral_norm.h):
+// shapes for every size and architecture, tanh range, module layout, option errors, d_norm rules,
+// DCGAN initialisation statistics, and the power iteration converging to the largest singular value.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <set>
+
+#include "impasto/core/error.h"
+#include "impasto/nn/backbone.h"
+#include "impasto/nn/gan_nets.h"
+#include "impasto/nn/spectral_norm.h"
+#include "test_support.h"
+
+using namespace impasto;
+
+namespace {
+
+GanNetOptions small_dcgan(int64_t size) {
+  GanNetOptions o;
+  o.arch = "dcgan";
+  o.size = size;
+  o.z_dim = 6;
+  o.g_width = 2;
+  o.d_width = 2;
+  return o;
+}
+
+std::set<std::string> keys_of(const torch::nn::Module& module) {
+  std::set<std::string> out;
+  for (const auto& [k, t] : module_state_dict(module)) out.insert(k);
+  return out;
+}
+
+// The option named by the OptionError that `f` throws ("" and a test failure otherwise).
+template <class F>
+std::string failing_option(F&& f) {
+  try {
+    f();
+  } catch (const OptionError& e) {
+    return e.option();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "wrong exception type: " << e.what();
+    return "";
+  }
+  ADD_FAILURE() << "no exception thrown";
+  return "";
+}
+
+}  // namespace
+
+TEST(GanNets, DcganShapesForEverySize) {
+  torch::manual_seed(0);
+  torch::NoGradGuard no_grad;
+  for (int64_t size : {32, 64, 128, 256}) {
+    SCOPED_TRACE(size);
+    auto o = small_dcgan(size);
+    EXPECT_EQ(sample_shape(o), (std::vector<int64_t>{3, size, size}));
+    auto g = make_generator(o);
+    auto d = make_discriminator(o);
+    EXPECT_EQ(g->z_dim, 6);
+    const at::Tensor image = g->forward(torch::randn({2, 6}) * 3);
+    EXPECT_EQ(image.sizes(), (std::vector<int64_t>{2, 3, size, size}));
+    EXPECT_LE(image.abs().max().item<double>(), 1.0);  // tanh
+    EXPECT_GT(image.abs().max().item<double>(), 0.0);
+    const at::Tensor scores = d->forward(image);
+    EXPECT_EQ(scores.sizes(), (std::vector<int64_t>{2}));
+    // Stride-2 levels: log2(size) - 2 in each net; G has (levels + 1) transposed convs, D levels + 1 convs.
+    int64_t levels = 0;
+    for (int64_t s = 4; s < size; s *= 2) ++levels;
+    int64_t g_convs = 0, d_convs = 0;
+    for (const auto& item : g->named_parameters()) g_convs += item.value().dim() == 4;
+    for (const auto& item : d->named_parameters()) d_convs += item.value().dim() == 4;
+    EXPECT_EQ(g_convs, levels + 1);
+    EXPECT_EQ(d_convs, levels + 1);
+  }
+}
+
+TEST(GanNets, DcganWidthsDoubleFromTheImageEndCappedAt8x) {
+  auto o = small_dcgan(256);
+  o.g_width = 3;
+  o.d_width = 5;
+  auto g = make_generator(o);
+  auto d = make_discriminator(o);
+  std::vector<int64_t> g_out, d_out;
+  for (const auto& item : g->named_parameters())
+    if (item.value().dim() == 4) g_out.push_back(item.value().size(1));  // ConvTranspose: [in, out, k, k]
+  for (const auto& item : d->named_parameters())
+    if (item.value().dim() == 4) d_out.push_back(item.value().size(0));
+  // named_parameters lists the Sequential's layers in registration order (image end last in G, first in D).
+  EXPECT_EQ(g_out, (std::vector<int64_t>{24, 24, 24, 12, 6, 3, 3}));
+  EXPECT_EQ(d_out, (std::vector<int64_t>{5, 10, 20, 40, 40, 40, 1}));
+}
+
+TEST(GanNets, DcganSize64HasTheExampleLayout) {
+  GanNetOptions o = small_dcgan(64);
+  o.d_norm = "batch";
+  auto g = make_generator(o);
+  auto d = make_discriminator(o);
+  const std::set<std::string> g_keys = keys_of(*g), d_keys = keys_of(*d);
+  for (int i : {0, 3, 6, 9, 12}) EXPECT_TRUE(g_keys.count("main." + std::to_string(i) + ".weight")) << i;
+  for (int i : {1, 4, 7, 10})
+    for (const char* s : {".weight", ".bias", ".running_mean", ".running_var", ".num_batches_tracked"})
+      EXPECT_TRUE(g_keys.count("main." + std::to_string(i) + s)) << i << s;
+  EXPECT_EQ(g_keys.size(), 5u + 4u * 5u);
+  for (int i : {0, 2, 5, 8, 11}) EXPECT_TRUE(d_keys.count("main." + std::to_string(i) + ".weight")) << i;
+  for (int i : {3, 6, 9}) EXPECT_TRUE(d_keys.count("main." + std::to_string(i) + ".running_mean")) << i;
+  EXPECT_EQ(d_keys.size(), 5u + 3u * 5u);
+  // No conv biases (bias=False in the example): the only biases are the batch norms'.
+  for (const auto& item : d->named_parameters())
+    if (item.value().dim() == 4) EXPECT_FALSE(d_keys.count(item.key().substr(0, item.key().size() - 6) + "bias"));
+
+  // d_norm none: the norm indices close up; spectral norm renames the conv weights.
+  o.d_norm = "none";
+  o.spectral_norm = true;
+  auto sn = make_discriminator(o);
+  const std::set<std::string> expected = {
+      "main.0.weight_orig", "main.0.weight_u", "main.0.weight_v", "main.2.weight_orig", "main.2.weight_u",
+      "main.2.weight_v",    "main.4.weight_orig", "main.4.weight_u", "main.4.weight_v", "main.6.weight_orig",
+      "main.6.weight_u",    "main.6.weight_v",    "main.8.weight_orig", "main.8.weight_u", "main.8.weight_v"};
+  EXPECT_EQ(keys_of(*sn), expected);
+}
+
+TEST(GanNets, EveryDiscriminatorNormWorksInTrainAndEval) {
+  torch::manual_seed(1);
+  for (const std::string norm : {"batch", "layer", "instance", "none"}) {
+    for (bool spectral : {false, true}) {
+      SCOPED_TRACE(norm + (spectral ? " sn" : ""));
+      auto o = small_dcgan(32);
+      o.d_norm = norm;
+      o.spectral_norm = spectral;
+      auto d = make_discriminator(o);
+      const auto x = torch::rand({3, 3, 32, 32}) * 2 - 1;
+      auto s = d->forward(x);
+      EXPECT_EQ(s.sizes(), (std::vector<int64_t>{3}));
+      s.sum().backward();
+      for (const auto& p : d->parameters()) EXPECT_TRUE(p.grad().defined());
+      d->eval();
+      torch::NoGradGuard no_grad;
+      EXPECT_TRUE(torch::isfinite(d->forward(x)).all().item<bool>());
+    }
+  }
+  auto o = small_dcgan(32);
+  o.d_norm = "layer";
+  bool has_layer_norm = false;
+  for (const auto& [k, t] : module_state_dict(*make_discriminator(o)))
+    has_layer_norm |= t.dim() == 3;  // LayerNorm over [C, H, W]
+  EXPECT_TRUE(has_layer_norm);
+}
+
+TEST(GanNets, MlpShapesAndLayout) {
+  torch::manual_seed(2);
+  GanNetOptions o;
+  o.arch = "mlp";
+  o.data_dim = 2;
+  o.z_dim = 4;
+  o.mlp_hidden = 16;
+  o.mlp_layers = 3;
+  EXPECT_EQ(sample_shape(o), (std::vector<int64_t>{2}));
+  auto g = make_generator(o);
+  auto d = make_discriminator(o);
+  auto x = g->forward(torch::randn({5, 4}));
+  EXPECT_EQ(x.sizes(), (std::vector<int64_t>{5, 2}));
+  EXPECT_EQ(d->forward(x).sizes(), (std::vector<int64_t>{5}));
+  const std::set<std::string> g_keys = keys_of(*g);
+  EXPECT_EQ(g_keys, (std::set<std::string>{"net.0.weight", "net.0.bias", "net.2.weight", "net.2.bias", "net.4.weight",
+                                           "net.4.bias", "net.6.weight", "net.6.bias"}));
+  o.spectral_norm = true;
+  auto sn = make_discriminator(o);
+  EXPECT_TRUE(keys_of(*sn).count("net.6.weight_orig"));
+  EXPECT_TRUE(keys_of(*sn).count("net.6.weight_u"));
+  EXPECT_EQ(sn->forward(x).sizes(), (std::vector<int64_t>{5}));
+}
+
+TEST(GanNets, BadOptionsNameTheOption) {
+  auto o = small_dcgan(64);
+  o.arch = "stylegan";
+  EXPECT_EQ(failing_option([&] { make_generator(o); }), "arch");
+  EXPECT_EQ(failing_option([&] { make_discriminator(o); }), "arch");
+  EXPECT_EQ(failing_option([&] { sample_shape(o); }), "arch");
+  const std::string msg = test::expect_error<OptionError>([&] { make_generator(o); });
+  EXPECT_NE(msg.find("valid: dcgan, mlp"), std::string::npos) << msg;
+  o = small_dcgan(48);
+  EXPECT_EQ(failing_option([&] { make_generator(o); }), "size");
+  EXPECT_EQ(failing_option([&] { make_discriminator(o); }), "size");
+  o = small_dcgan(64);
+  o.d_norm = "group";
+  EXPECT_EQ(failing_option([&] { make_discriminator(o); }), "d_norm");
+  o = small_dcgan(64);
+  o.g_width = 0;
+  EXPECT_EQ(failing_option([&] { make_generator(o); }), "g_width");
+  o = small_dcgan(64);
+  o.d_width = -2;
+  EXPECT_EQ(failing_option([&] { make_discriminator(o); }), "d_width");
+  o = small_dcgan(64);
+  o.z_dim = 0;
+  EXPECT_EQ(failing_option([&] { make_generator(o); }), "z_dim");
+  o = small_dcgan(64);
+  o.channels = 0;
+  EXPECT_EQ(failing_option([&] { make_generator(o); }), "channels");
+  o.arch = "mlp";
+  o.mlp_hidden = 0;
+  EXPECT_EQ(failing_option([&] { make_generator(o); }), "mlp_hidden");
+  o.mlp_hidden = 8;
+  o.mlp_layers = 0;
+  EXPECT_EQ(failing_option([&] { make_discriminator(o); }), "mlp_layers");
+  o.mlp_layers = 1;
+  o.data_dim = 0;
+  EXPECT_EQ(failing_option([&] { make_discriminator(o); }), "data_dim");
+}
+
+TEST(GanNets, ResolveDNormRules) {
+  EXPECT_EQ(resolve_d_norm("auto", false, "nonsaturating"), "batch");
+  EXPECT_EQ(resolve_d_norm("auto", false, "minimax"), "batch");
+  EXPECT_EQ(resolve_d_norm("auto", false, "lsgan"), "batch");
+  EXPECT_EQ(resolve_d_norm("auto", false, "hinge"), "batch");
+  EXPECT_EQ(resolve_d_norm("auto", false, "wgan"), "none");
+  EXPECT_EQ(resolve_d_norm("auto", false, "wgangp"), "none");
+  EXPECT_EQ(resolve_d_norm("auto", true, "nonsaturating"), "none");
+  EXPECT_EQ(resolve_d_norm("auto", true, "hinge"), "none");
+  for (const std::string n : {"batch", "layer", "instance", "none"}) {
+    EXPECT_EQ(resolve_d_norm(n, false, "wgangp"), n);
+    EXPECT_EQ(resolve_d_norm(n, true, "minimax"), n);
+  }
+  EXPECT_EQ(failing_option([] { resolve_d_norm("group", false, "minimax"); }), "d_norm");
+  const std::string msg = test::expect_error<OptionError>([] { resolve_d_norm("bn", false, "minimax"); });
+  EXPECT_NE(msg.find("batch, layer, instance, none, auto"), std::string::npos) << msg;
+  EXPECT_EQ(gan_arch_names(), (std::vector<std::string>{"dcgan", "mlp"}));
+}
+
+TEST(GanNets, DcganInitStatistics) {
+  torch::manual_seed(4);
+  auto o = small_dcgan(64);
+  o.g_width = 16;
+  o.d_width = 16;
+  o.d_norm = "batch";
+  auto g = make_generator(o);
+  auto d = make_discriminator(o);
+  for (auto* net : {static_cast<torch::nn::Module*>(g.get()), static_cast<torch::nn::Module*>(d.get())}) {
+    std::vector<at::Tensor> conv, bn_w, bn_b;
+    for (const auto& item : net->named_parameters()) {
+      const auto& t = item.value();
+      if (t.dim() == 4) conv.push_back(t.flatten());
+      else if (item.key().find("weight") != std::string::npos) bn_w.push_back(t);
+      else bn_b.push_back(t);
+    }
+    const auto c = torch::cat(conv), w = torch::cat(bn_w), b = torch::cat(bn_b);
+    EXPECT_NEAR(c.mean().item<double>(), 0.0, 2e-3);
+    EXPECT_NEAR(c.std().item<double>(), 0.02, 1e-3);
+    EXPECT_NEAR(w.mean().item<double>(), 1.0, 5e-3);
+    EXPECT_NEAR(w.std().item<double>(), 0.02, 5e-3);
+    EXPECT_EQ(b.abs().max().item<double>(), 0.0);
+  }
+}
+
+TEST(SpectralNorm, PowerIterationConvergesToLargestSingularValue) {
+  torch::manual_seed(5);
+  SNConv2d conv(torch::nn::Conv2dOptions(8, 16, 3));
+  const at::Tensor w_mat = conv->weight_orig.detach().reshape({16, -1});
+  const double largest = torch::linalg::svdvals(w_mat, c10::nullopt)[0].item<double>();
+  conv->train();
+  torch::NoGradGuard no_grad;
+  const auto x = torch::randn({1, 8, 5, 5});
+  for (int i = 0; i < 300; ++i) conv->forward(x);  // one power-iteration step per training forward
+  const double sigma = torch::dot(conv->weight_u, torch::mv(w_mat, conv->weight_v)).item<double>();
+  EXPECT_NEAR(sigma / largest, 1.0, 1e-3);
+  // The normalised weight then has spectral norm 1.
+  at::Tensor u = conv->weight_u.clone(), v = conv->weight_v.clone();
+  const at::Tensor normalised = spectral_normalise(conv->weight_orig, u, v, false);
+  EXPECT_NEAR(torch::linalg::svdvals(normalised.reshape({16, -1}), c10::nullopt)[0].item<double>(), 1.0, 1e-3);
+
+  // The functional form with many iterations at once, on a linear weight.
+  at::Tensor w = torch::randn({7, 11});
+  at::Tensor u2 = torch::randn({7}), v2 = torch::randn({11});
+  u2 /= u2.norm();
+  v2 /= v2.norm();
+  const at::Tensor wn = spectral_normalise(w, u2, v2, true, 500);
+  EXPECT_NEAR((torch::linalg::svdvals(w, c10::nullopt)[0] / (w / wn).mean()).item<double>(), 1.0, 1e-3);
+}
+
+TEST(SpectralNorm, TrainUpdatesEvalDoesNotAndTwoForwardsBackpropagate) {
+  torch::manual_seed(6);
+  SNLinear linear(torch::nn::LinearOptions(5, 3));
+  const auto u0 = linear->weight_u.clone();
+  linear->eval();
+  {
+    torch::NoGradGuard no_grad;
+    linear->forward(torch::randn({2, 5}));
+  }
+  EXPECT_TRUE(torch::equal(u0, linear->weight_u));
+  linear->train();
+  // D(real) and D(fake) in two forwards, then one backward: the second forward's in-place update of
+  // u and v must not invalidate the first graph (hence the clones).
+  auto a = linear->forward(torch::randn({2, 5}));
+  auto b = linear->forward(torch::randn({2, 5}));
+  EXPECT_FALSE(torch::equal(u0, linear->weight_u));
+  EXPECT_NO_THROW((a.sum() - b.sum()).backward());
+  EXPECT_TRUE(linear->weight_orig.grad().defined());
+  EXPECT_FALSE(linear->weight_u.requires_grad());
+}

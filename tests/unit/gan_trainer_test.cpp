@@ -1,0 +1,254 @@
+// The GAN trainer's contracts: exact resume, checkpoint contents, run-folder files, corrupt images
+// skipped and counted, option checking.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "impasto/core/error.h"
+#include "impasto/data/synthetic.h"
+#include "impasto/io/image.h"
+#include "impasto/io/weights.h"
+#include "impasto/nn/gan_model.h"
+#include "impasto/train/gan_trainer.h"
+#include "impasto/train/run_dir.h"
+#include "test_support.h"
+
+using namespace impasto;
+namespace fs = std::filesystem;
+
+namespace {
+
+GanTrainOptions ring_options(int64_t steps) {
+  GanTrainOptions o;
+  o.data.synthetic = "ring8";
+  o.data.batch_size = 32;
+  o.nets.z_dim = 4;
+  o.nets.mlp_hidden = 32;
+  o.nets.mlp_layers = 2;
+  o.steps = steps;
+  o.log_every = 1;
+  o.sample_every = 10;
+  o.checkpoint_every = 10;
+  o.device = "cpu";
+  o.seed = 3;
+  return o;
+}
+
+GanTrainOptions digits_options(int64_t steps) {
+  GanTrainOptions o;
+  o.data.synthetic = "digits";
+  o.data.size = 32;
+  o.data.batch_size = 8;
+  o.data.workers = 2;
+  o.nets.z_dim = 16;
+  o.nets.g_width = 8;
+  o.nets.d_width = 8;
+  o.steps = steps;
+  o.log_every = 1;
+  o.sample_every = 5;
+  o.checkpoint_every = 5;
+  o.num_samples = 16;
+  o.device = "cpu";
+  o.seed = 5;
+  return o;
+}
+
+// Callbacks that ask to stop once `stop_after` steps have been reported.
+Callbacks stop_after(int64_t stop_after) {
+  auto last = std::make_shared<int64_t>(0);
+  Callbacks cb;
+  cb.progress = [last](const ProgressEvent& e) { *last = e.step; };
+  cb.should_stop = [last, stop_after] { return *last >= stop_after; };
+  return cb;
+}
+
+std::map<std::string, at::Tensor> tensors_of(const std::string& checkpoint) {
+  std::map<std::string, at::Tensor> out;
+  for (auto& [name, t] : load_checkpoint(checkpoint).tensors) out[name] = t;
+  return out;
+}
+
+// Runs uninterrupted, and interrupted at `stop` then resumed: the logs after `stop` and the final
+// weights must be identical.
+void expect_exact_resume(const GanTrainOptions& options, int64_t stop, const std::string& name) {
+  const std::string straight = test::temp_dir(name + "_straight"), broken = test::temp_dir(name + "_broken");
+  train_gan(options, straight, {});
+  GanTrainResult first = train_gan(options, broken, stop_after(stop));
+  EXPECT_TRUE(first.interrupted);
+  EXPECT_EQ(first.step, stop);
+  GanTrainResult second = resume_gan(broken, 0, {});
+  EXPECT_FALSE(second.interrupted);
+  EXPECT_EQ(second.step, options.steps);
+
+  const auto a = RunDirectory(straight).read_log(), b = RunDirectory(broken).read_log();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    for (const char* key : {"step", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g"})
+      EXPECT_EQ(a[i][key], b[i][key]) << key << " at record " << i;
+  auto ta = tensors_of(straight + "/checkpoints/latest.ckpt"), tb = tensors_of(broken + "/checkpoints/latest.ckpt");
+  ASSERT_EQ(ta.size(), tb.size());
+  for (auto& [key, t] : ta) {
+    if (key.rfind("rng", 0) == 0) continue;
+    ASSERT_TRUE(tb.count(key)) << key;
+    EXPECT_TRUE(t.equal(tb[key])) << key;
+  }
+}
+
+}  // namespace
+
+TEST(GanTrainer, ResumeRepeatsTheUninterruptedRunExactly) {
+  expect_exact_resume(ring_options(30), 13, "resume_ring");
+}
+
+TEST(GanTrainer, ResumeIsExactWithBatchNormEmaWorkersAndGradientPenalty) {
+  GanTrainOptions o = digits_options(12);
+  o.loss = "wgangp";
+  o.n_critic = 2;
+  expect_exact_resume(o, 7, "resume_digits");
+}
+
+TEST(GanTrainer, ResumeIsExactWithSpectralNormAugmentationAndDecay) {
+  GanTrainOptions o = digits_options(10);
+  o.loss = "hinge";
+  o.nets.spectral_norm = true;
+  o.diff_augment = "color,translation,cutout";
+  o.schedule = "linear";
+  o.data.flip = true;
+  expect_exact_resume(o, 5, "resume_sn");
+}
+
+TEST(GanTrainer, CheckpointHoldsEverythingAndLoadsAsAModel) {
+  const std::string dir = test::temp_dir("ckpt");
+  GanTrainOptions o = digits_options(5);
+  train_gan(o, dir, {});
+  const Checkpoint c = load_checkpoint(dir + "/checkpoints/latest.ckpt");
+  EXPECT_EQ(c.arch, "gan");
+  EXPECT_EQ(c.meta["step"], 5);
+  EXPECT_EQ(c.meta["config"]["loss"], "nonsaturating");
+  std::set<std::string> prefixes;
+  for (const auto& [name, t] : c.tensors) prefixes.insert(name.substr(0, name.find('.')));
+  for (const char* p : {"G", "D", "G_ema", "optimizer", "rng"}) EXPECT_TRUE(prefixes.count(p)) << p;
+  EXPECT_TRUE(fs::exists(dir + "/checkpoints/step-000005.ckpt"));
+
+  // The model loader takes the EMA weights by default and the raw ones on request.
+  GanModel ema = load_gan_model(dir), raw = load_gan_model(dir + "/checkpoints/step-000005.ckpt", false);
+  EXPECT_TRUE(ema.ema);
+  EXPECT_FALSE(raw.ema);
+  EXPECT_EQ(ema.step, 5);
+  const auto ema_dict = sub_state_dict(c.tensors, "G_ema");
+  const auto loaded = ema.generator->named_parameters();
+  for (const auto& [name, t] : ema_dict)
+    if (loaded.contains(name)) EXPECT_TRUE(loaded[name].equal(t)) << name;
+  const at::Tensor z = sample_latents(4, o.nets.z_dim, 0, 1);
+  const at::Tensor a = generate(ema, z), b = generate(raw, z);
+  EXPECT_EQ(a.sizes(), (std::vector<int64_t>{4, 3, 32, 32}));
+  EXPECT_GE(a.min().item<double>(), 0.0);
+  EXPECT_LE(a.max().item<double>(), 1.0);
+  EXPECT_FALSE(a.equal(b));  // EMA lags the raw weights
+  EXPECT_TRUE(generate(ema, z).equal(a));  // eval mode: deterministic
+}
+
+TEST(GanTrainer, RunFolderHoldsConfigLogSamplesAndReport) {
+  const std::string dir = test::temp_dir("runfolder");
+  GanTrainOptions o = ring_options(20);
+  o.log_every = 5;
+  train_gan(o, dir, {});
+  RunDirectory run(dir);
+  const Json config = run.read_config();
+  EXPECT_EQ(config["arch"], "mlp");      // auto resolved
+  EXPECT_EQ(config["n_critic"], 1);
+  EXPECT_DOUBLE_EQ(config["lr_g"].get<double>(), 2e-4);
+  EXPECT_EQ(gan_train_options_from_json(config).steps, 20);  // round trip
+  const auto log = run.read_log();
+  ASSERT_EQ(log.size(), 4u);
+  EXPECT_EQ(log.back()["step"], 20);
+  for (const char* key : {"loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "images_per_s", "lr_g"})
+    EXPECT_TRUE(log.back().contains(key)) << key;
+  for (int64_t step : {0, 10, 20}) EXPECT_TRUE(fs::exists(run.sample_path(step))) << step;
+  std::ifstream in(dir + "/report.html");
+  std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(html.find("Samples over training"), std::string::npos);
+  // Every file the report references exists.
+  size_t pos = 0;
+  int references = 0;
+  while ((pos = html.find("src=\"", pos)) != std::string::npos) {
+    pos += 5;
+    const std::string file = html.substr(pos, html.find('"', pos) - pos);
+    EXPECT_TRUE(fs::exists(dir + "/" + file)) << file;
+    ++references;
+  }
+  EXPECT_GE(references, 6);  // charts and three sample plots
+  // A second run into the same folder is refused.
+  auto message = test::expect_error<FileError>([&] { train_gan(o, dir, {}); });
+  EXPECT_NE(message.find("--resume"), std::string::npos);
+}
+
+TEST(GanTrainer, CorruptImagesAreSkippedAndCounted) {
+  const std::string data = test::temp_dir("corrupt_data"), dir = test::temp_dir("corrupt_run");
+  for (int i = 0; i < 6; ++i) write_image(data + "/good" + std::to_string(i) + ".png", synthetic_painting(40, 48, i));
+  std::ofstream(data + "/broken.png") << "\x89PNG\r\n\x1a\n not really";
+  std::vector<std::string> warnings;
+  Callbacks cb;
+  cb.log = [&](LogLevel level, const std::string& m) {
+    if (level == LogLevel::warn) warnings.push_back(m);
+  };
+  GanTrainOptions o = digits_options(3);
+  o.data.synthetic.clear();
+  o.data.folder = data;
+  o.data.batch_size = 4;
+  GanTrainResult r = train_gan(o, dir, cb);
+  EXPECT_EQ(r.step, 3);
+  EXPECT_EQ(r.skipped_files, 1);
+  EXPECT_EQ(RunDirectory(dir).read_log().back()["skipped_files"], 1);
+  bool named = false;
+  for (const auto& w : warnings) named |= w.find("broken.png") != std::string::npos;
+  EXPECT_TRUE(named);
+}
+
+TEST(GanTrainer, BadOptionsNameTheOption) {
+  auto expect_option = [](GanTrainOptions o, const std::string& option) {
+    try {
+      resolve(o);
+      ADD_FAILURE() << "no error for " << option;
+    } catch (const OptionError& e) {
+      EXPECT_EQ(e.option(), option) << e.what();
+    }
+  };
+  GanTrainOptions o = ring_options(10);
+  auto bad = o;
+  bad.loss = "wasserstein";
+  expect_option(bad, "loss");
+  bad = o;
+  bad.schedule = "step";
+  expect_option(bad, "schedule");
+  bad = o;
+  bad.ema = 1.0;
+  expect_option(bad, "ema");
+  bad = o;
+  bad.nets.arch = "dcgan";
+  expect_option(bad, "arch");
+  bad = digits_options(3);
+  bad.data.size = 48;
+  expect_option(bad, "size");
+  bad = o;
+  bad.diff_augment = "colour";
+  expect_option(bad, "diff_augment");
+  EXPECT_THROW(gan_train_options_from_json(Json{{"stepz", 3}}), OptionError);
+  EXPECT_THROW(resume_gan(test::temp_dir("not_a_run"), 0, {}), FileError);
+}
+
+TEST(GanTrainer, AutoDefaultsFollowThePapers) {
+  GanTrainOptions o = ring_options(10);
+  o.loss = "wgangp";
+  GanTrainOptions r = resolve(o);
+  EXPECT_EQ(r.n_critic, 5);
+  EXPECT_DOUBLE_EQ(r.lr_g, 1e-4);
+  EXPECT_DOUBLE_EQ(r.beta1, 0.0);
+  EXPECT_DOUBLE_EQ(r.beta2, 0.9);
+  o = digits_options(3);
+  EXPECT_EQ(resolve(o).nets.d_norm, "batch");
+  o.loss = "wgangp";
+  EXPECT_NE(resolve(o).nets.d_norm, "batch");  // per-sample penalty: no batch norm in the critic
+}
