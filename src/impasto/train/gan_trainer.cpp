@@ -314,9 +314,12 @@ GanTrainResult run_training(Session& s, const Callbacks& callbacks) {
     s.opt_g->step();
     if (s.G_ema) {
       // theta_ema <- beta * theta_ema + (1 - beta) * theta; buffers (batch-norm statistics) copied.
+      // beta ramps up as min(ema, (1 + t) / (10 + t)) (the num_updates rule of TensorFlow's
+      // ExponentialMovingAverage), so early samples are not dominated by the random init.
       torch::NoGradGuard no_grad;
+      const double beta = std::min(o.ema, (1.0 + step) / (10.0 + step));
       auto ema_params = s.G_ema->parameters();
-      for (size_t i = 0; i < ema_params.size(); ++i) ema_params[i].lerp_(G_params[i], 1.0 - o.ema);
+      for (size_t i = 0; i < ema_params.size(); ++i) ema_params[i].lerp_(G_params[i], 1.0 - beta);
       auto ema_buffers = s.G_ema->buffers();
       auto buffers = s.G->buffers();
       for (size_t i = 0; i < ema_buffers.size(); ++i) ema_buffers[i].copy_(buffers[i]);

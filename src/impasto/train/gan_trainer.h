@@ -33,7 +33,7 @@ struct GanTrainOptions {
   double beta2 = -1;         // -1 = auto: 0.9 for wgangp, else 0.999
   std::string schedule = "constant";  // constant | linear (to 0 at the end) | cosine (to 0)
   int64_t decay_start = 0;   // step where linear/cosine decay begins
-  double ema = 0.999;        // EMA decay of G's weights; 0 = off
+  double ema = 0.999;        // EMA decay of G's weights (ramped up from 0.1 early on); 0 = off
   double grad_clip = 0;      // clip G's and D's gradient norms to this; 0 = off
   double weight_clip = 0.01; // wgan: critic weights clipped to [-c, c]
   double gp_lambda = 10;     // wgangp
