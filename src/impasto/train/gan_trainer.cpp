@@ -7,7 +7,6 @@
 #include <cmath>
 #include <filesystem>
 #include <memory>
-#include <sstream>
 
 #include "impasto/core/error.h"
 #include "impasto/core/runtime.h"
@@ -58,12 +57,6 @@ void clip_gradients(const std::vector<at::Tensor>& parameters, double max_norm, 
   const double scale = max_norm / (norm + 1e-6);
   for (const auto& p : parameters)
     if (p.grad().defined()) p.grad().mul_(scale);
-}
-
-std::vector<at::Tensor> parameters_and_buffers(torch::nn::Module& module) {
-  auto tensors = module.parameters();
-  for (const auto& b : module.buffers()) tensors.push_back(b);
-  return tensors;
 }
 
 // Adam's per-parameter state as named tensors "<prefix>.<index>.{step,exp_avg,exp_avg_sq}", index
@@ -416,21 +409,16 @@ Session make_session(const GanTrainOptions& options, const std::string& run_dir,
 
 void synchronise_start(Session& s) {
   if (!s.parallel) return;
-  auto g = parameters_and_buffers(*s.G);
-  auto d = parameters_and_buffers(*s.D);
-  g.insert(g.end(), d.begin(), d.end());
-  if (s.G_ema) {
-    auto e = parameters_and_buffers(*s.G_ema);
-    g.insert(g.end(), e.begin(), e.end());
-  }
-  s.parallel->broadcast(g);
+  s.parallel->broadcast(*s.G);  // parameters and buffers (batch-norm statistics, spectral-norm u, v)
+  s.parallel->broadcast(*s.D);
+  if (s.G_ema) s.parallel->broadcast(*s.G_ema);
 }
 
 }  // namespace
 
 GanTrainOptions resolve(GanTrainOptions o) {
-  o.loss = to_string(parse_gan_loss(o.loss));
   const GanLoss loss = parse_gan_loss(o.loss);
+  o.loss = to_string(loss);
   const bool ring = o.data.synthetic == "ring8";
   if (o.nets.arch == "auto") o.nets.arch = ring ? "mlp" : "dcgan";
   check(o.nets.arch == "mlp" || !ring, "arch", "the ring8 dataset holds 2-D points: use --arch mlp");
