@@ -86,8 +86,7 @@ CLI::App* add_generate_command(CLI::App& app, Context& context) {
       check_image_output_path(out);
       std::vector<at::Tensor> images;
       for (int64_t i = 0; i < samples.size(0); ++i) images.push_back(samples[i].unsqueeze(0));
-      int64_t columns = f->interpolate > 0 ? f->interpolate : f->columns;
-      if (columns == 0) columns = static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(images.size()))));
+      const int64_t columns = f->interpolate > 0 ? f->interpolate : f->columns;  // 0 = square
       write_image(out, make_grid(images, columns, std::max<int64_t>(samples.size(2), 64), 2));
       what = f->interpolate > 0 ? std::to_string(f->count) + " interpolation strips of " + std::to_string(f->interpolate)
                                 : std::to_string(samples.size(0)) + " images";

@@ -10,20 +10,15 @@
 #include "impasto/io/weights.h"
 #include "impasto/losses/gan_losses.h"
 #include "impasto/nn/backbone.h"
+#include "tensor_support.h"
 #include "test_support.h"
 
 using namespace impasto;
-using impasto::test::fixture;
+using namespace impasto::test;
 
 namespace {
 
 constexpr double kLossTolerance = 1e-5;
-
-std::map<std::string, at::Tensor> load_map(const std::string& file) {
-  std::map<std::string, at::Tensor> out;
-  for (const auto& [name, t] : load_pth(fixture("gan/" + file))) out[name] = t;
-  return out;
-}
 
 // max |got - expected| / (1 + |expected|) <= tol, i.e. tol relative for large values, absolute for small.
 void expect_close(const at::Tensor& got, const at::Tensor& expected, double tol, const std::string& what) {
@@ -38,7 +33,7 @@ void expect_close(const at::Tensor& got, const at::Tensor& expected, double tol,
 }  // namespace
 
 TEST(GanLosses, MatchPythonReferenceLossesAndGradients) {
-  auto ref = load_map("losses.pth");
+  auto ref = load_fixture_map("gan/losses.pth");
   const at::Tensor real = ref.at("real"), fake = ref.at("fake");
   ASSERT_EQ(real.size(0), 16);
   ASSERT_EQ(real.scalar_type(), torch::kFloat32);
@@ -105,7 +100,7 @@ TEST(GanLosses, NamesParseAndRoundTrip) {
 }
 
 TEST(GanLosses, GradientPenaltyMatchesPython) {
-  auto ref = load_map("gradient_penalty.pth");
+  auto ref = load_fixture_map("gan/gradient_penalty.pth");
   torch::nn::Sequential critic(torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 4, 3).stride(1).padding(1)),
                                torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.2)),
                                torch::nn::Flatten(), torch::nn::Linear(4 * 8 * 8, 1));

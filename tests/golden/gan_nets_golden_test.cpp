@@ -12,32 +12,15 @@
 #include "impasto/io/weights.h"
 #include "impasto/nn/backbone.h"
 #include "impasto/nn/gan_nets.h"
+#include "tensor_support.h"
 #include "test_support.h"
 
 using namespace impasto;
-using impasto::test::fixture;
+using namespace impasto::test;
 
 namespace {
 
 constexpr double kTolerance = 1e-4;
-
-std::map<std::string, at::Tensor> load_map(const std::string& file) {
-  std::map<std::string, at::Tensor> out;
-  for (const auto& [name, t] : load_pth(fixture("gan/" + file))) out[name] = t;
-  return out;
-}
-
-double max_error(const at::Tensor& got, const at::Tensor& expected) {
-  EXPECT_EQ(got.sizes(), expected.sizes());
-  if (got.sizes() != expected.sizes()) return 1e9;
-  return (got.detach().to(torch::kFloat64) - expected.to(torch::kFloat64)).abs().max().item<double>();
-}
-
-std::set<std::string> keys_of(const StateDict& dict) {
-  std::set<std::string> out;
-  for (const auto& [k, t] : dict) out.insert(k);
-  return out;
-}
 
 GanNetOptions example_options() {
   GanNetOptions o;
@@ -81,7 +64,7 @@ TEST(GanNets, DcganExampleCheckpointsLoadKeyForKeyAndMatchOutputs) {
   EXPECT_EQ(keys_of(module_state_dict(*d)), keys_of(d_file));
   load_state_dict(*g, g_file, "netG");
   load_state_dict(*d, d_file, "netD");
-  auto ref = load_map("dcgan64_w4_ref.pth");
+  auto ref = load_fixture_map("gan/dcgan64_w4_ref.pth");
 
   torch::NoGradGuard no_grad;
   g->eval();
@@ -95,7 +78,7 @@ TEST(GanNets, DcganExampleCheckpointsLoadKeyForKeyAndMatchOutputs) {
 }
 
 TEST(GanNets, SeededDcganInitMatchesExampleWeightsInit) {
-  auto ref = load_map("dcgan64_w4_ref.pth");
+  auto ref = load_fixture_map("gan/dcgan64_w4_ref.pth");
   const auto o = example_options();
   torch::manual_seed(ref.at("seed_G").item<int64_t>());
   auto g = make_generator(o);
@@ -111,7 +94,7 @@ TEST(GanNets, SpectralNormDiscriminatorMatchesPyTorch) {
   o.spectral_norm = true;
   o.d_norm = resolve_d_norm("auto", true, "hinge");
   ASSERT_EQ(o.d_norm, "none");
-  auto ref = load_map("dcgan32_w4_snD_ref.pth");
+  auto ref = load_fixture_map("gan/dcgan32_w4_snD_ref.pth");
   const StateDict file = load_pth(fixture("gan/dcgan32_w4_snD.pth"));
 
   // Seeded construction + dcgan_init reproduces PyTorch's (conv init, u, v, then weights_init).

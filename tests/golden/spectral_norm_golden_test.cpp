@@ -11,41 +11,16 @@
 #include "impasto/io/weights.h"
 #include "impasto/nn/backbone.h"
 #include "impasto/nn/spectral_norm.h"
+#include "tensor_support.h"
 #include "test_support.h"
 
 using namespace impasto;
-using impasto::test::fixture;
+using namespace impasto::test;
 
 namespace {
 
 constexpr double kVectorTolerance = 1e-5;
 constexpr double kOutputTolerance = 1e-4;
-
-std::map<std::string, at::Tensor> load_map(const std::string& file) {
-  std::map<std::string, at::Tensor> out;
-  for (const auto& [name, t] : load_pth(fixture("gan/" + file))) out[name] = t;
-  return out;
-}
-
-// The entries under `prefix` with the prefix removed, as a state dict.
-StateDict sub_dict(const std::map<std::string, at::Tensor>& ref, const std::string& prefix) {
-  StateDict out;
-  for (const auto& [k, t] : ref)
-    if (k.rfind(prefix, 0) == 0) out.emplace_back(k.substr(prefix.size()), t);
-  return out;
-}
-
-double max_error(const at::Tensor& got, const at::Tensor& expected) {
-  EXPECT_EQ(got.sizes(), expected.sizes());
-  if (got.sizes() != expected.sizes()) return 1e9;
-  return (got.detach().to(torch::kFloat64) - expected.to(torch::kFloat64)).abs().max().item<double>();
-}
-
-std::set<std::string> keys_of(const StateDict& dict) {
-  std::set<std::string> out;
-  for (const auto& [k, t] : dict) out.insert(k);
-  return out;
-}
 
 // One training forward + backward of output.sum(), then one eval forward; compared with `prefix`.
 template <class Layer>
@@ -77,19 +52,19 @@ void check_layer(Layer& layer, const std::map<std::string, at::Tensor>& ref, con
 }  // namespace
 
 TEST(SpectralNorm, Conv2dMatchesPyTorchHook) {
-  auto ref = load_map("spectral_norm.pth");
+  auto ref = load_fixture_map("gan/spectral_norm.pth");
   SNConv2d conv(torch::nn::Conv2dOptions(3, 5, 3));
   check_layer(conv, ref, "conv.");
 }
 
 TEST(SpectralNorm, LinearMatchesPyTorchHook) {
-  auto ref = load_map("spectral_norm.pth");
+  auto ref = load_fixture_map("gan/spectral_norm.pth");
   SNLinear linear(torch::nn::LinearOptions(6, 4));
   check_layer(linear, ref, "linear.");
 }
 
 TEST(SpectralNorm, SeveralPowerIterationsMatchPyTorch) {
-  auto ref = load_map("spectral_norm.pth");
+  auto ref = load_fixture_map("gan/spectral_norm.pth");
   const StateDict initial = sub_dict(ref, "linear5.initial.");
   at::Tensor w = find_tensor(initial, "weight_orig")->clone();
   at::Tensor u = find_tensor(initial, "weight_u")->clone();

@@ -1,6 +1,7 @@
 // Image files <-> the canonical image tensor (io/image.h): round trips for every format, bit depth,
 // grayscale and alpha, EXIF orientation, header probing, size limits and typed errors.
 #include "impasto/core/error.h"
+#include "impasto/io/grid.h"
 #include "impasto/io/image.h"
 #include "test_support.h"
 
@@ -744,6 +745,20 @@ TEST_F(ImageIoTest, WriteErrors) {
   // A bad tensor shape is refused, and nothing is written.
   EXPECT_THROW(write_image(path("bad.png"), torch::zeros({1, 4, 4, 4})), FormatError);
   EXPECT_FALSE(fs::exists(path("bad.png")));
+}
+
+TEST(Grid, LaysOutRowsAndAZeroColumnCountIsSquare) {
+  std::vector<at::Tensor> images;
+  for (int i = 0; i < 5; ++i) images.push_back(torch::full({1, 3, 10, 20}, i / 10.0));
+  // 5 images, 2 per row: 3 rows of cells 10 high and 20 wide, 1 pixel of padding around each.
+  at::Tensor g = make_grid(images, 2, 10, 1);
+  EXPECT_EQ(g.sizes(), (std::vector<int64_t>{1, 3, 3 * 10 + 4, 2 * 20 + 3}));
+  EXPECT_NEAR(g[0][0][1 + 11][1 + 21].item<float>(), 0.3f, 1e-6);  // image 3: row 1, column 1
+  // 0 columns: ceil(sqrt(5)) = 3 per row, so 2 rows.
+  g = make_grid(images, 0, 10, 1);
+  EXPECT_EQ(g.sizes(), (std::vector<int64_t>{1, 3, 2 * 10 + 3, 3 * 20 + 4}));
+  test::expect_error<OptionError>([&] { make_grid(images, -1, 10); });
+  test::expect_error<OptionError>([&] { make_grid({}, 0, 10); });
 }
 
 }  // namespace

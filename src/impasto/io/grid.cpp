@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "impasto/core/error.h"
 #include "impasto/io/image_ops.h"
 
@@ -10,11 +12,13 @@ namespace impasto {
 at::Tensor make_grid(const std::vector<at::Tensor>& images, int64_t columns, int64_t cell_height, int64_t padding,
                      double background) {
   if (images.empty()) throw OptionError("images", "make_grid needs at least one image");
-  if (columns < 1 || cell_height < 1 || padding < 0) throw OptionError("columns", "make_grid: columns and cell height must be >= 1");
+  if (columns < 0 || cell_height < 1 || padding < 0)
+    throw OptionError("columns", "make_grid: columns must be >= 0 (0 = square) and the cell height >= 1");
+  const int64_t n = static_cast<int64_t>(images.size());
+  if (columns == 0) columns = static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(n))));
   double widest = 0;
   for (const auto& im : images) widest = std::max(widest, static_cast<double>(im.size(3)) / im.size(2));
   const int64_t cell_w = std::max<int64_t>(1, std::llround(widest * cell_height));
-  const int64_t n = static_cast<int64_t>(images.size());
   const int64_t cols = std::min(columns, n), rows = (n + columns - 1) / columns;
   auto canvas = torch::full({1, 3, rows * cell_height + (rows + 1) * padding, cols * cell_w + (cols + 1) * padding}, background);
   using torch::indexing::Slice;

@@ -160,8 +160,7 @@ void write_samples(Session& s) {
   if (out.dim() == 4) {
     std::vector<at::Tensor> images;
     for (int64_t i = 0; i < out.size(0); ++i) images.push_back(from_gan_range(out[i].unsqueeze(0)));
-    const int64_t columns = static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(images.size()))));
-    picture = make_grid(images, columns, std::max<int64_t>(out.size(2), 64), 2);
+    picture = make_grid(images, 0, std::max<int64_t>(out.size(2), 64), 2);
   } else {
     picture = scatter_plot(out, s.options.data.synthetic == "ring8" ? ring8_modes() : at::Tensor());
   }
