@@ -10,7 +10,6 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
-#include "impasto/core/runtime.h"
 #include "impasto/data/synthetic.h"
 #include "impasto/io/weights.h"
 #include "impasto/losses/losses.h"
@@ -97,13 +96,3 @@ BENCHMARK_CAPTURE(BM_GatysStep, random_multiscale, std::string("random-multiscal
 BENCHMARK_CAPTURE(BM_GatysStep, vgg19, std::string("vgg19"))->Arg(256)->Arg(512)->Unit(benchmark::kMillisecond)->MinTime(3);
 BENCHMARK_CAPTURE(BM_GatysStep, vgg16, std::string("vgg16"))->Arg(256)->Arg(512)->Unit(benchmark::kMillisecond)->MinTime(3);
 BENCHMARK(BM_DefaultRun)->Unit(benchmark::kSecond)->Iterations(1);
-
-int main(int argc, char** argv) {
-  reexec_with_passive_openmp(argv);
-  configure_runtime(RuntimeOptions{});  // threads = cores, allocator tuning: as the CLI runs
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

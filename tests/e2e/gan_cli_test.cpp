@@ -52,7 +52,7 @@ TEST(GanCli, TrainWritesRunFolderAndGenerateUsesIt) {
   const std::string dir = test::temp_dir("gan_cli"), run = dir + "/run";
   auto r = run_cli("train gan -q" + kTinyDigits + " --steps 4 --sample-every 2 --checkpoint-every 2 --out " + run);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  for (const char* f : {"config.json", "log.jsonl", "report.html", "samples/step-000000.png", "samples/step-000004.png",
+  for (const char* f : {"config.json", "log.jsonl", "report.html", "samples/real.png", "samples/step-000000.png", "samples/step-000004.png",
                         "checkpoints/latest.ckpt", "checkpoints/step-000002.ckpt"})
     EXPECT_TRUE(fs::exists(run + "/" + f)) << f;
 

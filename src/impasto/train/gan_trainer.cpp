@@ -146,6 +146,14 @@ void restore_checkpoint(Session& s, const std::string& file) {
   s.step = c.meta.value("step", int64_t{0});
 }
 
+// A sample grid (images in the GAN range [-1,1]) or a scatter plot (points).
+at::Tensor samples_picture(const Session& s, const at::Tensor& samples) {
+  if (samples.dim() != 4) return scatter_plot(samples, s.options.data.synthetic == "ring8" ? ring8_modes() : at::Tensor());
+  std::vector<at::Tensor> images;
+  for (int64_t i = 0; i < samples.size(0); ++i) images.push_back(from_gan_range(samples[i].unsqueeze(0)));
+  return make_grid(images, 0, std::max<int64_t>(samples.size(2), 64), 2);
+}
+
 void write_samples(Session& s) {
   GeneratorImpl& g = s.G_ema ? *s.G_ema : *s.G;
   const bool was_training = g.is_training();
@@ -156,15 +164,23 @@ void write_samples(Session& s) {
     out = g.forward(s.fixed_z.to(s.device)).cpu();
   }
   g.train(was_training);
-  at::Tensor picture;
-  if (out.dim() == 4) {
-    std::vector<at::Tensor> images;
-    for (int64_t i = 0; i < out.size(0); ++i) images.push_back(from_gan_range(out[i].unsqueeze(0)));
-    picture = make_grid(images, 0, std::max<int64_t>(out.size(2), 64), 2);
-  } else {
-    picture = scatter_plot(out, s.options.data.synthetic == "ring8" ? ring8_modes() : at::Tensor());
+  write_image(s.run->sample_path(s.step), samples_picture(s, out));
+}
+
+// samples/real.png: the first `num_samples` training samples, drawn like the generated ones, so the
+// timeline can be compared with what G should make. Training restarts the stream afterwards.
+void write_real_samples(Session& s) {
+  s.dataset->start(0);
+  std::vector<at::Tensor> parts;
+  int64_t have = 0;
+  while (have < s.options.num_samples) {
+    at::Tensor batch = s.dataset->next().samples;
+    parts.push_back(batch);
+    have += batch.size(0);
   }
-  write_image(s.run->sample_path(s.step), picture);
+  at::Tensor real = at::cat(parts).narrow(0, 0, s.options.num_samples);
+  if (real.dim() == 4) real = to_gan_range(real);
+  write_image(s.run->real_samples_path(), samples_picture(s, real));
 }
 
 // Whether every process holds the same G and D parameters: per-tensor float64 sums and sums of
@@ -522,6 +538,7 @@ GanTrainResult train_gan(const GanTrainOptions& options, const std::string& run_
   Session s = make_session(resolved, run_dir, callbacks);
   if (s.run) {
     s.run->write_config(to_json(s.options));
+    write_real_samples(s);
     write_samples(s);  // step 0: the untrained generator
   }
   synchronise_start(s);

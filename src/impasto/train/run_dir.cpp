@@ -179,10 +179,14 @@ void write_run_report(const RunDirectory& run, const RunReport& report) {
   }
   if (index == 0) html << "<p>No logged steps yet.</p>\n";
   html << "</div>\n<h2>Samples over training</h2>\n<p>" << html_escape(report.samples_caption) << "</p>\n";
+  if (fs::exists(run.real_samples_path()))
+    html << "<figure><img src=\"samples/real.png\" width=\"320\"><figcaption>training data</figcaption></figure>\n";
   std::vector<std::string> samples;
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(run.file("samples"), ec))
-    if (entry.path().extension() == ".png") samples.push_back(entry.path().filename().string());
+  for (const auto& entry : fs::directory_iterator(run.file("samples"), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("step-", 0) == 0 && entry.path().extension() == ".png") samples.push_back(name);
+  }
   std::sort(samples.begin(), samples.end());
   for (auto it = samples.rbegin(); it != samples.rend(); ++it) {
     const std::string step = it->substr(5, it->size() - 9);

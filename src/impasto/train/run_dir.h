@@ -4,7 +4,8 @@
 //   config.json         the effective options (every default resolved), written at the start
 //   log.jsonl           one JSON object per logged step ({"step": N, ...metrics})
 //   checkpoints/        step-000500.ckpt ... and latest.ckpt (impasto checkpoints, io/weights.h)
-//   samples/            step-000500.png ...: what the model makes at that step, from fixed inputs
+//   samples/            step-000500.png ...: what the model makes at that step, from fixed inputs;
+//                       real.png: training data drawn the same way, for comparison
 //   report.html         loss curves and the sample timeline; plain HTML, viewable offline, images
 //                       referenced by relative path (charts in charts/*.png)
 //
@@ -43,6 +44,7 @@ class RunDirectory {
   std::string latest_checkpoint() const;  // "" when there is none
   std::string sample_path(int64_t step) const;  // samples/step-<step>.png (relative: sample_file)
   static std::string sample_file(int64_t step);
+  std::string real_samples_path() const { return file("samples/real.png"); }
 
  private:
   std::string path_;
