@@ -1,0 +1,203 @@
+#include "impasto/nn/transformer_net.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+
+#include "impasto/core/error.h"
+#include "impasto/nn/backbone.h"
+
+namespace impasto {
+namespace {
+
+namespace nn = torch::nn;
+
+// The side `forward` pads to: a multiple of 4 (two stride-2 convs, two x2 upsamplings), and at least
+// 8, since conv1's reflection pad of 4 and the blocks' pad of 1 at a quarter of the side need sides
+// larger than the padding.
+int64_t padded_side(int64_t side) { return std::max<int64_t>((side + 3) / 4 * 4, 8); }
+
+// The example's ConvLayer (reflection pad k/2, then `conv2d`) and, with upsample = 2, its
+// UpsampleConvLayer (nearest-neighbour x2 first; Odena et al. 2016 "Deconvolution and Checkerboard
+// Artifacts"). Only `conv2d` holds parameters, so both give the keys `<name>.conv2d.weight|bias`.
+class ConvLayerImpl : public nn::Module {
+ public:
+  ConvLayerImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t upsample = 1)
+      : pad_(kernel / 2), upsample_(upsample) {
+    conv2d = register_module("conv2d", nn::Conv2d(nn::Conv2dOptions(in, out, kernel).stride(stride)));
+  }
+
+  at::Tensor forward(at::Tensor x) {
+    // Nearest x2: output pixel i reads input pixel floor(i / 2), as nn.Upsample(mode='nearest').
+    if (upsample_ > 1) x = at::upsample_nearest2d(x, {x.size(2) * upsample_, x.size(3) * upsample_});
+    return conv2d->forward(at::reflection_pad2d(x, {pad_, pad_, pad_, pad_}));
+  }
+
+  nn::Conv2d conv2d{nullptr};
+
+ private:
+  int64_t pad_;
+  int64_t upsample_;
+};
+TORCH_MODULE(ConvLayer);
+
+nn::InstanceNorm2d instance_norm(int64_t channels) {
+  return nn::InstanceNorm2d(nn::InstanceNorm2dOptions(channels).affine(true));
+}
+
+// x + in2(conv2(relu(in1(conv1(x))))): no ReLU after the sum (Gross & Wilber 2016, the block the
+// example links to), and the keys conv1.conv2d.*, in1.*, conv2.conv2d.*, in2.*.
+class ResidualBlockImpl : public nn::Module {
+ public:
+  explicit ResidualBlockImpl(int64_t channels) {
+    conv1 = register_module("conv1", ConvLayer(channels, channels, 3, 1));
+    in1 = register_module("in1", instance_norm(channels));
+    conv2 = register_module("conv2", ConvLayer(channels, channels, 3, 1));
+    in2 = register_module("in2", instance_norm(channels));
+  }
+
+  at::Tensor forward(const at::Tensor& x) {
+    return x + in2->forward(conv2->forward(at::relu(in1->forward(conv1->forward(x)))));
+  }
+
+  ConvLayer conv1{nullptr}, conv2{nullptr};
+  nn::InstanceNorm2d in1{nullptr}, in2{nullptr};
+};
+TORCH_MODULE(ResidualBlock);
+
+class TransformerNetConcrete : public TransformerNetImpl {
+ public:
+  explicit TransformerNetConcrete(const TransformerNetOptions& o) : options_(o) {
+    const int64_t w = o.width;
+    // Registered in the example's attribute order, so named_parameters() lists them as PyTorch does.
+    conv1_ = register_module("conv1", ConvLayer(3, w, 9, 1));
+    in1_ = register_module("in1", instance_norm(w));
+    conv2_ = register_module("conv2", ConvLayer(w, 2 * w, 3, 2));
+    in2_ = register_module("in2", instance_norm(2 * w));
+    conv3_ = register_module("conv3", ConvLayer(2 * w, 4 * w, 3, 2));
+    in3_ = register_module("in3", instance_norm(4 * w));
+    for (int64_t k = 1; k <= o.residual_blocks; ++k)
+      res_.push_back(register_module("res" + std::to_string(k), ResidualBlock(4 * w)));
+    enabled_.assign(static_cast<size_t>(o.residual_blocks), true);
+    deconv1_ = register_module("deconv1", ConvLayer(4 * w, 2 * w, 3, 1, 2));
+    in4_ = register_module("in4", instance_norm(2 * w));
+    deconv2_ = register_module("deconv2", ConvLayer(2 * w, w, 3, 1, 2));
+    in5_ = register_module("in5", instance_norm(w));
+    deconv3_ = register_module("deconv3", ConvLayer(w, 3, 9, 1));
+  }
+
+  at::Tensor forward(const at::Tensor& image) override { return canonical_forward(image, nullptr); }
+
+  at::Tensor forward_with_features(const at::Tensor& image, Activations& features) override {
+    features.clear();
+    return canonical_forward(image, &features);
+  }
+
+  at::Tensor forward_raw(const at::Tensor& x, Activations* features) override {
+    at::Tensor y = at::relu(in1_->forward(conv1_->forward(x)));
+    y = at::relu(in2_->forward(conv2_->forward(y)));
+    y = at::relu(in3_->forward(conv3_->forward(y)));
+    if (features) features->emplace_back("conv3", y);
+    for (size_t k = 0; k < res_.size(); ++k) {
+      if (enabled_[k]) y = res_[k]->forward(y);
+      if (features) features->emplace_back("res" + std::to_string(k + 1), y);
+    }
+    y = at::relu(in4_->forward(deconv1_->forward(y)));
+    y = at::relu(in5_->forward(deconv2_->forward(y)));
+    return deconv3_->forward(y);
+  }
+
+  void set_block_enabled(int64_t block, bool enabled) override { enabled_[index(block)] = enabled; }
+  bool block_enabled(int64_t block) const override { return enabled_[index(block)]; }
+  const TransformerNetOptions& options() const override { return options_; }
+
+ private:
+  size_t index(int64_t block) const {
+    if (block < 1 || block > options_.residual_blocks)
+      throw OptionError("block", "residual block " + std::to_string(block) + " does not exist; valid: 1.." +
+                                     std::to_string(options_.residual_blocks));
+    return static_cast<size_t>(block - 1);
+  }
+
+  at::Tensor canonical_forward(const at::Tensor& image, Activations* features) {
+    if (image.dim() != 4 || image.size(1) != 3 || image.size(2) < 1 || image.size(3) < 1)
+      throw SourceError("image", "TransformerNet expects an RGB batch [N,3,H,W], got shape " + c10::str(image.sizes()));
+    const int64_t h = image.size(2), w = image.size(3);
+    at::Tensor x = to_255_range(image);
+    const int64_t ph = padded_side(h) - h, pw = padded_side(w) - w;
+    if (ph || pw) {
+      // Reflection continues the picture; PyTorch allows it only for a padding smaller than the side.
+      x = ph < h && pw < w ? at::reflection_pad2d(x, {0, pw, 0, ph}) : at::replication_pad2d(x, {0, pw, 0, ph});
+    }
+    at::Tensor y = forward_raw(x, features);
+    return from_255_range(y.narrow(2, 0, h).narrow(3, 0, w));
+  }
+
+  TransformerNetOptions options_;
+  ConvLayer conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr}, deconv1_{nullptr}, deconv2_{nullptr}, deconv3_{nullptr};
+  nn::InstanceNorm2d in1_{nullptr}, in2_{nullptr}, in3_{nullptr}, in4_{nullptr}, in5_{nullptr};
+  std::vector<ResidualBlock> res_;
+  std::vector<bool> enabled_;
+};
+
+}  // namespace
+
+TransformerNet make_transformer_net(const TransformerNetOptions& options) {
+  if (options.width <= 0) throw OptionError("width", "must be positive, got " + std::to_string(options.width));
+  if (options.residual_blocks < 0)
+    throw OptionError("residual_blocks", "must not be negative, got " + std::to_string(options.residual_blocks));
+  return std::make_shared<TransformerNetConcrete>(options);
+}
+
+bool is_deprecated_instance_norm_key(const std::string& key) {
+  // The example's rule: re.search(r'in\d+\.running_(mean|var)$', key), anchored here at a '.'
+  // or the start so that only a module named in<digits> matches.
+  for (const char* suffix : {".running_mean", ".running_var"}) {
+    const std::string s = suffix;
+    if (key.size() <= s.size() || key.compare(key.size() - s.size(), s.size(), s) != 0) continue;
+    const std::string module = key.substr(0, key.size() - s.size());
+    const size_t dot = module.rfind('.');
+    const std::string last = dot == std::string::npos ? module : module.substr(dot + 1);
+    if (last.size() < 3 || last.compare(0, 2, "in") != 0) return false;
+    for (size_t i = 2; i < last.size(); ++i)
+      if (last[i] < '0' || last[i] > '9') return false;
+    return true;
+  }
+  return false;
+}
+
+TransformerNetOptions infer_transformer_net_options(const StateDict& dict, const std::string& source) {
+  const at::Tensor* conv1 = find_tensor(dict, "conv1.conv2d.weight");
+  if (!conv1)
+    throw FormatError(source, "missing key 'conv1.conv2d.weight': not a fast_neural_style TransformerNet state dict");
+  if (conv1->dim() != 4)
+    throw FormatError(source, "'conv1.conv2d.weight' should be a 4-d conv weight, has shape " + c10::str(conv1->sizes()));
+  TransformerNetOptions o;
+  o.width = conv1->size(0);
+  o.residual_blocks = 0;
+  while (find_tensor(dict, "res" + std::to_string(o.residual_blocks + 1) + ".conv1.conv2d.weight")) ++o.residual_blocks;
+  return o;
+}
+
+void load_transformer_net_weights(TransformerNetImpl& net, const StateDict& dict, const std::string& source) {
+  StateDict kept;
+  for (const auto& [key, tensor] : dict)
+    if (!is_deprecated_instance_norm_key(key)) kept.emplace_back(key, tensor);
+  // Every key is a parameter (instance norm without running statistics has no buffers), so
+  // load_state_dict's check of unexpected, mis-shaped and missing parameters is the whole check.
+  load_state_dict(net, kept, source);
+}
+
+TransformerNet load_transformer_net(const std::string& path, c10::Device device) {
+  const StateDict dict = load_weights(path);
+  auto net = make_transformer_net(infer_transformer_net_options(dict, path));
+  load_transformer_net_weights(*net, dict, path);
+  net->to(device);
+  net->eval();
+  return net;
+}
+
+at::Tensor to_255_range(const at::Tensor& image) { return image * 255.0; }
+at::Tensor from_255_range(const at::Tensor& x255) { return (x255 / 255.0).clamp(0.0, 1.0); }
+
+}  // namespace impasto
