@@ -39,6 +39,7 @@ CLI::App* add_gan_command(CLI::App& train, Context& context) {
   cmd->add_option("--d-width", o.nets.d_width, "discriminator channels at the image end (ndf)")->capture_default_str();
   cmd->add_option("--d-norm", o.nets.d_norm, "discriminator normalisation: batch, layer, instance, none, auto")->capture_default_str();
   cmd->add_flag("--spectral-norm", o.nets.spectral_norm, "spectral normalisation in every discriminator layer");
+  cmd->add_flag("--minibatch-stddev", o.nets.minibatch_stddev, "dcgan: batch-variety channel in D against mode collapse");
   cmd->add_option("--mlp-hidden", o.nets.mlp_hidden, "mlp: hidden units")->capture_default_str();
   cmd->add_option("--mlp-layers", o.nets.mlp_layers, "mlp: hidden layers")->capture_default_str();
   cmd->add_option("--lr-g", o.lr_g, "generator learning rate (0 = 1e-4 wgangp, 5e-5 wgan, else 2e-4)");

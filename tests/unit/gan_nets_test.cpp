@@ -207,6 +207,42 @@ TEST(GanNets, BadOptionsNameTheOption) {
   o.mlp_layers = 1;
   o.data_dim = 0;
   EXPECT_EQ(failing_option([&] { make_discriminator(o); }), "data_dim");
+  o.data_dim = 2;
+  o.minibatch_stddev = true;
+  EXPECT_EQ(failing_option([&] { make_discriminator(o); }), "minibatch_stddev");
+}
+
+TEST(GanNets, MinibatchStddevLetsDSeeTheVarietyOfItsGroup) {
+  torch::manual_seed(3);
+  auto o = small_dcgan(32);
+  o.minibatch_stddev = true;
+  auto d = make_discriminator(o);
+  d->eval();  // batch norm on running statistics: without the extra channel, samples are independent
+  // The last conv reads one more channel than the layer before gives.
+  at::Tensor last;  // the last conv weight in module order
+  for (const auto& [name, t] : module_state_dict(*d))
+    if (t.dim() == 4) last = t;
+  ASSERT_TRUE(last.defined());
+  EXPECT_EQ(last.size(1), 2 * 4 + 1);
+
+  torch::NoGradGuard no_grad;
+  last.select(1, 8).fill_(10);  // the stddev channel's weights: large, so its effect is plain to see
+  const at::Tensor a = torch::rand({1, 3, 32, 32}) * 2 - 1;
+  const at::Tensor varied = torch::cat({a, torch::rand({3, 3, 32, 32}) * 2 - 1});
+  const at::Tensor same = a.expand({4, 3, 32, 32}).contiguous();
+  // Sample 0 scores differently in a varied group than among copies of itself...
+  EXPECT_GT((d->forward(varied)[0] - d->forward(same)[0]).abs().item<float>(), 1e-4);
+  // ...but groups are runs of 4: a second group does not change the first group's scores.
+  const at::Tensor eight = torch::cat({varied, torch::rand({4, 3, 32, 32})});
+  EXPECT_TRUE(torch::allclose(d->forward(eight).narrow(0, 0, 4), d->forward(varied), 1e-5, 1e-6));
+  // Without the option the score of a sample does not depend on the others (in eval mode).
+  o.minibatch_stddev = false;
+  auto plain = make_discriminator(o);
+  plain->eval();
+  EXPECT_NEAR(plain->forward(varied)[0].item<float>(), plain->forward(same)[0].item<float>(), 1e-5);
+  // Batches that are not a multiple of 4 form one group; a batch of one works.
+  EXPECT_EQ(d->forward(torch::rand({3, 3, 32, 32})).sizes(), (std::vector<int64_t>{3}));
+  EXPECT_EQ(d->forward(a).sizes(), (std::vector<int64_t>{1}));
 }
 
 TEST(GanNets, ResolveDNormRules) {

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "impasto/nn/inception.h"
 #include "impasto/nn/random_multiscale.h"
 #include "impasto/nn/vgg.h"
 
@@ -20,6 +21,7 @@ BackboneRegistry& backbone_registry() {
     BackboneRegistry r("backbone", "backbone");
     register_builtin_vgg_backbones(r);
     register_builtin_random_backbones(r);
+    register_builtin_inception_backbone(r);
     return r;
   }();
   return registry;

@@ -5,6 +5,8 @@
 //   vgg19-normalised    the VGG19 of Gatys et al. / AdaIN (naoto0804/pytorch-AdaIN `vgg_normalised.pth`:
 //                       a leading 1x1 conv, reflection padding, ceil-mode pooling); raw [0,1] input
 //   random-multiscale   the default: a seeded random-weight network over an image pyramid; no file
+//   inception           pytorch-fid's FID Inception-v3 (pt_inception-2015-12-05-6726825d.pth), for the
+//                       metrics: pool3 features and 1008 logits; input resized to 299, [-1,1]
 //
 // Every backbone takes the canonical image (float32 NCHW RGB in [0,1]) and converts it to its own
 // input range inside, at its boundary.
@@ -28,7 +30,7 @@ using LayerWeights = std::vector<std::pair<std::string, double>>;
 
 struct BackboneOptions {
   std::string name = "random-multiscale";
-  std::string weights;        // .pth or impasto checkpoint; required by the VGGs
+  std::string weights;        // .pth or impasto checkpoint; required by the VGGs and inception
   std::string pooling = "max";  // max | avg (VGGs)
   uint64_t seed = 0;          // random-multiscale: the seed of its weights
 };

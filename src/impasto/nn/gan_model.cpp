@@ -14,7 +14,7 @@ Json to_json(const GanNetOptions& o) {
   return Json{{"arch", o.arch},           {"size", o.size},         {"channels", o.channels},
               {"data_dim", o.data_dim},   {"z_dim", o.z_dim},       {"g_width", o.g_width},
               {"d_width", o.d_width},     {"d_norm", o.d_norm},     {"spectral_norm", o.spectral_norm},
-              {"mlp_hidden", o.mlp_hidden}, {"mlp_layers", o.mlp_layers}};
+              {"minibatch_stddev", o.minibatch_stddev}, {"mlp_hidden", o.mlp_hidden}, {"mlp_layers", o.mlp_layers}};
 }
 
 GanNetOptions gan_net_options_from_json(const Json& json) {
@@ -22,7 +22,7 @@ GanNetOptions gan_net_options_from_json(const Json& json) {
   JsonReader r(json);
   r.get("arch", o.arch).get("size", o.size).get("channels", o.channels).get("data_dim", o.data_dim);
   r.get("z_dim", o.z_dim).get("g_width", o.g_width).get("d_width", o.d_width).get("d_norm", o.d_norm);
-  r.get("spectral_norm", o.spectral_norm).get("mlp_hidden", o.mlp_hidden).get("mlp_layers", o.mlp_layers);
+  r.get("spectral_norm", o.spectral_norm).get("minibatch_stddev", o.minibatch_stddev).get("mlp_hidden", o.mlp_hidden).get("mlp_layers", o.mlp_layers);
   r.reject_unknown();
   return o;
 }

@@ -47,6 +47,7 @@ void check_options(const GanNetOptions& o) {
     check_positive(o.g_width, "g_width");
     check_positive(o.d_width, "d_width");
   } else {
+    if (o.minibatch_stddev) throw OptionError("minibatch_stddev", "is only for the dcgan discriminator");
     check_positive(o.data_dim, "data_dim");
     check_positive(o.mlp_hidden, "mlp_hidden");
     check_positive(o.mlp_layers, "mlp_layers");
@@ -54,6 +55,17 @@ void check_options(const GanNetOptions& o) {
 }
 
 // ---- DCGAN -----------------------------------------------------------------------------------------
+
+// Karras et al. 2018, sec. 3: per group of samples, the standard deviation of every feature over the
+// group, averaged over features and positions, as one extra channel [N,1,H,W]. Groups are runs of 4
+// consecutive samples (so each data-parallel slice of a multiple of 4 holds whole groups), or the
+// whole batch when N is not a multiple of 4.
+at::Tensor minibatch_stddev_channel(const at::Tensor& h) {
+  const int64_t n = h.size(0), group = n % 4 == 0 ? 4 : n;
+  const at::Tensor grouped = h.reshape({n / group, group, -1});
+  const at::Tensor std = (grouped.var(1, /*unbiased=*/false) + 1e-8).sqrt().mean(1);  // [n / group]
+  return std.repeat_interleave(group).view({n, 1, 1, 1}).expand({n, 1, h.size(2), h.size(3)});
+}
 
 // pytorch/examples dcgan/main.py's netG generalised to other sizes: `main` is
 //   ConvT(z, ngf*m_top, 4, 1, 0), BN, ReLU, [ConvT(ngf*m_i, ngf*m_{i-1}, 4, 2, 1), BN, ReLU]..., ConvT(ngf, nc, 4, 2, 1), Tanh
@@ -120,13 +132,22 @@ class DcganDiscriminatorImpl : public DiscriminatorImpl {
       lrelu();
       in = out;
     }
-    conv(in, 1, 1, 0);
+    minibatch_stddev_ = o.minibatch_stddev;
+    conv(in + (minibatch_stddev_ ? 1 : 0), 1, 1, 0);
   }
 
-  at::Tensor forward(const at::Tensor& x) override { return main_->forward(x).reshape({x.size(0)}); }
+  at::Tensor forward(const at::Tensor& x) override {
+    if (!minibatch_stddev_) return main_->forward(x).reshape({x.size(0)});
+    at::Tensor h = x;
+    auto layer = main_->begin();
+    for (size_t i = 0; i + 1 < main_->size(); ++i, ++layer) h = layer->forward(h);
+    h = torch::cat({h, minibatch_stddev_channel(h)}, 1);
+    return layer->forward(h).reshape({x.size(0)});
+  }
 
  private:
   nn::Sequential main_{nullptr};
+  bool minibatch_stddev_ = false;
 };
 
 // ---- MLP -------------------------------------------------------------------------------------------

@@ -16,6 +16,12 @@
 // (batch, or none with spectral norm). The mlp discriminator has no normalisation layers (d_norm is
 // checked, not applied).
 //
+// `minibatch_stddev` (dcgan only; Karras et al. 2018, "Progressive Growing of GANs", sec. 3) adds
+// one channel to the input of D's last conv: the standard deviation of the 4x4 features across
+// groups of 4 samples (the whole batch when it is not a multiple of 4), averaged to one number per
+// group. D can then see a lack of variety in a batch, which counters mode collapse. The last conv
+// has one more input channel, so example checkpoints no longer fit.
+//
 // Module names follow pytorch/examples dcgan/main.py (`main.N...`; the trailing Sigmoid of its netD
 // is left out, D returns logits), so its netG/netD checkpoints load 1:1 at size 64; with d_norm none
 // the norm layers are absent and the indices close up. Spectral norm replaces each D layer by
@@ -40,6 +46,7 @@ struct GanNetOptions {
   int64_t d_width = 64;        // dcgan: channels at the image end of D (ndf)
   std::string d_norm = "auto"; // batch | layer | instance | none | auto
   bool spectral_norm = false;  // in every D layer
+  bool minibatch_stddev = false;  // dcgan: batch-variety channel before D's last conv
   int64_t mlp_hidden = 128;
   int64_t mlp_layers = 3;
 };

@@ -507,7 +507,7 @@ Json to_json(const GanTrainOptions& o) {
          {"keep_checkpoints", o.keep_checkpoints},
          {"num_samples", o.num_samples}};
   const Json nets = to_json(o.nets);
-  for (const char* key : {"arch", "z_dim", "g_width", "d_width", "d_norm", "spectral_norm", "mlp_hidden", "mlp_layers"})
+  for (const char* key : {"arch", "z_dim", "g_width", "d_width", "d_norm", "spectral_norm", "minibatch_stddev", "mlp_hidden", "mlp_layers"})
     j[key] = nets[key];
   return j;
 }
@@ -525,7 +525,7 @@ GanTrainOptions gan_train_options_from_json(const Json& json) {
   r.get("log_every", o.log_every).get("sample_every", o.sample_every).get("checkpoint_every", o.checkpoint_every);
   r.get("keep_checkpoints", o.keep_checkpoints).get("num_samples", o.num_samples);
   r.get("arch", o.nets.arch).get("z_dim", o.nets.z_dim).get("g_width", o.nets.g_width).get("d_width", o.nets.d_width);
-  r.get("d_norm", o.nets.d_norm).get("spectral_norm", o.nets.spectral_norm);
+  r.get("d_norm", o.nets.d_norm).get("spectral_norm", o.nets.spectral_norm).get("minibatch_stddev", o.nets.minibatch_stddev);
   r.get("mlp_hidden", o.nets.mlp_hidden).get("mlp_layers", o.nets.mlp_layers);
   r.reject_unknown();
   return o;
