@@ -73,4 +73,4 @@ void BM_TexturesData(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_DcganTraining)->Arg(64)->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(1);
-BENCHMARK(BM_TexturesData)->Unit(benchmark::kMillisecond)->MinTime(2);
+BENCHMARK(BM_TexturesData)->Unit(benchmark::kMillisecond)->MinTime(2)->UseRealTime();
