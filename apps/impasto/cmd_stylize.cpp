@@ -34,9 +34,13 @@ CLI::App* add_stylize_command(CLI::App& app, Context& context) {
   auto& f = *flags;
   CLI::App* cmd = app.add_subcommand("stylize", "Stylize a photo with one or more style images");
   cmd->add_option("-c,--content", f.job.content, "content image (photo)")->required();
-  cmd->add_option("-s,--style", f.job.styles, "style image(s); repeat or separate by commas")->required()->delimiter(',');
+  cmd->add_option("-s,--style", f.job.styles, "style image(s); repeat or separate by commas (not with --model)")->delimiter(',');
   cmd->add_option("-o,--output", f.job.output, "output image (.png .jpg .webp .bmp .tif)")->capture_default_str();
-  cmd->add_option("--method", f.job.method, "stylization method")->capture_default_str();
+  cmd->add_option("--method", f.job.method, "stylization method: gatys (optimisation) or network (--model)")->capture_default_str();
+  add_method_option<std::string>(cmd, f, "model", "trained network (.pth or checkpoint): fast_neural_style TransformerNet or CycleGAN generator; implies --method network");
+  add_method_option<double>(cmd, f, "strength", "network: 0 = the photo .. 1 = the full style (default 1)");
+  add_method_option<int64_t>(cmd, f, "tile", "network: tile side for large images (default 1024)");
+  add_method_option<int64_t>(cmd, f, "overlap", "network: pixels blended between tiles (default 64)");
   cmd->add_option("--config", f.config, "JSON file with method options (flags override it)");
   cmd->add_option("--style-blend-weights", f.job.style_blend_weights, "one weight per style image (default all 1)")->delimiter(',');
   cmd->add_option("--masks", f.job.masks,
@@ -63,13 +67,13 @@ CLI::App* add_stylize_command(CLI::App& app, Context& context) {
   add_method_option<int64_t>(cmd, f, "lbfgs-history", "L-BFGS history size (default 100)");
   add_method_option<std::string>(cmd, f, "init", "start from: content (default), noise or image");
   add_method_option<uint64_t>(cmd, f, "seed", "random seed (noise init)");
-  add_method_option<int64_t>(cmd, f, "image-size", "longest side of the output in pixels (default 512; 0 = content size)");
+  add_method_option<int64_t>(cmd, f, "image-size", "longest side of the output in pixels (default: gatys 512, network the content size; 0 = content size)");
   add_method_option<double>(cmd, f, "style-scale", "style image size relative to the output (default 1)");
   add_method_option<std::string>(cmd, f, "preserve-colors", "none (default), luminance or histogram");
   add_method_option<int64_t>(cmd, f, "scales", "coarse-to-fine levels, each twice the previous size (default 1)");
   add_method_option<std::string>(cmd, f, "device", "auto (default), cpu or cuda");
 
-  cmd->callback([flags, &context] {
+  cmd->callback([flags, &context, cmd] {
     auto& f = *flags;
     Json options = Json::object();
     if (!f.config.empty()) {
@@ -85,8 +89,17 @@ CLI::App* add_stylize_command(CLI::App& app, Context& context) {
     for (const auto& [key, value] : f.options) options[key] = value;
     for (auto& m : f.job.masks)
       if (m == "none" || m == "-") m.clear();
+    if (options.contains("model") && cmd->count("--method") == 0) f.job.method = "network";
     f.job.options = options;
     Json summary = run_stylize_job(f.job, context.callbacks());
+    if (summary.value("method", "") == "network") {
+      if (!context.quiet)
+        std::fprintf(stderr, "wrote %s (%dx%d) with the %s in %.1f s (%lld tiles)\n", f.job.output.c_str(),
+                     summary["width"].get<int>(), summary["height"].get<int>(),
+                     summary["network"] == "transformer_net" ? "TransformerNet" : "CycleGAN generator",
+                     summary["seconds"].get<double>(), static_cast<long long>(summary["tiles"].get<int64_t>()));
+      return;
+    }
     if (summary.value("stopped_early", false)) {
       std::fprintf(stderr, "interrupted at step %lld: wrote the result so far to %s\n",
                    static_cast<long long>(summary["final"]["step"].get<int64_t>()), f.job.output.c_str());

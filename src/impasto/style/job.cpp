@@ -62,7 +62,10 @@ Json run_stylize_job(const StylizeJob& job, const Callbacks& callbacks) {
   // Validate everything cheap before the expensive parts.
   auto stylizer = make_stylizer(job.method, job.options);
   if (job.content.empty()) throw OptionError("content", "no content image given");
-  if (job.styles.empty()) throw OptionError("style", "no style image given; stylize needs at least one");
+  if (stylizer->uses_style_images() && job.styles.empty())
+    throw OptionError("style", "no style image given; method " + job.method + " needs at least one");
+  if (!stylizer->uses_style_images() && (!job.styles.empty() || !job.masks.empty() || !job.init_image.empty()))
+    throw OptionError("style", "method " + job.method + " takes no style, mask or init image (its style is in the network)");
   if (!job.style_blend_weights.empty() && job.style_blend_weights.size() != job.styles.size())
     throw OptionError("style_blend_weights", "got " + std::to_string(job.style_blend_weights.size()) +
                                                  " weights for " + std::to_string(job.styles.size()) + " style images");
@@ -88,9 +91,13 @@ Json run_stylize_job(const StylizeJob& job, const Callbacks& callbacks) {
   }
   if (!job.init_image.empty()) inputs.init = read_image(job.init_image, read_options).rgb;
 
-  const std::string losses_path = job.losses.empty() ? stem + ".losses.jsonl" : job.losses;
-  std::ofstream losses(losses_path, std::ios::trunc);
-  if (!losses) throw FileError(losses_path, "cannot open for writing");
+  const bool steps = stylizer->reports_steps();
+  const std::string losses_path = steps ? (job.losses.empty() ? stem + ".losses.jsonl" : job.losses) : "";
+  std::ofstream losses;
+  if (steps) {
+    losses.open(losses_path, std::ios::trunc);
+    if (!losses) throw FileError(losses_path, "cannot open for writing");
+  }
 
   StylizeHooks hooks;
   hooks.callbacks = callbacks;
@@ -110,10 +117,10 @@ Json run_stylize_job(const StylizeJob& job, const Callbacks& callbacks) {
   };
 
   StylizeResult result = stylizer->stylize(inputs, hooks);
-  losses.close();
+  if (steps) losses.close();
   write_image(job.output, result.image.rgb, result.image.alpha);
-  const std::string curves_path = stem + ".losses.png";
-  write_image(curves_path, loss_curves(records));
+  const std::string curves_path = steps ? stem + ".losses.png" : "";
+  if (steps) write_image(curves_path, loss_curves(records));
 
   Json summary = result.summary;
   summary["content"] = job.content;

@@ -1,7 +1,7 @@
 #pragma once
 // A stylization as files: read the content, style, mask and init images, run a Stylizer, write the
-// result (alpha carried through), `<stem>.losses.jsonl` (one StepRecord per line),
-// `<stem>.losses.png` (the loss terms and the per-layer style losses over the steps), snapshots
+// result (alpha carried through); for methods that report steps `<stem>.losses.jsonl` (one StepRecord
+// per line) and `<stem>.losses.png` (the loss terms and the per-layer style losses over the steps); snapshots
 // every N steps (`<stem>_<step>.png`, or `<stem>_l<level>_<step>.png` with several levels) and
 // `<stem>.json` (the effective options, sizes, timings and final losses). Shared by the CLI and
 // the server so both produce the same run.

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "impasto/style/gatys.h"
+#include "impasto/style/network.h"
 
 namespace impasto {
 
@@ -21,6 +22,9 @@ StylizerRegistry& stylizer_registry() {
     r.add("gatys", [](const Json& j) -> std::unique_ptr<Stylizer> {
       return std::make_unique<GatysStylizer>(gatys_options_from_json(j));
     }, "optimisation of the output image (Gatys et al. 2015)");
+    r.add("network", [](const Json& j) -> std::unique_ptr<Stylizer> {
+      return std::make_unique<NetworkStylizer>(network_stylizer_options_from_json(j));
+    }, "one pass of a trained network: fast_neural_style TransformerNet or CycleGAN generator (--model)");
     return r;
   }();
   return registry;

@@ -62,10 +62,14 @@ class Stylizer {
   virtual StylizeResult stylize(const StylizeInputs& inputs, const StylizeHooks& hooks) = 0;
   // The effective options (defaults filled in), as saved with every run.
   virtual Json options() const = 0;
+  // False for methods whose style lives in their weights (trained networks): no style image needed.
+  virtual bool uses_style_images() const { return true; }
+  // False for one-pass methods: no StepRecords, so no losses.jsonl or loss curves.
+  virtual bool reports_steps() const { return true; }
 };
 
 using StylizerRegistry = Registry<std::unique_ptr<Stylizer>, const Json&>;
-StylizerRegistry& stylizer_registry();  // built-ins: gatys
+StylizerRegistry& stylizer_registry();  // built-ins: gatys, network
 std::unique_ptr<Stylizer> make_stylizer(const std::string& method, const Json& options);
 
 }  // namespace impasto

@@ -1,0 +1,122 @@
+#include "impasto/style/network.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "impasto/core/error.h"
+#include "impasto/core/runtime.h"
+#include "impasto/io/image_ops.h"
+#include "impasto/io/weights.h"
+#include "impasto/nn/cyclegan_nets.h"
+#include "impasto/nn/transformer_net.h"
+#include "impasto/style/color.h"
+
+namespace impasto {
+
+void to_json(Json& j, const NetworkStylizerOptions& o) {
+  j = Json{{"model", o.model},     {"strength", o.strength}, {"preserve_colors", o.preserve_colors},
+           {"image_size", o.image_size}, {"tile", o.tile},   {"overlap", o.overlap},
+           {"device", o.device}};
+}
+
+NetworkStylizerOptions network_stylizer_options_from_json(const Json& j) {
+  NetworkStylizerOptions o;
+  JsonReader r(j);
+  r.get("model", o.model).get("strength", o.strength).get("preserve_colors", o.preserve_colors);
+  r.get("image_size", o.image_size).get("tile", o.tile).get("overlap", o.overlap).get("device", o.device);
+  r.reject_unknown();
+  return o;
+}
+
+std::string style_network_kind(const std::string& path) {
+  const StateDict dict = load_weights(path);
+  if (find_tensor(dict, "conv1.conv2d.weight")) return "transformer_net";
+  if (find_tensor(dict, "model.1.weight") || find_tensor(dict, "model.model.0.weight")) return "cyclegan_generator";
+  throw FormatError(path, "not a style network: expected a fast_neural_style TransformerNet (conv1.conv2d.weight) "
+                          "or a CycleGAN/pix2pix generator (model.1.weight or model.model.0.weight)");
+}
+
+// The loaded network as one function on canonical images.
+struct NetworkStylizer::Net {
+  std::string kind;
+  TransformerNet transformer;
+  CycleGanGenerator cyclegan;
+  c10::Device device = c10::kCPU;
+
+  at::Tensor operator()(const at::Tensor& image) {
+    const at::Tensor x = image.to(device);
+    at::Tensor y = transformer ? transformer->forward(x) : translate(*cyclegan, x);
+    return y.to(torch::kCPU);
+  }
+};
+
+NetworkStylizer::NetworkStylizer(NetworkStylizerOptions o) : options_(std::move(o)), net_(std::make_unique<Net>()) {
+  if (options_.model.empty()) throw OptionError("model", "no network given (a .pth or impasto checkpoint)");
+  if (!(options_.strength >= 0 && options_.strength <= 1)) throw OptionError("strength", "must be in 0..1");
+  if (options_.preserve_colors != "none" && options_.preserve_colors != "luminance" && options_.preserve_colors != "histogram")
+    throw OptionError("preserve_colors", "unknown value '" + options_.preserve_colors + "'; valid: none, luminance, histogram");
+  if (options_.image_size < 0 || options_.image_size > 65536) throw OptionError("image_size", "must be in 0..65536 (0 = content size)");
+  if (options_.overlap < 0) throw OptionError("overlap", "must be >= 0");
+  if (options_.tile <= 2 * options_.overlap) throw OptionError("tile", "must be more than twice the overlap");
+  net_->device = resolve_device(options_.device);
+  net_->kind = style_network_kind(options_.model);
+  if (net_->kind == "transformer_net")
+    net_->transformer = load_transformer_net(options_.model, net_->device);
+  else
+    net_->cyclegan = load_cyclegan_generator(options_.model, net_->device);
+}
+
+NetworkStylizer::~NetworkStylizer() = default;
+
+Json NetworkStylizer::options() const {
+  Json j;
+  to_json(j, options_);
+  return j;
+}
+
+StylizeResult NetworkStylizer::stylize(const StylizeInputs& inputs, const StylizeHooks& hooks) {
+  const auto start = std::chrono::steady_clock::now();
+  at::Tensor content = inputs.content.rgb;
+  if (!content.defined() || content.dim() != 4 || content.size(0) != 1 || content.size(1) != 3)
+    throw OptionError("content", "expected one RGB image [1,3,H,W]");
+  if (options_.image_size > 0) {
+    const double scale = static_cast<double>(options_.image_size) / std::max(content.size(2), content.size(3));
+    content = resize_image(content, std::max<int64_t>(1, std::llround(content.size(2) * scale)),
+                           std::max<int64_t>(1, std::llround(content.size(3) * scale)));
+  }
+  TileOptions tiles;
+  tiles.tile = options_.tile;
+  tiles.overlap = options_.overlap;
+  tiles.multiple = 1;  // the networks pad to their own stride (TransformerNet::forward, translate)
+  int64_t tile_count = 0;
+  at::Tensor out = apply_tiled(content, [this](const at::Tensor& x) { return (*net_)(x); }, tiles,
+                               [&](int64_t done, int64_t total) {
+                                 tile_count = total;
+                                 if (!hooks.callbacks.progress) return;
+                                 ProgressEvent e;
+                                 e.stage = "stylize (" + std::to_string(content.size(3)) + "x" + std::to_string(content.size(2)) + ")";
+                                 e.step = done;
+                                 e.total = total;
+                                 e.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                                 hooks.callbacks.progress(e);
+                               });
+  out = out.clamp(0, 1);
+  if (options_.preserve_colors == "luminance") out = combine_luminance(out, content);
+  if (options_.preserve_colors == "histogram") out = match_color_statistics(out, content);
+  // strength s: content + s * (stylized - content), a straight line from the photo to the result.
+  if (options_.strength < 1) out = content + options_.strength * (out - content);
+
+  StylizeResult result;
+  result.image.rgb = out.clamp(0, 1);
+  if (inputs.content.alpha.defined())
+    result.image.alpha = options_.image_size > 0 ? resize_image(inputs.content.alpha, out.size(2), out.size(3)) : inputs.content.alpha;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.summary = Json{{"method", "network"},   {"network", net_->kind},  {"options", options()},
+                        {"width", out.size(3)},  {"height", out.size(2)},  {"tiles", tile_count},
+                        {"seconds", seconds}};
+  return result;
+}
+
+}  // namespace impasto

@@ -1,0 +1,50 @@
+#pragma once
+// Stylization by a trained image-to-image network in one forward pass (method "network"): a
+// fast_neural_style TransformerNet (Johnson et al. 2016) or a CycleGAN/pix2pix generator (Zhu et al.
+// 2017), read from its .pth or an impasto checkpoint, the kind told apart by its keys. The photo is
+// processed at its full resolution (or `image_size`), in overlapping tiles when it is larger than
+// `tile` (style/tiling.h), so memory stays bounded. `strength` blends the result with the photo
+// (0 = the photo, 1 = the network's output, linearly in between); `preserve_colors` keeps the
+// photo's colours as for optimisation (style/color.h). No style image is used: the style is in the
+// weights.
+#include <memory>
+#include <string>
+
+#include "impasto/style/stylizer.h"
+#include "impasto/style/tiling.h"
+
+namespace impasto {
+
+struct NetworkStylizerOptions {
+  std::string model;                     // path of the network's weights (required)
+  double strength = 1.0;                 // 0..1
+  std::string preserve_colors = "none";  // none | luminance | histogram
+  int64_t image_size = 0;                // longest side of the output; 0 = the content's size
+  int64_t tile = 1024;                   // tile side; larger images are processed in tiles
+  int64_t overlap = 64;                  // pixels blended between neighbouring tiles
+  std::string device = "auto";
+};
+
+void to_json(Json& json, const NetworkStylizerOptions& options);
+NetworkStylizerOptions network_stylizer_options_from_json(const Json& json);  // strict
+
+// "transformer_net" or "cyclegan_generator" for the weights in `path`; FormatError naming the file
+// when they are neither (FileError when missing).
+std::string style_network_kind(const std::string& path);
+
+class NetworkStylizer : public Stylizer {
+ public:
+  explicit NetworkStylizer(NetworkStylizerOptions options);  // loads the network; throws on bad options
+  ~NetworkStylizer() override;
+  StylizeResult stylize(const StylizeInputs& inputs, const StylizeHooks& hooks) override;
+  Json options() const override;
+  bool uses_style_images() const override { return false; }
+  bool reports_steps() const override { return false; }
+
+ private:
+  struct Net;
+  NetworkStylizerOptions options_;
+  std::unique_ptr<Net> net_;
+};
+
+}  // namespace impasto

@@ -1,0 +1,135 @@
+// Stylization by a trained network (method "network", style/network.h) on the random-weight
+// fixtures of tools/make_style_net_fixtures.py: the output is the network's own at full
+// resolution, tiles give the same picture, strength is a straight line from the photo, colours can
+// be kept, and the CLI takes --model without a style image.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "impasto/core/error.h"
+#include "impasto/data/synthetic.h"
+#include "impasto/io/image.h"
+#include "impasto/nn/cyclegan_nets.h"
+#include "impasto/nn/transformer_net.h"
+#include "impasto/style/color.h"
+#include "impasto/style/network.h"
+#include "test_support.h"
+
+using namespace impasto;
+
+namespace {
+
+const std::string kTransformer = test::fixture("style_nets/transformer_w4.pth");
+const std::string kCycleGan = test::fixture("style_nets/resnet6_ngf2_instance_G.pth");
+
+StylizeInputs photo(int64_t h, int64_t w) {
+  StylizeInputs in;
+  in.content.rgb = synthetic_landscape(h, w, 7);
+  return in;
+}
+
+at::Tensor stylize_with(Json options, const StylizeInputs& in) {
+  return make_stylizer("network", options)->stylize(in, StylizeHooks{}).image.rgb;
+}
+
+}  // namespace
+
+TEST(NetworkStylizer, TellsTheNetworksApartByTheirKeys) {
+  EXPECT_EQ(style_network_kind(kTransformer), "transformer_net");
+  EXPECT_EQ(style_network_kind(kCycleGan), "cyclegan_generator");
+  EXPECT_EQ(style_network_kind(test::fixture("style_nets/unet128_ngf1_batch_G.pth")), "cyclegan_generator");
+  const std::string msg = test::expect_error<FormatError>([] { style_network_kind(test::fixture("gan/dcgan64_w4_G.pth")); });
+  EXPECT_NE(msg.find("not a style network"), std::string::npos) << msg;
+  test::expect_error<FileError>([] { style_network_kind("/nonexistent/model.pth"); });
+}
+
+TEST(NetworkStylizer, FullResolutionOutputIsTheNetworksOwn) {
+  const StylizeInputs in = photo(50, 70);  // not a multiple of 4
+  TransformerNet t = load_transformer_net(kTransformer);
+  CycleGanGenerator g = load_cyclegan_generator(kCycleGan);
+  torch::NoGradGuard no_grad;
+  const at::Tensor a = stylize_with({{"model", kTransformer}}, in);
+  EXPECT_EQ(a.sizes(), (std::vector<int64_t>{1, 3, 50, 70}));
+  EXPECT_LT((a - t->forward(in.content.rgb)).abs().max().item<float>(), 1e-6);
+  const at::Tensor b = stylize_with({{"model", kCycleGan}}, in);
+  EXPECT_LT((b - translate(*g, in.content.rgb).clamp(0, 1)).abs().max().item<float>(), 1e-6);
+  // image_size scales the longest side.
+  EXPECT_EQ(stylize_with({{"model", kTransformer}, {"image_size", 35}}, in).sizes(), (std::vector<int64_t>{1, 3, 25, 35}));
+}
+
+TEST(NetworkStylizer, TilesGiveNearlyTheSamePicture) {
+  const StylizeInputs in = photo(96, 160);
+  const at::Tensor whole = stylize_with({{"model", kTransformer}}, in);
+  Json tiled_options{{"model", kTransformer}, {"tile", 112}, {"overlap", 32}};
+  auto stylizer = make_stylizer("network", tiled_options);
+  StylizeResult r = stylizer->stylize(in, StylizeHooks{});
+  EXPECT_GT(r.summary["tiles"].get<int64_t>(), 1);
+  // Instance norm sees each tile's own statistics (and this random-weight net amplifies them), so
+  // tiles differ from the whole in level and contrast, but the picture is the same one. (Two tiles
+  // of 112 here; with 64-px tiles on this 96x160 image the correlation drops to 0.72: tiles must
+  // be large next to the image's structure.)
+  const at::Tensor a = r.image.rgb.flatten() - r.image.rgb.mean(), b = whole.flatten() - whole.mean();
+  const double correlation = (a * b).sum().item<double>() / (a.norm() * b.norm()).item<double>();
+  std::printf("tiled vs whole: correlation %.3f, mean abs difference %.3f\n", correlation,
+              (r.image.rgb - whole).abs().mean().item<double>());
+  EXPECT_GT(correlation, 0.9);
+}
+
+TEST(NetworkStylizer, StrengthIsAStraightLineFromThePhoto) {
+  const StylizeInputs in = photo(40, 40);
+  const at::Tensor full = stylize_with({{"model", kTransformer}}, in);
+  const at::Tensor none = stylize_with({{"model", kTransformer}, {"strength", 0.0}}, in);
+  const at::Tensor half = stylize_with({{"model", kTransformer}, {"strength", 0.5}}, in);
+  EXPECT_LT((none - in.content.rgb).abs().max().item<float>(), 1e-6);
+  EXPECT_LT((half - 0.5 * (in.content.rgb + full)).abs().max().item<float>(), 1e-5);
+  const double d_half = (half - in.content.rgb).abs().mean().item<double>();
+  const double d_full = (full - in.content.rgb).abs().mean().item<double>();
+  EXPECT_NEAR(d_half, 0.5 * d_full, 1e-5);
+  EXPECT_GT(d_full, 0.01);
+}
+
+TEST(NetworkStylizer, ColourPreservationKeepsThePhotosChroma) {
+  const StylizeInputs in = photo(40, 40);
+  const at::Tensor kept = stylize_with({{"model", kTransformer}, {"preserve_colors", "luminance"}}, in);
+  const at::Tensor full = stylize_with({{"model", kTransformer}}, in);
+  // I and Q (YIQ chroma) are the photo's wherever the result is not clipped.
+  const at::Tensor iq_kept = rgb_to_yiq(kept).narrow(1, 1, 2), iq_photo = rgb_to_yiq(in.content.rgb).narrow(1, 1, 2);
+  const at::Tensor iq_full = rgb_to_yiq(full).narrow(1, 1, 2);
+  EXPECT_LT((iq_kept - iq_photo).abs().mean().item<double>(), 0.5 * (iq_full - iq_photo).abs().mean().item<double>());
+}
+
+TEST(NetworkStylizer, BadOptionsNameTheOption) {
+  auto option_of = [](const Json& j) {
+    try {
+      make_stylizer("network", j);
+    } catch (const OptionError& e) {
+      return e.option();
+    }
+    return std::string("none");
+  };
+  EXPECT_EQ(option_of(Json::object()), "model");
+  EXPECT_EQ(option_of({{"model", kTransformer}, {"strength", 1.5}}), "strength");
+  EXPECT_EQ(option_of({{"model", kTransformer}, {"preserve_colors", "sepia"}}), "preserve_colors");
+  EXPECT_EQ(option_of({{"model", kTransformer}, {"tile", 64}, {"overlap", 32}}), "tile");
+  EXPECT_EQ(option_of({{"model", kTransformer}, {"style_weight", 3}}), "style_weight");  // unknown key
+}
+
+TEST(NetworkStylizer, CliStylizesWithAModelAndNoStyleImage) {
+  const std::string dir = test::temp_dir("network_cli");
+  write_image(dir + "/photo.png", synthetic_landscape(45, 61, 3));
+  auto r = test::run_cli("stylize -q -c " + dir + "/photo.png --model " + kTransformer + " --strength 0.7 -o " + dir + "/out.png");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  Image out = read_image(dir + "/out.png");
+  EXPECT_EQ(out.width(), 61);
+  EXPECT_EQ(out.height(), 45);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/out.losses.jsonl"));  // one pass: no loss records
+  EXPECT_TRUE(std::filesystem::exists(dir + "/out.json"));
+  // A style image with a network is refused, and so is a run with neither.
+  r = test::run_cli("stylize -q -c " + dir + "/photo.png -s " + dir + "/photo.png --model " + kTransformer + " -o " + dir + "/x.png");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("takes no style"), std::string::npos) << r.output;
+  r = test::run_cli("stylize -q -c " + dir + "/photo.png -o " + dir + "/x.png");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("no style image"), std::string::npos) << r.output;
+}
