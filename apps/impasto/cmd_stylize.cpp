@@ -39,7 +39,7 @@ CLI::App* add_stylize_command(CLI::App& app, Context& context) {
   cmd->add_option("--method", f.job.method, "stylization method: gatys (optimisation) or network (--model)")->capture_default_str();
   add_method_option<std::string>(cmd, f, "model", "trained network (.pth or checkpoint): fast_neural_style TransformerNet or CycleGAN generator; implies --method network");
   add_method_option<double>(cmd, f, "strength", "network: 0 = the photo .. 1 = the full style (default 1)");
-  add_method_option<int64_t>(cmd, f, "tile", "network: tile side for large images (default 1024)");
+  add_method_option<int64_t>(cmd, f, "tile", "network: tile side for large images (default 768)");
   add_method_option<int64_t>(cmd, f, "overlap", "network: pixels blended between tiles (default 64)");
   cmd->add_option("--config", f.config, "JSON file with method options (flags override it)");
   cmd->add_option("--style-blend-weights", f.job.style_blend_weights, "one weight per style image (default all 1)")->delimiter(',');

@@ -20,7 +20,7 @@ struct NetworkStylizerOptions {
   double strength = 1.0;                 // 0..1
   std::string preserve_colors = "none";  // none | luminance | histogram
   int64_t image_size = 0;                // longest side of the output; 0 = the content's size
-  int64_t tile = 1024;                   // tile side; larger images are processed in tiles
+  int64_t tile = 768;                    // tile side; larger images are processed in tiles
   int64_t overlap = 64;                  // pixels blended between neighbouring tiles
   std::string device = "auto";
 };

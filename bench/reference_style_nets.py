@@ -1,0 +1,49 @@
+#!/usr/bin/python3
+"""PyTorch reference for build/impasto_bench's BM_StyleNet: one forward pass of the fast_neural_style
+TransformerNet (width 32, 5 residual blocks, input scaled to [0,255]) and of CycleGAN's
+resnet_9blocks generator (ngf 64, instance norm, input mapped to [-1,1]) on a side x side image,
+with the architectures of tools/make_style_net_fixtures.py (random weights).
+
+    /usr/bin/python3 bench/reference_style_nets.py [--threads 2] [--seconds 3]
+
+Needs Debian's python3-torch (a benchmark tool only).
+"""
+import argparse
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from make_style_net_fixtures import ResnetGenerator, TransformerNet  # noqa: E402
+
+
+def time_net(name, net, to_range, side, seconds):
+    image = torch.rand(1, 3, side, side)
+    with torch.no_grad():
+        net(to_range(image))  # warm-up
+        n, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds or n == 0:
+            net(to_range(image))
+            n += 1
+    print(f"pytorch {name:16s} {side:5d} px  {(time.perf_counter() - start) / n * 1000:8.0f} ms/image  ({n} runs)", flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seconds", type=float, default=3.0)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    transformer = TransformerNet().eval()
+    resnet = ResnetGenerator(3, 3, 64, "instance", False, 9).eval()
+    for side in (512, 1024):
+        time_net("transformer_net", transformer, lambda x: x * 255, side, args.seconds)
+    for side in (512, 1024):
+        time_net("resnet_9blocks", resnet, lambda x: x * 2 - 1, side, args.seconds)
+
+
+if __name__ == "__main__":
+    main()
