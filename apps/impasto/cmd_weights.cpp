@@ -44,7 +44,7 @@ CLI::App* add_weights_command(CLI::App& app, Context& context) {
   auto imp = std::make_shared<ImportFlags>();
   CLI::App* import = cmd->add_subcommand("import", "Check a .pth file against an architecture and save it as an impasto checkpoint");
   import->add_option("file", imp->file, "weight file (.pth)")->required();
-  import->add_option("--arch", imp->arch, "architecture: vgg19, vgg16, vgg19-normalised")->required();
+  import->add_option("--arch", imp->arch, "architecture: vgg19, vgg16, vgg19-normalised, inception")->required();
   import->add_option("-o,--output", imp->output, "impasto checkpoint to write")->required();
   import->callback([imp, &context] {
     BackboneOptions options;
