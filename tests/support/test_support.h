@@ -5,6 +5,8 @@
 #include <exception>
 #include <string>
 
+#include "impasto/core/error.h"
+
 namespace impasto::test {
 
 // A fresh, empty folder under the test temp dir (unique per call).
@@ -29,6 +31,22 @@ std::string expect_error(F&& f) {
     f();
   } catch (const E& e) {
     return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "wrong exception type: " << e.what();
+    return "";
+  }
+  ADD_FAILURE() << "no exception thrown";
+  return "";
+}
+
+// Runs f and expects it to throw an OptionError; returns the option it names ("" and a test failure
+// otherwise).
+template <class F>
+std::string failing_option(F&& f) {
+  try {
+    f();
+  } catch (const OptionError& e) {
+    return e.option();
   } catch (const std::exception& e) {
     ADD_FAILURE() << "wrong exception type: " << e.what();
     return "";

@@ -368,12 +368,8 @@ TEST(Dataset, BadOptionsNameTheOption) {
       EXPECT_EQ(e.option(), c.option) << e.what();
     }
   }
-  try {
-    auto o = synthetic("mnist", 4);
-    make_dataset(o);
-  } catch (const OptionError& e) {
-    EXPECT_NE(e.detail().find("ring8, digits, textures"), std::string::npos) << e.what();
-  }
+  const std::string message = test::expect_error<OptionError>([] { make_dataset(synthetic("mnist", 4)); });
+  EXPECT_NE(message.find("ring8, digits, textures"), std::string::npos) << message;
 }
 
 // ---- the queue ---------------------------------------------------------------------------------

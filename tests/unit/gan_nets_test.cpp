@@ -32,21 +32,6 @@ std::set<std::string> keys_of(const torch::nn::Module& module) {
   return out;
 }
 
-// The option named by the OptionError that `f` throws ("" and a test failure otherwise).
-template <class F>
-std::string failing_option(F&& f) {
-  try {
-    f();
-  } catch (const OptionError& e) {
-    return e.option();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "no exception thrown";
-  return "";
-}
-
 }  // namespace
 
 TEST(GanNets, DcganShapesForEverySize) {
@@ -175,41 +160,41 @@ TEST(GanNets, MlpShapesAndLayout) {
 TEST(GanNets, BadOptionsNameTheOption) {
   auto o = small_dcgan(64);
   o.arch = "stylegan";
-  EXPECT_EQ(failing_option([&] { make_generator(o); }), "arch");
-  EXPECT_EQ(failing_option([&] { make_discriminator(o); }), "arch");
-  EXPECT_EQ(failing_option([&] { sample_shape(o); }), "arch");
+  EXPECT_EQ(test::failing_option([&] { make_generator(o); }), "arch");
+  EXPECT_EQ(test::failing_option([&] { make_discriminator(o); }), "arch");
+  EXPECT_EQ(test::failing_option([&] { sample_shape(o); }), "arch");
   const std::string msg = test::expect_error<OptionError>([&] { make_generator(o); });
   EXPECT_NE(msg.find("valid: dcgan, mlp"), std::string::npos) << msg;
   o = small_dcgan(48);
-  EXPECT_EQ(failing_option([&] { make_generator(o); }), "size");
-  EXPECT_EQ(failing_option([&] { make_discriminator(o); }), "size");
+  EXPECT_EQ(test::failing_option([&] { make_generator(o); }), "size");
+  EXPECT_EQ(test::failing_option([&] { make_discriminator(o); }), "size");
   o = small_dcgan(64);
   o.d_norm = "group";
-  EXPECT_EQ(failing_option([&] { make_discriminator(o); }), "d_norm");
+  EXPECT_EQ(test::failing_option([&] { make_discriminator(o); }), "d_norm");
   o = small_dcgan(64);
   o.g_width = 0;
-  EXPECT_EQ(failing_option([&] { make_generator(o); }), "g_width");
+  EXPECT_EQ(test::failing_option([&] { make_generator(o); }), "g_width");
   o = small_dcgan(64);
   o.d_width = -2;
-  EXPECT_EQ(failing_option([&] { make_discriminator(o); }), "d_width");
+  EXPECT_EQ(test::failing_option([&] { make_discriminator(o); }), "d_width");
   o = small_dcgan(64);
   o.z_dim = 0;
-  EXPECT_EQ(failing_option([&] { make_generator(o); }), "z_dim");
+  EXPECT_EQ(test::failing_option([&] { make_generator(o); }), "z_dim");
   o = small_dcgan(64);
   o.channels = 0;
-  EXPECT_EQ(failing_option([&] { make_generator(o); }), "channels");
+  EXPECT_EQ(test::failing_option([&] { make_generator(o); }), "channels");
   o.arch = "mlp";
   o.mlp_hidden = 0;
-  EXPECT_EQ(failing_option([&] { make_generator(o); }), "mlp_hidden");
+  EXPECT_EQ(test::failing_option([&] { make_generator(o); }), "mlp_hidden");
   o.mlp_hidden = 8;
   o.mlp_layers = 0;
-  EXPECT_EQ(failing_option([&] { make_discriminator(o); }), "mlp_layers");
+  EXPECT_EQ(test::failing_option([&] { make_discriminator(o); }), "mlp_layers");
   o.mlp_layers = 1;
   o.data_dim = 0;
-  EXPECT_EQ(failing_option([&] { make_discriminator(o); }), "data_dim");
+  EXPECT_EQ(test::failing_option([&] { make_discriminator(o); }), "data_dim");
   o.data_dim = 2;
   o.minibatch_stddev = true;
-  EXPECT_EQ(failing_option([&] { make_discriminator(o); }), "minibatch_stddev");
+  EXPECT_EQ(test::failing_option([&] { make_discriminator(o); }), "minibatch_stddev");
 }
 
 TEST(GanNets, MinibatchStddevLetsDSeeTheVarietyOfItsGroup) {
@@ -258,7 +243,7 @@ TEST(GanNets, ResolveDNormRules) {
     EXPECT_EQ(resolve_d_norm(n, false, "wgangp"), n);
     EXPECT_EQ(resolve_d_norm(n, true, "minimax"), n);
   }
-  EXPECT_EQ(failing_option([] { resolve_d_norm("group", false, "minimax"); }), "d_norm");
+  EXPECT_EQ(test::failing_option([] { resolve_d_norm("group", false, "minimax"); }), "d_norm");
   const std::string msg = test::expect_error<OptionError>([] { resolve_d_norm("bn", false, "minimax"); });
   EXPECT_NE(msg.find("batch, layer, instance, none, auto"), std::string::npos) << msg;
   EXPECT_EQ(gan_arch_names(), (std::vector<std::string>{"dcgan", "mlp"}));

@@ -100,14 +100,7 @@ TEST(NetworkStylizer, ColourPreservationKeepsThePhotosChroma) {
 }
 
 TEST(NetworkStylizer, BadOptionsNameTheOption) {
-  auto option_of = [](const Json& j) {
-    try {
-      make_stylizer("network", j);
-    } catch (const OptionError& e) {
-      return e.option();
-    }
-    return std::string("none");
-  };
+  auto option_of = [](const Json& j) { return test::failing_option([&] { make_stylizer("network", j); }); };
   EXPECT_EQ(option_of(Json::object()), "model");
   EXPECT_EQ(option_of({{"model", kTransformer}, {"strength", 1.5}}), "strength");
   EXPECT_EQ(option_of({{"model", kTransformer}, {"preserve_colors", "sepia"}}), "preserve_colors");

@@ -65,18 +65,6 @@ CycleGanGeneratorOptions small_generator(const std::string& arch, const std::str
   return o;
 }
 
-template <class F>
-std::string option_of(F&& f) {
-  try {
-    f();
-  } catch (const OptionError& e) {
-    return e.option();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-  return "";
-}
-
 }  // namespace
 
 // ---- TransformerNet ---------------------------------------------------------------------------------
@@ -124,13 +112,13 @@ TEST(StyleNets, TransformerNetFeaturesAndBlockSwitch) {
   EXPECT_GT((out3 - out).abs().max().item<double>(), 1e-4);
   net->set_block_enabled(3, true);
   EXPECT_TRUE(net->forward(image).equal(out));
-  EXPECT_EQ(option_of([&] { net->set_block_enabled(0, false); }), "block");
-  EXPECT_EQ(option_of([&] { net->block_enabled(6); }), "block");
+  EXPECT_EQ(test::failing_option([&] { net->set_block_enabled(0, false); }), "block");
+  EXPECT_EQ(test::failing_option([&] { net->block_enabled(6); }), "block");
 }
 
 TEST(StyleNets, TransformerNetOptionsAndInference) {
-  EXPECT_EQ(option_of([] { make_transformer_net({0, 5}); }), "width");
-  EXPECT_EQ(option_of([] { make_transformer_net({8, -1}); }), "residual_blocks");
+  EXPECT_EQ(test::failing_option([] { make_transformer_net({0, 5}); }), "width");
+  EXPECT_EQ(test::failing_option([] { make_transformer_net({8, -1}); }), "residual_blocks");
   const StateDict dict = module_state_dict(*make_transformer_net({6, 3}));
   const auto o = infer_transformer_net_options(dict, "mem");
   EXPECT_EQ(o.width, 6);
@@ -260,7 +248,7 @@ TEST(StyleNets, ResnetGeneratorFeaturesAndBlockSkipping) {
   EXPECT_GT((out45 - out).abs().max().item<double>(), 1e-4);
   for (int64_t k : {4, 5}) resnet->set_block_enabled(k, true);
   EXPECT_TRUE(translate(*g, image).equal(out));
-  EXPECT_EQ(option_of([&] { resnet->set_block_enabled(7, false); }), "block");
+  EXPECT_EQ(test::failing_option([&] { resnet->set_block_enabled(7, false); }), "block");
 }
 
 TEST(StyleNets, PatchDiscriminatorMapsAndReceptiveFields) {
@@ -291,17 +279,17 @@ TEST(StyleNets, ChooseByNameErrorsListValidNames) {
     o.arch = bad;
     const std::string msg = expect_error<OptionError>([&] { make_cyclegan_generator(o); });
     EXPECT_NE(msg.find("resnet_9blocks, resnet_6blocks, unet_256, unet_128"), std::string::npos) << msg;
-    EXPECT_EQ(option_of([&] { make_cyclegan_generator(o); }), "arch");
+    EXPECT_EQ(test::failing_option([&] { make_cyclegan_generator(o); }), "arch");
   }
   CycleGanDiscriminatorOptions d;
   d.arch = "patch";
   const std::string msg = expect_error<OptionError>([&] { make_cyclegan_discriminator(d); });
   EXPECT_NE(msg.find("basic, n_layers, pixel"), std::string::npos) << msg;
   CycleGanGeneratorOptions g = small_generator("resnet_6blocks", "group");
-  EXPECT_EQ(option_of([&] { make_cyclegan_generator(g); }), "norm");
+  EXPECT_EQ(test::failing_option([&] { make_cyclegan_generator(g); }), "norm");
   g.norm = "batch";
   g.ngf = 0;
-  EXPECT_EQ(option_of([&] { make_cyclegan_generator(g); }), "ngf");
+  EXPECT_EQ(test::failing_option([&] { make_cyclegan_generator(g); }), "ngf");
 }
 
 TEST(StyleNets, CycleGanInferenceFromStateDicts) {
