@@ -504,9 +504,12 @@ void load_cyclegan_weights(torch::nn::Module& net, const StateDict& dict, const 
 }
 
 CycleGanGenerator load_cyclegan_generator(const std::string& path, c10::Device device) {
-  const StateDict dict = load_weights(path);
-  auto net = make_cyclegan_generator(infer_cyclegan_generator_options(dict, path));
-  load_cyclegan_weights(*net, dict, path);
+  return load_cyclegan_generator(load_weights(path), path, device);
+}
+
+CycleGanGenerator load_cyclegan_generator(const StateDict& dict, const std::string& source, c10::Device device) {
+  auto net = make_cyclegan_generator(infer_cyclegan_generator_options(dict, source));
+  load_cyclegan_weights(*net, dict, source);
   net->to(device);
   net->eval();
   return net;

@@ -139,6 +139,8 @@ void load_cyclegan_weights(torch::nn::Module& net, const StateDict& dict, const 
 // architecture, builds and loads it; eval mode, on `device`. FileError / FormatError.
 // (pix2pix's test.py keeps batch norm and dropout in train mode unless --eval; call train() for that.)
 CycleGanGenerator load_cyclegan_generator(const std::string& path, c10::Device device = c10::kCPU);
+// The same from a state dict already read (`source` names it in errors).
+CycleGanGenerator load_cyclegan_generator(const StateDict& dict, const std::string& source, c10::Device device = c10::kCPU);
 CycleGanDiscriminator load_cyclegan_discriminator(const std::string& path, c10::Device device = c10::kCPU);
 
 }  // namespace impasto

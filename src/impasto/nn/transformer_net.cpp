@@ -189,9 +189,12 @@ void load_transformer_net_weights(TransformerNetImpl& net, const StateDict& dict
 }
 
 TransformerNet load_transformer_net(const std::string& path, c10::Device device) {
-  const StateDict dict = load_weights(path);
-  auto net = make_transformer_net(infer_transformer_net_options(dict, path));
-  load_transformer_net_weights(*net, dict, path);
+  return load_transformer_net(load_weights(path), path, device);
+}
+
+TransformerNet load_transformer_net(const StateDict& dict, const std::string& source, c10::Device device) {
+  auto net = make_transformer_net(infer_transformer_net_options(dict, source));
+  load_transformer_net_weights(*net, dict, source);
   net->to(device);
   net->eval();
   return net;

@@ -89,6 +89,8 @@ void load_transformer_net_weights(TransformerNetImpl& net, const StateDict& dict
 // Reads a .pth (either torch.save format) or impasto checkpoint, infers the options, builds and loads
 // the net, and returns it in eval mode on `device`. FileError when missing, FormatError when wrong.
 TransformerNet load_transformer_net(const std::string& path, c10::Device device = c10::kCPU);
+// The same from a state dict already read (`source` names it in errors).
+TransformerNet load_transformer_net(const StateDict& dict, const std::string& source, c10::Device device = c10::kCPU);
 
 // The [0,255] range of networks trained on 255-scaled images <-> the canonical [0,1] (clamped).
 at::Tensor to_255_range(const at::Tensor& image);

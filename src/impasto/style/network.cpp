@@ -30,11 +30,12 @@ NetworkStylizerOptions network_stylizer_options_from_json(const Json& j) {
   return o;
 }
 
-std::string style_network_kind(const std::string& path) {
-  const StateDict dict = load_weights(path);
+std::string style_network_kind(const std::string& path) { return style_network_kind(load_weights(path), path); }
+
+std::string style_network_kind(const StateDict& dict, const std::string& source) {
   if (find_tensor(dict, "conv1.conv2d.weight")) return "transformer_net";
   if (find_tensor(dict, "model.1.weight") || find_tensor(dict, "model.model.0.weight")) return "cyclegan_generator";
-  throw FormatError(path, "not a style network: expected a fast_neural_style TransformerNet (conv1.conv2d.weight) "
+  throw FormatError(source, "not a style network: expected a fast_neural_style TransformerNet (conv1.conv2d.weight) "
                           "or a CycleGAN/pix2pix generator (model.1.weight or model.model.0.weight)");
 }
 
@@ -61,11 +62,12 @@ NetworkStylizer::NetworkStylizer(NetworkStylizerOptions o) : options_(std::move(
   if (options_.overlap < 0) throw OptionError("overlap", "must be >= 0");
   if (options_.tile <= 2 * options_.overlap) throw OptionError("tile", "must be more than twice the overlap");
   net_->device = resolve_device(options_.device);
-  net_->kind = style_network_kind(options_.model);
+  const StateDict weights = load_weights(options_.model);  // read once: kind, then the network
+  net_->kind = style_network_kind(weights, options_.model);
   if (net_->kind == "transformer_net")
-    net_->transformer = load_transformer_net(options_.model, net_->device);
+    net_->transformer = load_transformer_net(weights, options_.model, net_->device);
   else
-    net_->cyclegan = load_cyclegan_generator(options_.model, net_->device);
+    net_->cyclegan = load_cyclegan_generator(weights, options_.model, net_->device);
 }
 
 NetworkStylizer::~NetworkStylizer() = default;

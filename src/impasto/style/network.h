@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "impasto/io/weights.h"
 #include "impasto/style/stylizer.h"
 #include "impasto/style/tiling.h"
 
@@ -28,9 +29,10 @@ struct NetworkStylizerOptions {
 void to_json(Json& json, const NetworkStylizerOptions& options);
 NetworkStylizerOptions network_stylizer_options_from_json(const Json& json);  // strict
 
-// "transformer_net" or "cyclegan_generator" for the weights in `path`; FormatError naming the file
-// when they are neither (FileError when missing).
+// "transformer_net" or "cyclegan_generator" for the weights in `path` (or a state dict read from
+// `source`); FormatError naming the file when they are neither (FileError when missing).
 std::string style_network_kind(const std::string& path);
+std::string style_network_kind(const StateDict& dict, const std::string& source);
 
 class NetworkStylizer : public Stylizer {
  public:
