@@ -264,7 +264,7 @@ uint64_t sample_seed(uint64_t seed, uint64_t index) {
   return data_detail::mix64(data_detail::mix64(seed) + (index + 1) * kGolden);
 }
 
-std::vector<std::string> synthetic_dataset_names() { return {"ring8", "digits", "textures"}; }
+std::vector<std::string> synthetic_dataset_names() { return {"ring8", "digits", "digits-paper", "digits-neon", "textures"}; }
 
 at::Tensor ring8_modes() {
   auto modes = at::empty({8, 2}, at::TensorOptions().dtype(at::kFloat));

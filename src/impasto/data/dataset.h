@@ -26,7 +26,7 @@ struct Batch {
 
 struct DatasetOptions {
   std::string folder;             // image folder (recursive; .jpg .jpeg .png .webp), or
-  std::string synthetic;          // ring8 | digits | textures (see synthetic_dataset_names())
+  std::string synthetic;          // ring8 | digits | digits-paper | digits-neon | textures (see synthetic_dataset_names())
   int64_t size = 64;              // images: output side (square)
   int64_t channels = 3;           // images: 3 (RGB) or 1 (grey)
   std::string crop = "center";    // images from a folder: center | random (after resizing the
@@ -76,6 +76,8 @@ std::vector<std::string> synthetic_dataset_names();
 //            (Metz et al. 2017's unrolled-GAN benchmark); label = mode.
 //   digits   a digit 0-9 drawn with a random OpenCV Hershey font, size, rotation, stroke, colours and
 //            noise, [C,S,S] in [0,1]; label = digit.
+//   digits-paper, digits-neon   the same digits in two fixed palettes (dark ink on cream paper;
+//            glowing ink on a near-black ground): two domains for unpaired translation.
 //   textures procedural textures (stripes, checks, dots, cellular, flow noise) with random palettes.
 constexpr double kRingRadius = 2.0;
 constexpr double kRingStd = 0.02;

@@ -103,9 +103,15 @@ class ImageSetSource : public SampleSource {
 // A digit 0-9 in a random Hershey face (sometimes italic), glyph height 50-80% of the side, stroke
 // 5-11% of the side, rotated within +-15 degrees, shifted a little, in two colours whose luminance
 // differs by at least 0.4, on a faintly graded background, with mild Gaussian noise.
+// Two fixed palettes make two domains of the same digits, for unpaired translation (CycleGAN):
+// `digits-paper` dark blue-black ink on cream paper, `digits-neon` glowing cyan-to-magenta ink on a
+// near-black ground. Translating one into the other is a known mapping (recolour, keep the digit).
+enum class DigitPalette { random, paper, neon };
+
 class DigitsSource final : public ImageSetSource {
  public:
-  explicit DigitsSource(const DatasetOptions& o) : ImageSetSource(o, "digits", 10) {}
+  DigitsSource(const DatasetOptions& o, DigitPalette palette)
+      : ImageSetSource(o, o.synthetic, 10), palette_(palette) {}
 
  protected:
   cv::Mat render(SampleRng& rng, int size, int64_t* label) const override {
@@ -156,7 +162,14 @@ class DigitsSource final : public ImageSetSource {
 
     // Colours: luminance apart by >= 0.4 and channel means by >= 0.3 (so grey samples keep contrast).
     Rgb fg{}, bg{};
-    bool found = false;
+    bool found = palette_ != DigitPalette::random;
+    if (palette_ == DigitPalette::paper) {
+      fg = hsv(rng.uniform(0.55, 0.70), rng.uniform(0.3, 0.7), rng.uniform(0.08, 0.25));
+      bg = hsv(rng.uniform(0.08, 0.14), rng.uniform(0.08, 0.25), rng.uniform(0.88, 0.98));
+    } else if (palette_ == DigitPalette::neon) {
+      fg = hsv(rng.uniform(0.45, 0.90), rng.uniform(0.55, 0.85), rng.uniform(0.85, 1.0));
+      bg = hsv(rng.uniform(0.60, 0.75), rng.uniform(0.3, 0.6), rng.uniform(0.03, 0.15));
+    }
     for (int attempt = 0; attempt < 200 && !found; ++attempt) {
       for (auto& c : fg) c = static_cast<float>(rng.uniform());
       for (auto& c : bg) c = static_cast<float>(rng.uniform());
@@ -185,6 +198,9 @@ class DigitsSource final : public ImageSetSource {
     }
     return out;
   }
+
+ private:
+  DigitPalette palette_;
 };
 
 // ---- textures ------------------------------------------------------------------------------------
@@ -444,7 +460,9 @@ class TexturesSource final : public ImageSetSource {
 
 std::unique_ptr<SampleSource> make_synthetic_source(const DatasetOptions& options) {
   if (options.synthetic == "ring8") return std::make_unique<Ring8Source>(options.seed);
-  if (options.synthetic == "digits") return std::make_unique<DigitsSource>(options);
+  if (options.synthetic == "digits") return std::make_unique<DigitsSource>(options, DigitPalette::random);
+  if (options.synthetic == "digits-paper") return std::make_unique<DigitsSource>(options, DigitPalette::paper);
+  if (options.synthetic == "digits-neon") return std::make_unique<DigitsSource>(options, DigitPalette::neon);
   return std::make_unique<TexturesSource>(options);
 }
 
