@@ -18,6 +18,7 @@
 #include "impasto/nn/backbone.h"
 #include "impasto/nn/gan_model.h"
 #include "impasto/train/distributed.h"
+#include "impasto/train/optimizer_support.h"
 #include "impasto/train/run_dir.h"
 
 namespace impasto {
@@ -29,72 +30,6 @@ bool is_wasserstein(GanLoss loss) { return loss == GanLoss::wgan || loss == GanL
 
 void check(bool ok, const std::string& option, const std::string& message) {
   if (!ok) throw OptionError(option, message);
-}
-
-// Learning-rate factor at `step` (1-based) of `total`: constant, or decaying to 0 after
-// `decay_start` linearly (CycleGAN's schedule) or along a half cosine (Loshchilov & Hutter 2017).
-double lr_factor(const GanTrainOptions& o, int64_t step) {
-  if (o.schedule == "constant" || step <= o.decay_start) return 1.0;
-  const double span = static_cast<double>(std::max<int64_t>(1, o.steps - o.decay_start));
-  const double progress = std::min(1.0, static_cast<double>(step - o.decay_start) / span);
-  if (o.schedule == "linear") return 1.0 - progress;
-  return 0.5 * (1.0 + std::cos(M_PI * progress));
-}
-
-void set_lr(torch::optim::Adam& optimizer, double lr) {
-  for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
-}
-
-double grad_norm(const std::vector<at::Tensor>& parameters) {
-  double sum = 0;
-  for (const auto& p : parameters)
-    if (p.grad().defined()) sum += p.grad().pow(2).sum().item<double>();
-  return std::sqrt(sum);
-}
-
-void clip_gradients(const std::vector<at::Tensor>& parameters, double max_norm, double norm) {
-  if (max_norm <= 0 || norm <= max_norm) return;
-  const double scale = max_norm / (norm + 1e-6);
-  for (const auto& p : parameters)
-    if (p.grad().defined()) p.grad().mul_(scale);
-}
-
-// Adam's per-parameter state as named tensors "<prefix>.<index>.{step,exp_avg,exp_avg_sq}", index
-// in parameter order: readable, and identical for identical states (LibTorch's own archive keys
-// the state by memory address).
-// LibTorch 1.13 keys optimizer state by the parameter's TensorImpl address, printed.
-std::string state_key(const at::Tensor& parameter) { return c10::guts::to_string(parameter.unsafeGetTensorImpl()); }
-
-void add_adam_state(StateDict& out, const std::string& prefix, torch::optim::Adam& optimizer) {
-  const auto& params = optimizer.param_groups().at(0).params();
-  for (size_t i = 0; i < params.size(); ++i) {
-    auto it = optimizer.state().find(state_key(params[i]));
-    if (it == optimizer.state().end()) continue;  // no step taken yet
-    const auto& state = static_cast<const torch::optim::AdamParamState&>(*it->second);
-    const std::string key = prefix + "." + std::to_string(i) + ".";
-    out.emplace_back(key + "step", at::tensor(state.step(), at::kLong));
-    out.emplace_back(key + "exp_avg", state.exp_avg().cpu());
-    out.emplace_back(key + "exp_avg_sq", state.exp_avg_sq().cpu());
-  }
-}
-
-void load_adam_state(const StateDict& dict, const std::string& prefix, torch::optim::Adam& optimizer,
-                     const std::string& source) {
-  const auto& params = optimizer.param_groups().at(0).params();
-  for (size_t i = 0; i < params.size(); ++i) {
-    const std::string key = prefix + "." + std::to_string(i) + ".";
-    const at::Tensor* step = find_tensor(dict, key + "step");
-    const at::Tensor* avg = find_tensor(dict, key + "exp_avg");
-    const at::Tensor* avg_sq = find_tensor(dict, key + "exp_avg_sq");
-    if (!step && !avg && !avg_sq) continue;
-    if (!step || !avg || !avg_sq || !avg->sizes().equals(params[i].sizes()) || !avg_sq->sizes().equals(params[i].sizes()))
-      throw FormatError(source, "optimizer state " + key + "* is incomplete or does not fit the parameter");
-    auto state = std::make_unique<torch::optim::AdamParamState>();
-    state->step(step->item<int64_t>());
-    state->exp_avg(avg->to(params[i].device()).clone());
-    state->exp_avg_sq(avg_sq->to(params[i].device()).clone());
-    optimizer.state()[state_key(params[i])] = std::move(state);
-  }
 }
 
 // Everything one run holds in memory.
@@ -260,7 +195,7 @@ GanTrainResult run_training(Session& s, const Callbacks& callbacks) {
       return at::randn(shape, generator).narrow(0, s.rank * batch, batch).to(s.device);
     };
     auto draw_uniform = [&]() { return at::rand({global_batch}, generator).narrow(0, s.rank * batch, batch).to(s.device); };
-    const double lr_scale = lr_factor(o, step);
+    const double lr_scale = lr_factor(o.schedule, step, o.steps, o.decay_start);
     set_lr(*s.opt_g, o.lr_g * lr_scale);
     set_lr(*s.opt_d, o.lr_d * lr_scale);
 
@@ -321,16 +256,9 @@ GanTrainResult run_training(Session& s, const Callbacks& callbacks) {
     clip_gradients(G_params, o.grad_clip, norm_g);
     s.opt_g->step();
     if (s.G_ema) {
-      // theta_ema <- beta * theta_ema + (1 - beta) * theta; buffers (batch-norm statistics) copied.
       // beta ramps up as min(ema, (1 + t) / (10 + t)) (the num_updates rule of TensorFlow's
       // ExponentialMovingAverage), so early samples are not dominated by the random init.
-      torch::NoGradGuard no_grad;
-      const double beta = std::min(o.ema, (1.0 + step) / (10.0 + step));
-      auto ema_params = s.G_ema->parameters();
-      for (size_t i = 0; i < ema_params.size(); ++i) ema_params[i].lerp_(G_params[i], 1.0 - beta);
-      auto ema_buffers = s.G_ema->buffers();
-      auto buffers = s.G->buffers();
-      for (size_t i = 0; i < ema_buffers.size(); ++i) ema_buffers[i].copy_(buffers[i]);
+      ema_update(*s.G_ema, *s.G, std::min(o.ema, (1.0 + step) / (10.0 + step)));
     }
     s.step = step;
 
@@ -456,8 +384,7 @@ GanTrainOptions resolve(GanTrainOptions o) {
   check(o.lr_d > 0 && o.lr_d < 1, "lr_d", "must be in (0, 1)");
   check(o.beta1 >= 0 && o.beta1 < 1, "beta1", "must be in [0, 1)");
   check(o.beta2 >= 0 && o.beta2 < 1, "beta2", "must be in [0, 1)");
-  check(o.schedule == "constant" || o.schedule == "linear" || o.schedule == "cosine", "schedule",
-        "unknown schedule '" + o.schedule + "'; valid: constant, linear, cosine");
+  check_schedule(o.schedule);
   check(o.decay_start >= 0 && o.decay_start < o.steps, "decay_start", "must be in [0, steps)");
   check(o.ema >= 0 && o.ema < 1, "ema", "must be in [0, 1) (0 = off)");
   check(o.grad_clip >= 0, "grad_clip", "must be >= 0 (0 = off)");
