@@ -1,5 +1,5 @@
 // impasto train gan: adversarial training into a run folder (config.json, checkpoints, log.jsonl,
-// samples, report.html), or --resume of such a folder. Later recipes add `train <recipe>`.
+// samples, report.html), or --resume of such a folder. The other recipes live in cmd_train_<recipe>.cpp.
 #include <cstdio>
 
 #include "commands.h"
@@ -66,12 +66,7 @@ CLI::App* add_gan_command(CLI::App& train, Context& context) {
     const Callbacks callbacks = context.callbacks();
     std::string run = f->out;
     if (!f->resume.empty()) {
-      // Everything but the total comes from the run's config.json: a resumed run must not drift.
-      for (const CLI::Option* option : cmd->get_options())
-        if (option->count() > 0 && option->get_name() != "--resume" && option->get_name() != "--steps" &&
-            option->get_name() != "--threads")
-          throw OptionError("resume", "takes its options from the run's config.json; " + option->get_name() +
-                                          " cannot be combined with it (only --steps and --threads)");
+      reject_options_besides_resume(*cmd);
       run = f->resume;
       result = resume_gan(run, cmd->count("--steps") ? f->o.steps : 0, callbacks);
     } else {
@@ -93,10 +88,20 @@ CLI::App* add_gan_command(CLI::App& train, Context& context) {
 
 }  // namespace
 
+void reject_options_besides_resume(const CLI::App& command) {
+  // Everything but the total comes from the run's config.json: a resumed run must not drift.
+  for (const CLI::Option* option : command.get_options())
+    if (option->count() > 0 && option->get_name() != "--resume" && option->get_name() != "--steps" &&
+        option->get_name() != "--threads")
+      throw OptionError("resume", "takes its options from the run's config.json; " + option->get_name() +
+                                      " cannot be combined with it (only --steps and --threads)");
+}
+
 CLI::App* add_train_command(CLI::App& app, Context& context) {
   CLI::App* train = app.add_subcommand("train", "Train a model into a run folder");
   train->require_subcommand(1);
   add_gan_command(*train, context);
+  add_feedforward_command(*train, context);
   return train;
 }
 

@@ -24,7 +24,13 @@ CLI::App* add_demo_command(CLI::App& app, Context& context);
 CLI::App* add_weights_command(CLI::App& app, Context& context);
 CLI::App* add_list_command(CLI::App& app, Context& context);
 CLI::App* add_train_command(CLI::App& app, Context& context);
+// `train <recipe>` sub-commands, added by add_train_command.
+CLI::App* add_feedforward_command(CLI::App& train, Context& context);
+// --resume takes every option from the run's config.json: OptionError for any other option given
+// (except --steps and --threads).
+void reject_options_besides_resume(const CLI::App& command);
 CLI::App* add_generate_command(CLI::App& app, Context& context);
+CLI::App* add_eval_command(CLI::App& app, Context& context);
 
 // Common flags: --threads (applied by configure_runtime before the command runs).
 void add_threads_flag(CLI::App& command, int& threads);

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "impasto/core/error.h"
 #include "impasto/nn/inception.h"
 #include "impasto/nn/random_multiscale.h"
 #include "impasto/nn/vgg.h"
@@ -82,6 +83,53 @@ StateDict module_state_dict(const torch::nn::Module& module) {
   StateDict out;
   for (const auto& item : module.named_parameters(true)) out.emplace_back(item.key(), item.value().detach().cpu());
   for (const auto& item : module.named_buffers(true)) out.emplace_back(item.key(), item.value().detach().cpu());
+  return out;
+}
+
+Json layer_weights_to_json(const LayerWeights& layers) {
+  Json j = Json::object();
+  for (const auto& [name, w] : layers) j[name] = w;
+  return j;
+}
+
+LayerWeights layer_weights_from_json(const Json& j, const std::string& option) {
+  LayerWeights out;
+  auto add = [&](const std::string& name, double w) {
+    if (name.empty()) throw OptionError(option, "empty layer name");
+    out.emplace_back(name, w);
+  };
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (!it->is_number()) throw OptionError(option, "weight of layer '" + it.key() + "' must be a number");
+      add(it.key(), it->get<double>());
+    }
+  } else if (j.is_array()) {
+    for (const auto& item : j) {
+      if (item.is_string()) {
+        const std::string s = item.get<std::string>();
+        const auto colon = s.find(':');
+        if (colon == std::string::npos) {
+          add(s, 1.0);
+        } else {
+          try {
+            size_t used = 0;
+            const std::string num = s.substr(colon + 1);
+            const double w = std::stod(num, &used);
+            if (used != num.size()) throw std::invalid_argument(num);
+            add(s.substr(0, colon), w);
+          } catch (const std::exception&) {
+            throw OptionError(option, "bad layer weight in '" + s + "'; expected name or name:weight");
+          }
+        }
+      } else if (item.is_array() && item.size() == 2 && item[0].is_string() && item[1].is_number()) {
+        add(item[0].get<std::string>(), item[1].get<double>());
+      } else {
+        throw OptionError(option, "expected layer names, name:weight strings or [name, weight] pairs");
+      }
+    }
+  } else if (!j.is_null()) {
+    throw OptionError(option, "expected an object or a list of layers");
+  }
   return out;
 }
 

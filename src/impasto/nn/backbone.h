@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "impasto/core/json_options.h"
 #include "impasto/core/registry.h"
 #include "impasto/io/weights.h"
 
@@ -27,6 +28,12 @@ namespace impasto {
 
 using FeatureMaps = std::map<std::string, at::Tensor>;
 using LayerWeights = std::vector<std::pair<std::string, double>>;
+
+// Layer weights as JSON: written as {"relu1_1": 1.0, ...}; read from that, from
+// ["relu1_1", "relu2_1:0.5", ...] or from [["relu1_1", 1.0], ...]. null reads as no layers.
+// OptionError(option) for anything else.
+Json layer_weights_to_json(const LayerWeights& layers);
+LayerWeights layer_weights_from_json(const Json& json, const std::string& option);
 
 struct BackboneOptions {
   std::string name = "random-multiscale";

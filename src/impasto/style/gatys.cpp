@@ -13,54 +13,6 @@
 namespace impasto {
 namespace {
 
-Json layers_to_json(const LayerWeights& layers) {
-  Json j = Json::object();
-  for (const auto& [name, w] : layers) j[name] = w;
-  return j;
-}
-
-// Accepts {"relu1_1": 1.0, ...}, ["relu1_1", "relu2_1:0.5", ...] or [["relu1_1", 1.0], ...].
-LayerWeights layers_from_json(const Json& j, const std::string& option) {
-  LayerWeights out;
-  auto add = [&](const std::string& name, double w) {
-    if (name.empty()) throw OptionError(option, "empty layer name");
-    out.emplace_back(name, w);
-  };
-  if (j.is_object()) {
-    for (auto it = j.begin(); it != j.end(); ++it) {
-      if (!it->is_number()) throw OptionError(option, "weight of layer '" + it.key() + "' must be a number");
-      add(it.key(), it->get<double>());
-    }
-  } else if (j.is_array()) {
-    for (const auto& item : j) {
-      if (item.is_string()) {
-        const std::string s = item.get<std::string>();
-        const auto colon = s.find(':');
-        if (colon == std::string::npos) {
-          add(s, 1.0);
-        } else {
-          try {
-            size_t used = 0;
-            const std::string num = s.substr(colon + 1);
-            const double w = std::stod(num, &used);
-            if (used != num.size()) throw std::invalid_argument(num);
-            add(s.substr(0, colon), w);
-          } catch (const std::exception&) {
-            throw OptionError(option, "bad layer weight in '" + s + "'; expected name or name:weight");
-          }
-        }
-      } else if (item.is_array() && item.size() == 2 && item[0].is_string() && item[1].is_number()) {
-        add(item[0].get<std::string>(), item[1].get<double>());
-      } else {
-        throw OptionError(option, "expected layer names, name:weight strings or [name, weight] pairs");
-      }
-    }
-  } else if (!j.is_null()) {
-    throw OptionError(option, "expected an object or a list of layers");
-  }
-  return out;
-}
-
 void check_weight(double w, const std::string& option) {
   if (!std::isfinite(w) || w < 0) throw OptionError(option, "must be a finite number >= 0 (got " + std::to_string(w) + ")");
 }
@@ -92,8 +44,8 @@ void to_json(Json& j, const GatysOptions& o) {
            {"preserve_colors", o.preserve_colors},
            {"scales", o.scales},
            {"device", o.device},
-           {"content_layers", layers_to_json(o.content_layers)},
-           {"style_layers", layers_to_json(o.style_layers)}};
+           {"content_layers", layer_weights_to_json(o.content_layers)},
+           {"style_layers", layer_weights_to_json(o.style_layers)}};
   j["normalisation"] = o.normalisation ? Json(*o.normalisation) : Json();
   j["content_weight"] = o.content_weight ? Json(*o.content_weight) : Json();
   j["style_weight"] = o.style_weight ? Json(*o.style_weight) : Json();
@@ -126,10 +78,10 @@ GatysOptions gatys_options_from_json(const Json& j) {
   if (!norm.empty()) o.normalisation = norm;
   Json layers;
   r.get("content_layers", layers);
-  o.content_layers = layers_from_json(layers, "content_layers");
+  o.content_layers = layer_weights_from_json(layers, "content_layers");
   layers = Json();
   r.get("style_layers", layers);
-  o.style_layers = layers_from_json(layers, "style_layers");
+  o.style_layers = layer_weights_from_json(layers, "style_layers");
   r.reject_unknown();
   return o;
 }
