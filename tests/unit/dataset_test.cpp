@@ -369,7 +369,7 @@ TEST(Dataset, BadOptionsNameTheOption) {
     }
   }
   const std::string message = test::expect_error<OptionError>([] { make_dataset(synthetic("mnist", 4)); });
-  EXPECT_NE(message.find("ring8, digits, textures"), std::string::npos) << message;
+  EXPECT_NE(message.find("ring8, digits, digits-paper, digits-neon, textures"), std::string::npos) << message;
 }
 
 // ---- the queue ---------------------------------------------------------------------------------
