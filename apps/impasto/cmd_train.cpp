@@ -102,6 +102,7 @@ CLI::App* add_train_command(CLI::App& app, Context& context) {
   train->require_subcommand(1);
   add_gan_command(*train, context);
   add_feedforward_command(*train, context);
+  add_cyclegan_command(*train, context);
   return train;
 }
 

@@ -1,0 +1,89 @@
+// `impasto train cyclegan` end to end: the run folder, the exported generators applied by
+// `impasto stylize --model`, Ctrl-C and resume, and bad flags named as flags.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "impasto/data/synthetic.h"
+#include "impasto/io/image.h"
+#include "impasto/io/weights.h"
+#include "impasto/train/run_dir.h"
+#include "test_support.h"
+
+using namespace impasto;
+using impasto::test::run_cli;
+using impasto::test::run_shell;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kTiny =
+    " --synthetic-a digits-paper --synthetic-b digits-neon --size 16 --batch-size 2 --netG resnet_1blocks --ngf 4"
+    " --netD n_layers --n-layers-D 2 --ndf 4 --no-flip --num-samples 2 --device cpu --threads 1";
+
+void expect_failure(const std::string& args, const std::string& needle) {
+  auto r = run_cli(args);
+  EXPECT_NE(r.exit_code, 0) << args << "\n" << r.output;
+  EXPECT_NE(r.output.find(needle), std::string::npos) << "expected '" << needle << "' in:\n" << r.output;
+  EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
+}
+
+}  // namespace
+
+TEST(CycleGanCli, TrainWritesRunFolderAndStylizeAppliesTheGenerators) {
+  const std::string dir = test::temp_dir("cyclegan_cli"), run = dir + "/run";
+  auto r = run_cli("train cyclegan -q" + kTiny + " --steps 4 --sample-every 2 --checkpoint-every 2 --out " + run);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find(run + "/G_A.ckpt (A -> B)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(run + "/G_B.ckpt (B -> A)"), std::string::npos) << r.output;
+  for (const char* f : {"config.json", "log.jsonl", "report.html", "G_A.ckpt", "G_B.ckpt", "samples/step-000000.png",
+                        "samples/step-000004.png", "checkpoints/latest.ckpt", "checkpoints/step-000002.ckpt"})
+    EXPECT_TRUE(fs::exists(run + "/" + f)) << f;
+  const Json config = RunDirectory(run).read_config();
+  EXPECT_EQ(config["flip"], false);
+  EXPECT_EQ(config["no_dropout"], true);
+  EXPECT_EQ(config["n_layers_D"], 2);
+
+  write_image(dir + "/photo.png", synthetic_landscape(20, 28, 1));
+  for (const char* g : {"G_A", "G_B"}) {
+    r = run_cli("stylize -q -c " + dir + "/photo.png --model " + run + "/" + g + ".ckpt -o " + dir + "/" + g + ".png");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const Image out = read_image(dir + "/" + g + ".png");
+    EXPECT_EQ(out.width(), 28);
+    EXPECT_EQ(out.height(), 20);
+  }
+}
+
+TEST(CycleGanCli, CtrlCWritesACheckpointAndResumeFinishes) {
+  const std::string dir = test::temp_dir("cyclegan_cli_sigint"), run = dir + "/run";
+  auto r = run_shell(std::string(IMPASTO_CLI_PATH) + " train cyclegan -q" + kTiny + " --steps 1000000 --decay-start 0 --log-every 1 --out " +
+                     run + " & pid=$!; for i in $(seq 1 300); do [ -s " + run +
+                     "/log.jsonl ] && break; sleep 0.1; done; kill -INT $pid; wait $pid; echo exit=$?");
+  ASSERT_NE(r.output.find("exit=130"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("train cyclegan --resume"), std::string::npos) << r.output;
+  const int64_t stopped = load_checkpoint(run + "/checkpoints/latest.ckpt").meta["step"].get<int64_t>();
+  EXPECT_GT(stopped, 0);
+  EXPECT_TRUE(fs::exists(run + "/G_A.ckpt"));
+
+  expect_failure("train cyclegan --resume " + run + " --gan-mode vanilla", "--gan-mode");
+  r = run_cli("train cyclegan -q --resume " + run + " --steps " + std::to_string(stopped + 3));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto log = RunDirectory(run).read_log();
+  EXPECT_EQ(log.back()["step"], stopped + 3);
+  for (size_t i = 1; i < log.size(); ++i) EXPECT_EQ(log[i]["step"].get<int64_t>(), log[i - 1]["step"].get<int64_t>() + 1);
+  EXPECT_EQ(load_checkpoint(run + "/G_B.ckpt").meta["step"], stopped + 3);
+}
+
+TEST(CycleGanCli, BadFlagsAreNamed) {
+  const std::string dir = test::temp_dir("cyclegan_cli_bad");
+  expect_failure("train cyclegan" + kTiny + " --gan-mode hinge --out " + dir + "/a", "--gan-mode");
+  expect_failure("train cyclegan" + kTiny + " --netG resnet_big --out " + dir + "/b", "--netG");
+  expect_failure("train cyclegan" + kTiny + " --n-layers-D 6 --out " + dir + "/c", "--n-layers-D");
+  expect_failure("train cyclegan --synthetic-a nope --synthetic-b digits --out " + dir + "/d", "--synthetic-a");
+  expect_failure("train cyclegan --synthetic-a digits --out " + dir + "/e", "--domain-b");
+  expect_failure("train cyclegan --domain-a " + dir + "/missing --synthetic-b digits --out " + dir + "/f", "missing");
+  expect_failure("train cyclegan" + kTiny + " --output-nc 1 --out " + dir + "/g", "--lambda-identity");
+  expect_failure("train cyclegan" + kTiny, "--out");
+  expect_failure("train cyclegan --resume " + dir + "/none", "none");
+}
