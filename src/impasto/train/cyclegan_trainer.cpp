@@ -152,23 +152,19 @@ std::vector<at::Tensor> parameters_of(std::initializer_list<torch::nn::Module*> 
   return out;
 }
 
-void add_module(StateDict& out, const std::string& prefix, const torch::nn::Module& m) {
-  for (auto& [name, t] : module_state_dict(m)) out.emplace_back(prefix + "." + name, t.cpu());
-}
-
 Checkpoint make_checkpoint(Session& s) {
   Checkpoint c;
   c.arch = "cyclegan";
   c.meta = Json{{"kind", "cyclegan-run"}, {"step", s.step}, {"gan_mode", s.options.gan_mode}, {"config", to_json(s.options)}};
-  add_module(c.tensors, "G_A", *s.G_A);
-  add_module(c.tensors, "G_B", *s.G_B);
-  add_module(c.tensors, "D_A", *s.D_A);
-  add_module(c.tensors, "D_B", *s.D_B);
+  add_module_state(c.tensors, "G_A", *s.G_A);
+  add_module_state(c.tensors, "G_B", *s.G_B);
+  add_module_state(c.tensors, "D_A", *s.D_A);
+  add_module_state(c.tensors, "D_B", *s.D_B);
   add_adam_state(c.tensors, "optimizer.G", *s.opt_g);
   add_adam_state(c.tensors, "optimizer.D", *s.opt_d);
   if (s.fake_A_pool.size() > 0) c.tensors.emplace_back("pool.fake_A", s.fake_A_pool.contents().cpu());
   if (s.fake_B_pool.size() > 0) c.tensors.emplace_back("pool.fake_B", s.fake_B_pool.contents().cpu());
-  c.tensors.emplace_back("rng.cpu", at::detail::getDefaultCPUGenerator().get_state());
+  add_cpu_rng_state(c.tensors);
   return c;
 }
 
@@ -191,10 +187,7 @@ void restore_checkpoint(Session& s, const std::string& file) {
   };
   pool("pool.fake_A", s.fake_A_pool);
   pool("pool.fake_B", s.fake_B_pool);
-  if (const at::Tensor* rng = find_tensor(c.tensors, "rng.cpu")) {
-    at::Generator generator = at::detail::getDefaultCPUGenerator();
-    generator.set_state(*rng);
-  }
+  restore_cpu_rng_state(c.tensors);
   s.step = c.meta.value("step", int64_t{0});
 }
 

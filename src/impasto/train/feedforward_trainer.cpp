@@ -57,10 +57,10 @@ Checkpoint make_checkpoint(Session& s) {
   Checkpoint c;
   c.arch = "feedforward";
   c.meta = Json{{"kind", "feedforward-run"}, {"step", s.step}, {"config", to_json(s.options)}};
-  for (auto& [name, t] : module_state_dict(*s.net)) c.tensors.emplace_back("net." + name, t.cpu());
+  add_module_state(c.tensors, "net", *s.net);
   add_adam_state(c.tensors, "optimizer.net", *s.opt_net);
   if (s.D) {
-    for (auto& [name, t] : module_state_dict(*s.D)) c.tensors.emplace_back("D." + name, t.cpu());
+    add_module_state(c.tensors, "D", *s.D);
     add_adam_state(c.tensors, "optimizer.D", *s.opt_d);
   }
   return c;

@@ -54,15 +54,12 @@ Checkpoint make_checkpoint(Session& s) {
   c.arch = "gan";
   c.meta = Json{{"kind", "gan-run"}, {"step", s.step}, {"nets", to_json(s.options.nets)},
                 {"loss", to_string(s.loss)}, {"config", to_json(s.options)}};
-  auto add = [&](const std::string& prefix, torch::nn::Module& m) {
-    for (auto& [name, t] : module_state_dict(m)) c.tensors.emplace_back(prefix + "." + name, t.cpu());
-  };
-  add("G", *s.G);
-  add("D", *s.D);
-  if (s.G_ema) add("G_ema", *s.G_ema);
+  add_module_state(c.tensors, "G", *s.G);
+  add_module_state(c.tensors, "D", *s.D);
+  if (s.G_ema) add_module_state(c.tensors, "G_ema", *s.G_ema);
   add_adam_state(c.tensors, "optimizer.G", *s.opt_g);
   add_adam_state(c.tensors, "optimizer.D", *s.opt_d);
-  c.tensors.emplace_back("rng.cpu", at::detail::getDefaultCPUGenerator().get_state());
+  add_cpu_rng_state(c.tensors);
   return c;
 }
 
@@ -74,10 +71,7 @@ void restore_checkpoint(Session& s, const std::string& file) {
   if (s.G_ema) load_state_dict(*s.G_ema, sub_state_dict(c.tensors, "G_ema"), file);
   load_adam_state(c.tensors, "optimizer.G", *s.opt_g, file);
   load_adam_state(c.tensors, "optimizer.D", *s.opt_d, file);
-  if (const at::Tensor* rng = find_tensor(c.tensors, "rng.cpu")) {
-    at::Generator generator = at::detail::getDefaultCPUGenerator();
-    generator.set_state(*rng);
-  }
+  restore_cpu_rng_state(c.tensors);
   s.step = c.meta.value("step", int64_t{0});
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "impasto/core/error.h"
+#include "impasto/nn/backbone.h"
 
 namespace impasto {
 
@@ -48,6 +49,21 @@ void ema_update(torch::nn::Module& ema, const torch::nn::Module& model, double b
   auto ema_buffers = ema.buffers();
   const auto buffers = model.buffers();
   for (size_t i = 0; i < ema_buffers.size(); ++i) ema_buffers[i].copy_(buffers[i]);
+}
+
+void add_module_state(StateDict& out, const std::string& prefix, const torch::nn::Module& module) {
+  for (auto& [name, t] : module_state_dict(module)) out.emplace_back(prefix + "." + name, t.cpu());
+}
+
+void add_cpu_rng_state(StateDict& out) {
+  out.emplace_back("rng.cpu", at::detail::getDefaultCPUGenerator().get_state());
+}
+
+void restore_cpu_rng_state(const StateDict& dict) {
+  if (const at::Tensor* rng = find_tensor(dict, "rng.cpu")) {
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    generator.set_state(*rng);
+  }
 }
 
 namespace {

@@ -1,7 +1,7 @@
 #pragma once
 // Pieces every training recipe (GAN, feed-forward, CycleGAN) shares around its optimizers: the
 // learning-rate schedules, gradient norms and clipping, the exponential moving average of weights,
-// and Adam's state in checkpoints.
+// and what run checkpoints hold (modules, Adam's state, the RNG state).
 #include <torch/nn/module.h>
 #include <torch/optim/adam.h>
 
@@ -31,6 +31,13 @@ void clip_gradients(const std::vector<at::Tensor>& parameters, double max_norm, 
 // theta_ema <- beta * theta_ema + (1 - beta) * theta for the parameters; buffers (batch-norm
 // statistics) copied. Both modules must have the same structure.
 void ema_update(torch::nn::Module& ema, const torch::nn::Module& model, double beta);
+
+// A module's parameters and buffers under "<prefix>.<name>" (CPU copies), for run checkpoints.
+void add_module_state(StateDict& out, const std::string& prefix, const torch::nn::Module& module);
+
+// The default CPU generator's state as "rng.cpu", and its restoration (a no-op when absent).
+void add_cpu_rng_state(StateDict& out);
+void restore_cpu_rng_state(const StateDict& dict);
 
 // Adam's per-parameter state as named tensors "<prefix>.<index>.{step,exp_avg,exp_avg_sq}", index in
 // parameter order: readable, and identical for identical states (LibTorch keys its own state by
