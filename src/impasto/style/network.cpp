@@ -53,7 +53,7 @@ struct NetworkStylizer::Net {
   }
 };
 
-NetworkStylizer::NetworkStylizer(NetworkStylizerOptions o) : options_(std::move(o)), net_(std::make_unique<Net>()) {
+void NetworkStylizer::check_options() const {
   if (options_.model.empty()) throw OptionError("model", "no network given (a .pth or impasto checkpoint)");
   if (!(options_.strength >= 0 && options_.strength <= 1)) throw OptionError("strength", "must be in 0..1");
   if (options_.preserve_colors != "none" && options_.preserve_colors != "luminance" && options_.preserve_colors != "histogram")
@@ -61,6 +61,10 @@ NetworkStylizer::NetworkStylizer(NetworkStylizerOptions o) : options_(std::move(
   if (options_.image_size < 0 || options_.image_size > 65536) throw OptionError("image_size", "must be in 0..65536 (0 = content size)");
   if (options_.overlap < 0) throw OptionError("overlap", "must be >= 0");
   if (options_.tile <= 2 * options_.overlap) throw OptionError("tile", "must be more than twice the overlap");
+}
+
+NetworkStylizer::NetworkStylizer(NetworkStylizerOptions o) : options_(std::move(o)), net_(std::make_shared<Net>()) {
+  check_options();
   net_->device = resolve_device(options_.device);
   const StateDict weights = load_weights(options_.model);  // read once: kind, then the network
   net_->kind = style_network_kind(weights, options_.model);
@@ -68,6 +72,15 @@ NetworkStylizer::NetworkStylizer(NetworkStylizerOptions o) : options_(std::move(
     net_->transformer = load_transformer_net(weights, options_.model, net_->device);
   else
     net_->cyclegan = load_cyclegan_generator(weights, options_.model, net_->device);
+}
+
+NetworkStylizer::NetworkStylizer(const NetworkStylizer& loaded, NetworkStylizerOptions o)
+    : options_(std::move(o)), net_(loaded.net_) {
+  check_options();
+  if (options_.model != loaded.options_.model)
+    throw OptionError("model", "'" + options_.model + "' is not the loaded network '" + loaded.options_.model + "'");
+  if (resolve_device(options_.device) != net_->device)
+    throw OptionError("device", "the loaded network is on " + net_->device.str() + ", not " + options_.device);
 }
 
 NetworkStylizer::~NetworkStylizer() = default;

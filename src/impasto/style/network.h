@@ -37,6 +37,10 @@ std::string style_network_kind(const StateDict& dict, const std::string& source)
 class NetworkStylizer : public Stylizer {
  public:
   explicit NetworkStylizer(NetworkStylizerOptions options);  // loads the network; throws on bad options
+  // A stylizer with other options (strength, colours, size, tiles) on the network `loaded` has
+  // read already, sharing its weights: a server keeps each model loaded once. `options.model` must
+  // name the same file. Stylizers sharing a network may run at the same time on several threads.
+  NetworkStylizer(const NetworkStylizer& loaded, NetworkStylizerOptions options);
   ~NetworkStylizer() override;
   StylizeResult stylize(const StylizeInputs& inputs, const StylizeHooks& hooks) override;
   Json options() const override;
@@ -45,8 +49,9 @@ class NetworkStylizer : public Stylizer {
 
  private:
   struct Net;
+  void check_options() const;
   NetworkStylizerOptions options_;
-  std::unique_ptr<Net> net_;
+  std::shared_ptr<Net> net_;
 };
 
 }  // namespace impasto
