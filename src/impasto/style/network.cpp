@@ -4,20 +4,29 @@
 
 #include <chrono>
 #include <cmath>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
 
 #include "impasto/core/error.h"
 #include "impasto/core/runtime.h"
 #include "impasto/io/image_ops.h"
 #include "impasto/io/weights.h"
 #include "impasto/nn/cyclegan_nets.h"
+#include "impasto/nn/instance_norm.h"
 #include "impasto/nn/transformer_net.h"
 #include "impasto/style/color.h"
 
 namespace impasto {
 
 void to_json(Json& j, const NetworkStylizerOptions& o) {
-  j = Json{{"model", o.model},     {"strength", o.strength}, {"preserve_colors", o.preserve_colors},
-           {"image_size", o.image_size}, {"tile", o.tile},   {"overlap", o.overlap},
+  j = Json{{"model", o.model},
+           {"strength", o.strength},
+           {"preserve_colors", o.preserve_colors},
+           {"image_size", o.image_size},
+           {"tile", o.tile},
+           {"overlap", o.overlap},
+           {"tile_statistics", o.tile_statistics},
            {"device", o.device}};
 }
 
@@ -26,6 +35,7 @@ NetworkStylizerOptions network_stylizer_options_from_json(const Json& j) {
   JsonReader r(j);
   r.get("model", o.model).get("strength", o.strength).get("preserve_colors", o.preserve_colors);
   r.get("image_size", o.image_size).get("tile", o.tile).get("overlap", o.overlap).get("device", o.device);
+  r.get("tile_statistics", o.tile_statistics);
   r.reject_unknown();
   return o;
 }
@@ -45,12 +55,22 @@ struct NetworkStylizer::Net {
   TransformerNet transformer;
   CycleGanGenerator cyclegan;
   c10::Device device = c10::kCPU;
+  std::shared_mutex in_use;
 
   at::Tensor operator()(const at::Tensor& image) {
     const at::Tensor x = image.to(device);
     at::Tensor y = transformer ? transformer->forward(x) : translate(*cyclegan, x);
     return y.to(torch::kCPU);
   }
+
+  torch::nn::Module& module() {
+    return transformer ? static_cast<torch::nn::Module&>(*transformer) : static_cast<torch::nn::Module&>(*cyclegan);
+  }
+  // The side every input is padded to a multiple of, and the stride tiles start on: 4 for
+  // TransformerNet and the ResNet generators (two stride-2 stages); a U-Net reaches across the whole
+  // image anyway, so its tiles are not aligned.
+  int64_t multiple() const { return transformer ? 4 : cyclegan->size_multiple(); }
+  int64_t align() const { return multiple() <= 4 ? multiple() : 1; }
 };
 
 void NetworkStylizer::check_options() const {
@@ -61,6 +81,8 @@ void NetworkStylizer::check_options() const {
   if (options_.image_size < 0 || options_.image_size > 65536) throw OptionError("image_size", "must be in 0..65536 (0 = content size)");
   if (options_.overlap < 0) throw OptionError("overlap", "must be >= 0");
   if (options_.tile <= 2 * options_.overlap) throw OptionError("tile", "must be more than twice the overlap");
+  if (options_.tile_statistics != "image" && options_.tile_statistics != "exact" && options_.tile_statistics != "tile")
+    throw OptionError("tile_statistics", "unknown value '" + options_.tile_statistics + "'; valid: image, exact, tile");
 }
 
 NetworkStylizer::NetworkStylizer(NetworkStylizerOptions o) : options_(std::move(o)), net_(std::make_shared<Net>()) {
@@ -104,19 +126,61 @@ StylizeResult NetworkStylizer::stylize(const StylizeInputs& inputs, const Styliz
   TileOptions tiles;
   tiles.tile = options_.tile;
   tiles.overlap = options_.overlap;
-  tiles.multiple = 1;  // the networks pad to their own stride (TransformerNet::forward, translate)
-  int64_t tile_count = 0;
-  at::Tensor out = apply_tiled(content, [this](const at::Tensor& x) { return (*net_)(x); }, tiles,
-                               [&](int64_t done, int64_t total) {
-                                 tile_count = total;
-                                 if (!hooks.callbacks.progress) return;
-                                 ProgressEvent e;
-                                 e.stage = "stylize (" + std::to_string(content.size(3)) + "x" + std::to_string(content.size(2)) + ")";
-                                 e.step = done;
-                                 e.total = total;
-                                 e.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-                                 hooks.callbacks.progress(e);
-                               });
+  tiles.multiple = net_->multiple();
+  tiles.align = net_->align();
+  const int64_t tile_count = static_cast<int64_t>(plan_tiles(content.size(2), content.size(3), tiles).size());
+  // Tiled runs fix statistics inside the network's norms, so they have it to themselves; whole-image
+  // runs (the common case) may share it between threads (stylizers built from one loaded network).
+  std::shared_lock<std::shared_mutex> shared_use(net_->in_use, std::defer_lock);
+  std::unique_lock<std::shared_mutex> sole_use(net_->in_use, std::defer_lock);
+  std::optional<WholeImageNorms> norms;  // released when it goes out of scope, also on errors
+  if (tile_count > 1) {
+    sole_use.lock();
+    norms.emplace(net_->module());
+  } else {
+    shared_use.lock();
+  }
+  const bool tiled_norms = norms && !norms->empty();
+  const std::string statistics = tiled_norms ? options_.tile_statistics : "own";
+  const int64_t measuring = statistics == "image" ? 1 : statistics == "exact" ? static_cast<int64_t>(norms->size()) * tile_count : 0;
+  const int64_t total = measuring + tile_count;
+  int64_t done = 0;
+  auto progress = [&](const std::string& what) {
+    ++done;
+    if (!hooks.callbacks.progress) return;
+    ProgressEvent e;
+    e.stage = "stylize (" + std::to_string(content.size(3)) + "x" + std::to_string(content.size(2)) + what + ")";
+    e.step = done;
+    e.total = total;
+    e.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    hooks.callbacks.progress(e);
+  };
+  auto net = [this](const at::Tensor& x) { return (*net_)(x); };
+  if (statistics == "image") {
+    // The whole image shrunk to fit one tile, normalised with its own statistics.
+    torch::NoGradGuard no_grad;
+    const double scale = std::min(1.0, static_cast<double>(options_.tile) / std::max(content.size(2), content.size(3)));
+    const at::Tensor small = resize_image(content, std::max<int64_t>(1, std::llround(content.size(2) * scale)),
+                                          std::max<int64_t>(1, std::llround(content.size(3) * scale)));
+    norms->measure(NormRegion{});
+    apply_tiled(small, net, tiles);  // one tile
+    norms->fix_measured();
+    progress(", statistics");
+  } else if (statistics == "exact") {
+    // Norm by norm, each measured over every tile's core with the earlier ones fixed at theirs.
+    for (size_t k = 0; k < norms->size(); ++k) {
+      for_each_tile(content, [&](const at::Tensor& tile, const NormRegion& core) {
+        norms->measure_one(k, core);
+        try {
+          net(tile);
+        } catch (const ForwardStopped&) {
+        }
+      }, tiles, [&](int64_t, int64_t) { progress(", statistics"); });
+      norms->fix_measured();
+    }
+  }
+  at::Tensor out = apply_tiled(content, net, tiles, [&](int64_t, int64_t) { progress(""); });
+  if (norms) norms->release();
   out = out.clamp(0, 1);
   if (options_.preserve_colors == "luminance") out = combine_luminance(out, content);
   if (options_.preserve_colors == "histogram") out = match_color_statistics(out, content);
@@ -130,6 +194,7 @@ StylizeResult NetworkStylizer::stylize(const StylizeInputs& inputs, const Styliz
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.summary = Json{{"method", "network"},   {"network", net_->kind},  {"options", options()},
                         {"width", out.size(3)},  {"height", out.size(2)},  {"tiles", tile_count},
+                        {"tile_statistics", statistics},
                         {"seconds", seconds}};
   return result;
 }

@@ -7,6 +7,21 @@
 // (0 = the photo, 1 = the network's output, linearly in between); `preserve_colors` keeps the
 // photo's colours as for optimisation (style/color.h). No style image is used: the style is in the
 // weights.
+//
+// Tiles and instance normalisation: each instance norm of these networks normalises with the mean
+// and variance of its whole input, so a tile normalised with its own statistics comes out in
+// another level and contrast than the same region of the whole image, and neighbouring tiles
+// disagree. `tile_statistics` chooses what the tiles' norms use (nn/instance_norm.h WholeImageNorms):
+//   image   (the default) the statistics of the whole image shrunk to fit one tile: one extra pass
+//           of one tile's size; every tile is normalised alike, so no seams, and the picture is
+//           close to the untiled one (a shrunk image has somewhat other statistics, mostly in the
+//           early, fine-scale layers);
+//   exact   the statistics of the full-resolution image, measured norm by norm over the tiles'
+//           cores, each pass ending at its norm (for TransformerNet 15 passes costing about 6
+//           forward passes in all; resnet_9blocks 23 costing about 10);
+//   tile    each tile its own (one pass; the behaviour before whole-image statistics).
+// Tiles start on the network's stride (4), so with exact statistics a tile computes what the whole
+// image computes, except within the network's reach of the tile's edge, which the blending fades out.
 #include <memory>
 #include <string>
 
@@ -23,6 +38,7 @@ struct NetworkStylizerOptions {
   int64_t image_size = 0;                // longest side of the output; 0 = the content's size
   int64_t tile = 768;                    // tile side; larger images are processed in tiles
   int64_t overlap = 64;                  // pixels blended between neighbouring tiles
+  std::string tile_statistics = "image"; // instance norms of tiles: image | exact | tile (see above)
   std::string device = "auto";
 };
 
