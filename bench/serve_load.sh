@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load on the service over loopback with wrk (Debian's): synchronous POST /v1/stylize of a 256x256
 # PNG through a small TransformerNet, first at the service's concurrency, then at 10x overload
-# (20 connections for 2 synchronous slots): requests/s, p50/p99 latency, how many were refused (429),
+# (20 connections for 2 synchronous slots): requests/s, stylized images/s, p50/p99 latency (of every
+# answer, refusals included), how many were refused (429),
 # the server's peak RSS, and whether it is still healthy afterwards.
 # Usage: bench/serve_load.sh [seconds per run (20)] [model: tiny|full (full)]
 #   tiny: the 4-wide test fixture; full: fast_neural_style's widths (32-64-128, 5 residual blocks).
@@ -71,13 +72,15 @@ run() {  # name connections
   p99=$(awk '$1 == "99%" {print $2}' "$work/wrk-$1.txt")
   total=$(awk '/requests in/ {print $1}' "$work/wrk-$1.txt")
   refused=$(awk '/Non-2xx or 3xx responses/ {print $5}' "$work/wrk-$1.txt")
-  printf '%-9s connections %-3s requests %-6s req/s %-8s p50 %-9s p99 %-9s non-2xx %-6s peak RSS %s MiB\n' \
-    "$1" "$2" "$total" "$rps" "$p50" "$p99" "${refused:-0}" "$(( $(cat "$work/rss") / 1024 ))"
+  local ok=$(( total - ${refused:-0} ))
+  printf '%-9s connections %-3s requests %-6s req/s %-8s stylized/s %-7s refused (429) %-6s p50 %-9s p99 %-9s peak RSS %s MiB\n' \
+    "$1" "$2" "$total" "$rps" "$(awk -v n="$ok" -v s="$seconds" 'BEGIN {printf "%.1f", n / s}')" "${refused:-0}" "$p50" "$p99" \
+    "$(( $(cat "$work/rss") / 1024 ))"
 }
 
 echo "model: $which_model ($(du -h "$work"/models/* | cut -f1)), 256x256 PNG, ${seconds}s per run, server and wrk on the same 2 cores"
 run nominal 2
 run overload 20
-health=$(curl -s "$url/v1/health")
+health=$(curl -s "$url/v1/health" | tr -d ' \n')
 echo "after the overload: /v1/health -> $health"
 curl -s "$url/metrics" | grep -E '^impasto_(rejections_total|stylize_duration_seconds_count|http_requests_total)'

@@ -221,7 +221,8 @@ struct HttpServer::Impl : httplib::Server {
       guarded(res, [&] {
         const Caller caller = service.authenticate(api_key_of(req));
         service.check_rate(caller);
-        const StylizedImage out = service.stylize_now(parse(req));
+        const auto slot = service.reserve_sync_slot();  // before decoding: refusals stay cheap
+        const StylizedImage out = service.stylize_now(parse(req), slot);
         res.set_content(out.bytes, out.content_type);
         res.set_header("Cache-Control", "no-store");
         res.set_header("X-Impasto-Summary", out.summary.dump());

@@ -498,23 +498,22 @@ void Service::sweeper_loop() {
   }
 }
 
-StylizedImage Service::stylize_now(const JobRequest& request) {
-  if (request.method != "network")
-    throw OptionError("model", "POST /v1/stylize runs trained models only; stylization with style images is a job (POST /v1/jobs)");
+Service::SyncSlot Service::reserve_sync_slot() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) throw ServiceError(503, "shutting_down", "the service is shutting down");
   }
-  struct Slot {
-    std::atomic<int>& n;
-    ~Slot() { --n; }
-  };
   if (++sync_running_ > options_.sync_concurrency) {
     --sync_running_;
     metrics_.count_rejection("busy");
     throw ServiceError(429, "busy", "all " + std::to_string(options_.sync_concurrency) + " synchronous slots are busy; try again", 1);
   }
-  Slot slot{sync_running_};
+  return SyncSlot(sync_running_);
+}
+
+StylizedImage Service::stylize_now(const JobRequest& request, const SyncSlot&) {
+  if (request.method != "network")
+    throw OptionError("model", "POST /v1/stylize runs trained models only; stylization with style images is a job (POST /v1/jobs)");
   const auto start = std::chrono::steady_clock::now();
   auto stylizer = catalog_.stylizer(request.model, network_stylizer_options_from_json(run_options("network", request.options, request.model)));
   StylizeInputs inputs;

@@ -92,9 +92,25 @@ class Service {
   // report ("report/index.html", "report/<name>.png"). Returns the path and its content type.
   std::pair<std::string, std::string> job_file(const std::string& id, const std::string& name) const;
 
-  // One pass of a model, answered at once (method network only). 429 busy when sync_concurrency
-  // requests are running already.
-  StylizedImage stylize_now(const JobRequest& request);
+  // A slot of the synchronous path, held while one request is parsed and stylized. Taken before
+  // the upload is decoded, so refusing a request over the limit costs next to nothing.
+  class SyncSlot {
+   public:
+    explicit SyncSlot(std::atomic<int>& in_flight) : in_flight_(&in_flight) {}
+    SyncSlot(SyncSlot&& other) noexcept : in_flight_(other.in_flight_) { other.in_flight_ = nullptr; }
+    SyncSlot(const SyncSlot&) = delete;
+    SyncSlot& operator=(const SyncSlot&) = delete;
+    ~SyncSlot() {
+      if (in_flight_) --*in_flight_;
+    }
+
+   private:
+    std::atomic<int>* in_flight_;
+  };
+  // 429 busy when sync_concurrency requests are running already; 503 after shutdown().
+  SyncSlot reserve_sync_slot();
+  // One pass of a model, answered at once (method network only), in a reserved slot.
+  StylizedImage stylize_now(const JobRequest& request, const SyncSlot& slot);
 
   Json models();
   Json health() const;
