@@ -127,6 +127,7 @@ Json run_stylize_job(const StylizeJob& job, const Callbacks& callbacks) {
   summary["styles"] = job.styles;
   summary["style_blend_weights"] = job.style_blend_weights;
   summary["masks"] = job.masks;
+  summary["init_image"] = job.init_image;
   summary["output"] = job.output;
   summary["losses"] = losses_path;
   summary["loss_curves"] = curves_path;

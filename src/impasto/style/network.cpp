@@ -39,21 +39,55 @@ std::string style_network_kind(const StateDict& dict, const std::string& source)
                           "or a CycleGAN/pix2pix generator (model.1.weight or model.model.0.weight)");
 }
 
-// The loaded network as one function on canonical images.
-struct NetworkStylizer::Net {
-  std::string kind;
-  TransformerNet transformer;
-  CycleGanGenerator cyclegan;
-  c10::Device device = c10::kCPU;
-
-  at::Tensor operator()(const at::Tensor& image) {
-    const at::Tensor x = image.to(device);
-    at::Tensor y = transformer ? transformer->forward(x) : translate(*cyclegan, x);
-    return y.to(torch::kCPU);
+at::Tensor StyleNetwork::operator()(const at::Tensor& image, Activations* features) const {
+  const at::Tensor x = image.to(device);
+  at::Tensor y;
+  if (transformer) {
+    y = features ? transformer->forward_with_features(x, *features) : transformer->forward(x);
+  } else {
+    y = translate(*cyclegan, x, features);
   }
-};
+  if (features)
+    for (auto& [name, a] : *features) a = a.to(torch::kCPU);
+  return y.to(torch::kCPU);
+}
 
-NetworkStylizer::NetworkStylizer(NetworkStylizerOptions o) : options_(std::move(o)), net_(std::make_unique<Net>()) {
+int64_t StyleNetwork::num_blocks() const {
+  if (transformer) return transformer->options().residual_blocks;
+  if (auto resnet = std::dynamic_pointer_cast<ResnetGeneratorImpl>(cyclegan)) return resnet->num_blocks();
+  return 0;
+}
+
+void StyleNetwork::set_block_enabled(int64_t block, bool enabled) const {
+  if (transformer) return transformer->set_block_enabled(block, enabled);
+  auto resnet = std::dynamic_pointer_cast<ResnetGeneratorImpl>(cyclegan);
+  if (!resnet) throw OptionError("block", "a U-Net generator has no residual blocks");
+  resnet->set_block_enabled(block, enabled);
+}
+
+StyleNetwork load_style_network(const std::string& path, c10::Device device) {
+  StyleNetwork net;
+  net.device = device;
+  const StateDict weights = load_weights(path);  // read once: kind, then the network
+  net.kind = style_network_kind(weights, path);
+  if (net.kind == "transformer_net")
+    net.transformer = load_transformer_net(weights, path, device);
+  else
+    net.cyclegan = load_cyclegan_generator(weights, path, device);
+  return net;
+}
+
+at::Tensor finish_network_output(const at::Tensor& stylized, const at::Tensor& content, double strength,
+                                 const std::string& preserve_colors) {
+  at::Tensor out = stylized.clamp(0, 1);
+  if (preserve_colors == "luminance") out = combine_luminance(out, content);
+  if (preserve_colors == "histogram") out = match_color_statistics(out, content);
+  // strength s: content + s * (stylized - content), a straight line from the photo to the result.
+  if (strength < 1) out = content + strength * (out - content);
+  return out.clamp(0, 1);
+}
+
+NetworkStylizer::NetworkStylizer(NetworkStylizerOptions o) : options_(std::move(o)) {
   if (options_.model.empty()) throw OptionError("model", "no network given (a .pth or impasto checkpoint)");
   if (!(options_.strength >= 0 && options_.strength <= 1)) throw OptionError("strength", "must be in 0..1");
   if (options_.preserve_colors != "none" && options_.preserve_colors != "luminance" && options_.preserve_colors != "histogram")
@@ -61,13 +95,7 @@ NetworkStylizer::NetworkStylizer(NetworkStylizerOptions o) : options_(std::move(
   if (options_.image_size < 0 || options_.image_size > 65536) throw OptionError("image_size", "must be in 0..65536 (0 = content size)");
   if (options_.overlap < 0) throw OptionError("overlap", "must be >= 0");
   if (options_.tile <= 2 * options_.overlap) throw OptionError("tile", "must be more than twice the overlap");
-  net_->device = resolve_device(options_.device);
-  const StateDict weights = load_weights(options_.model);  // read once: kind, then the network
-  net_->kind = style_network_kind(weights, options_.model);
-  if (net_->kind == "transformer_net")
-    net_->transformer = load_transformer_net(weights, options_.model, net_->device);
-  else
-    net_->cyclegan = load_cyclegan_generator(weights, options_.model, net_->device);
+  net_ = load_style_network(options_.model, resolve_device(options_.device));
 }
 
 NetworkStylizer::~NetworkStylizer() = default;
@@ -93,7 +121,7 @@ StylizeResult NetworkStylizer::stylize(const StylizeInputs& inputs, const Styliz
   tiles.overlap = options_.overlap;
   tiles.multiple = 1;  // the networks pad to their own stride (TransformerNet::forward, translate)
   int64_t tile_count = 0;
-  at::Tensor out = apply_tiled(content, [this](const at::Tensor& x) { return (*net_)(x); }, tiles,
+  at::Tensor out = apply_tiled(content, [this](const at::Tensor& x) { return net_(x); }, tiles,
                                [&](int64_t done, int64_t total) {
                                  tile_count = total;
                                  if (!hooks.callbacks.progress) return;
@@ -104,18 +132,14 @@ StylizeResult NetworkStylizer::stylize(const StylizeInputs& inputs, const Styliz
                                  e.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
                                  hooks.callbacks.progress(e);
                                });
-  out = out.clamp(0, 1);
-  if (options_.preserve_colors == "luminance") out = combine_luminance(out, content);
-  if (options_.preserve_colors == "histogram") out = match_color_statistics(out, content);
-  // strength s: content + s * (stylized - content), a straight line from the photo to the result.
-  if (options_.strength < 1) out = content + options_.strength * (out - content);
+  out = finish_network_output(out, content, options_.strength, options_.preserve_colors);
 
   StylizeResult result;
-  result.image.rgb = out.clamp(0, 1);
+  result.image.rgb = out;
   if (inputs.content.alpha.defined())
     result.image.alpha = options_.image_size > 0 ? resize_image(inputs.content.alpha, out.size(2), out.size(3)) : inputs.content.alpha;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  result.summary = Json{{"method", "network"},   {"network", net_->kind},  {"options", options()},
+  result.summary = Json{{"method", "network"},   {"network", net_.kind},  {"options", options()},
                         {"width", out.size(3)},  {"height", out.size(2)},  {"tiles", tile_count},
                         {"seconds", seconds}};
   return result;
