@@ -32,6 +32,7 @@ CLI::App* add_cyclegan_command(CLI::App& train, Context& context);     // cmd_tr
 void reject_options_besides_resume(const CLI::App& command);
 CLI::App* add_generate_command(CLI::App& app, Context& context);
 CLI::App* add_eval_command(CLI::App& app, Context& context);
+CLI::App* add_explain_command(CLI::App& app, Context& context);
 
 // Common flags: --threads (applied by configure_runtime before the command runs).
 void add_threads_flag(CLI::App& command, int& threads);
