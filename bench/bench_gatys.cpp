@@ -15,42 +15,17 @@
 #include "impasto/losses/losses.h"
 #include "impasto/nn/backbone.h"
 #include "impasto/style/stylizer.h"
+#include "bench_support.h"
 
 using namespace impasto;
 
 namespace {
 
-// Full-width torchvision-layout VGG weights with random values, as an impasto checkpoint.
-std::string random_vgg_checkpoint(const std::string& arch) {
-  const std::string path = "/tmp/impasto_bench_" + arch + "_" + std::to_string(getpid()) + ".ckpt";
-  static std::map<std::string, std::string> made;
-  if (made.count(arch)) return made[arch];
-  const std::vector<int> cfg = arch == "vgg16" ? std::vector<int>{64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0}
-                                               : std::vector<int>{64, 64, 0, 128, 128, 0, 256, 256, 256, 256, 0, 512, 512, 512, 512, 0, 512, 512, 512, 512, 0};
-  Checkpoint ck;
-  ck.arch = arch;
-  int64_t in = 3, index = 0;
-  for (int width : cfg) {
-    if (width == 0) {
-      index += 1;  // pool
-      continue;
-    }
-    const std::string key = "features." + std::to_string(index);
-    ck.tensors.emplace_back(key + ".weight", torch::randn({width, in, 3, 3}) * std::sqrt(2.0 / (9.0 * in)));
-    ck.tensors.emplace_back(key + ".bias", torch::zeros({width}));
-    in = width;
-    index += 2;  // conv + relu
-  }
-  save_checkpoint(path, ck);
-  made[arch] = path;
-  return path;
-}
-
 void BM_GatysStep(benchmark::State& state, const std::string& backbone_name) {
   const int64_t size = state.range(0);
   BackboneOptions bo;
   bo.name = backbone_name;
-  if (backbone_name != "random-multiscale") bo.weights = random_vgg_checkpoint(backbone_name);
+  if (backbone_name != "random-multiscale") bo.weights = bench::random_vgg_checkpoint(backbone_name);
   Backbone backbone = make_backbone(bo);
   const StyleRecipe recipe = backbone->recipe();
   const auto norm = parse_normalisation(recipe.normalisation);

@@ -10,7 +10,8 @@ PACKAGES=(
   libopenblas0-pthread    # takes over libblas.so.3: 16-40x faster matmuls than reference BLAS
   libopencv-dev           # image codecs and resizing (core, imgproc, imgcodecs, videoio)
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libcpp-httplib-dev libsqlite3-dev  # the service (issue 6) builds on these
+  libcpp-httplib-dev libsqlite3-dev libssl-dev  # the service: HTTP, its job database, key hashing
+  chromium                # the web page's browser test (tests/browser, driven by playwright-core)
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 
@@ -19,14 +20,24 @@ for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#PACKAGES[@]} packages already installed"
-  exit 0
-fi
+# Node.js runs the browser test; machines of this project have it, others get Debian's.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+else
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# playwright-core for the browser test, from the npm registry at the version package-lock.json pins
+# (it drives /usr/bin/chromium; it downloads no browser).
+browser_test="$(dirname "$0")/../tests/browser"
+if ! cmp -s "$browser_test/package-lock.json" "$browser_test/node_modules/.installed-lock.json" 2>/dev/null; then
+  (cd "$browser_test" && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.installed-lock.json)
+fi

@@ -13,7 +13,7 @@ torch.save zip files holding (nested) dicts of tensors; impasto's load_pth flatt
 inputs, with formulas written independently of impasto's (BCEWithLogitsLoss, logsigmoid, mse_loss,
 clamp), and checked against the textbook forms (log(sigmoid(x)) etc.) where those are finite.
 
-Files (tests/fixtures/gan/, about 320 KB in total; a third of it is G_eval):
+Files (tests/fixtures/gan/, about 340 KB in total; a third of it is G_eval):
 
   losses.pth               'real', 'fake': float32 [16] discriminator outputs, including +-30 and +-15
                            (saturated sigmoids) and values near 0; for each objective O in minimax,
@@ -26,6 +26,12 @@ Files (tests/fixtures/gan/, about 320 KB in total; a third of it is G_eval):
                            'penalty' = 10 * mean((||grad_x D(x_hat)|| - 1)^2) with
                            x_hat = eps*real + (1-eps)*fake; 'grad_norms' [4]; 'grads.*' the
                            gradients of the penalty w.r.t. the critic's parameters (same keys).
+  r1_penalty.pth           'critic.*': state dict of Sequential(Conv2d(3,4,3,1,1), LeakyReLU(0.2),
+                           Flatten, Linear(256,1)); 'real' [4,3,8,8]; 'penalty' = 5 / 2 *
+                           mean(||grad_x D(x)||^2) over the real samples (gamma 5, Mescheder et al.
+                           2018 eq. 9); 'grad_norms' [4]; 'grads.*' the penalty's gradients w.r.t. the
+                           critic's parameters. 'pack.*' the same for a packing critic (PacGAN, pack
+                           2): Conv2d(6,4,3,1,1) ... on real.view(2,6,8,8), one norm per pack [2].
   spectral_norm.pth        'conv.initial.*': state dict (bias, weight_orig, weight_u, weight_v) of
                            torch.nn.utils.spectral_norm(Conv2d(3,5,3)) with weight_u set to a seeded
                            unit vector; 'conv.x' [2,3,6,6]; after ONE training-mode forward:
@@ -170,6 +176,32 @@ def make_gradient_penalty():
             # Parameters the penalty does not reach (the biases: grad_x D does not depend on them) get zeros.
             "grads": {k: (p.grad.clone() if p.grad is not None else torch.zeros_like(p)) for k, p in
                       c64.named_parameters()}}
+
+
+# ---- R1 penalty -------------------------------------------------------------------------------------
+
+def r1_case(in_channels, real, packed, gamma):
+    critic = nn.Sequential(nn.Conv2d(in_channels, 4, 3, 1, 1), nn.LeakyReLU(0.2), nn.Flatten(),
+                           nn.Linear(4 * 8 * 8, 1))
+    c64 = copy.deepcopy(critic).double()
+    x = real.double().requires_grad_(True)
+    scores = c64(x.view(packed))
+    (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
+    squared = (grad.reshape(packed[0], -1) ** 2).sum(dim=1)
+    penalty = gamma / 2 * squared.mean()
+    penalty.backward()
+    return {"critic": dict(critic.state_dict()), "penalty": penalty.detach(), "grad_norms": squared.detach().sqrt(),
+            "grads": {k: (p.grad.clone() if p.grad is not None else torch.zeros_like(p)) for k, p in
+                      c64.named_parameters()}}
+
+
+def make_r1_penalty():
+    torch.manual_seed(SEED + 11)
+    real = torch.rand(4, 3, 8, 8) * 2 - 1
+    out = r1_case(3, real, (4, 3, 8, 8), 5.0)
+    out["real"] = real
+    out["pack"] = r1_case(6, real, (2, 6, 8, 8), 5.0)
+    return out
 
 
 # ---- spectral norm ----------------------------------------------------------------------------------
@@ -350,6 +382,7 @@ def main():
 
     torch.save(make_losses(), p("losses.pth"))
     torch.save(make_gradient_penalty(), p("gradient_penalty.pth"))
+    torch.save(make_r1_penalty(), p("r1_penalty.pth"))
     torch.save(make_spectral_norm(), p("spectral_norm.pth"))
     g_state, d_state, ref = make_dcgan64()
     torch.save(g_state, p("dcgan64_w4_G.pth"))

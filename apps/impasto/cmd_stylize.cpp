@@ -1,4 +1,10 @@
-// impasto stylize: one content image + style image(s) -> a stylized image, losses.jsonl, summary.
+// impasto stylize: one content image + style image(s) -> a stylized image, losses.jsonl, summary;
+// or every image of a folder into an output folder; or stdin to stdout (-c - / -o -).
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <iterator>
+
 #include "commands.h"
 #include "impasto/core/error.h"
 #include "impasto/style/job.h"
@@ -16,9 +22,10 @@ CLI::App* add_stylize_command(CLI::App& app, Context& context) {
   auto flags = std::make_shared<StylizeFlags>();
   auto& f = *flags;
   CLI::App* cmd = app.add_subcommand("stylize", "Stylize a photo with one or more style images");
-  cmd->add_option("-c,--content", f.job.content, "content image (photo)")->required();
+  cmd->add_option("-c,--content", f.job.content, "content image (photo), a folder of them, or - for stdin")->required();
   cmd->add_option("-s,--style", f.job.styles, "style image(s); repeat or separate by commas (not with --model)")->delimiter(',');
-  cmd->add_option("-o,--output", f.job.output, "output image (.png .jpg .webp .bmp .tif)")->capture_default_str();
+  cmd->add_option("-o,--output", f.job.output, "output image (.png .jpg .webp .bmp .tif), output folder (with a content folder), or - for stdout")->capture_default_str();
+  cmd->add_option("--format", f.job.format, "output format for -o - (default png) and for a folder's outputs (default: each input's): png, jpg, webp, bmp, tif");
   cmd->add_option("--method", f.job.method, "stylization method: gatys (optimisation) or network (--model)")->capture_default_str();
   cmd->add_option("--config", f.config, "JSON file with method options (flags override it)");
   cmd->add_option("--style-blend-weights", f.job.style_blend_weights, "one weight per style image (default all 1)")->delimiter(',');
@@ -38,10 +45,42 @@ CLI::App* add_stylize_command(CLI::App& app, Context& context) {
       if (m == "none" || m == "-") m.clear();
     if (options.contains("model") && cmd->count("--method") == 0) f.job.method = "network";
     f.job.options = options;
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const bool to_stdout = f.job.output == "-";
+    if (to_stdout) {
+      f.job.write_output = [](const std::vector<uint8_t>& bytes) {
+        if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() || std::fflush(stdout) != 0)
+          throw FileError("stdout", "write failed");
+      };
+    }
+    if (f.job.content != "-" && fs::is_directory(f.job.content, ec)) {
+      if (cmd->count("--output") == 0) throw OptionError("output", "give the output folder for a folder of images (-o DIR)");
+      const Json summary = run_stylize_folder(f.job, context.callbacks());
+      const auto& skipped = summary["skipped"];
+      if (!context.quiet || !skipped.empty())
+        std::fprintf(stderr, "wrote %lld of %lld images to %s in %.1f s\n", static_cast<long long>(summary["written"].get<int64_t>()),
+                     static_cast<long long>(summary["images"].get<int64_t>()), f.job.output.c_str(), summary["seconds"].get<double>());
+      if (summary["stopped_early"].get<bool>()) {
+        std::fprintf(stderr, "interrupted: the remaining images were not stylized\n");
+        context.exit_code = 130;
+      } else if (!skipped.empty()) {
+        std::fprintf(stderr, "error: %zu image(s) could not be read and were skipped:\n", skipped.size());
+        for (const auto& s : skipped) std::fprintf(stderr, "  %s\n", s["error"].get<std::string>().c_str());
+        context.exit_code = 1;
+      }
+      return;
+    }
+    if (f.job.content == "-") {
+      f.job.content_bytes.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+      if (f.job.content_bytes.empty()) throw OptionError("content", "no image on stdin (-c -)");
+      f.job.content.clear();
+    }
     Json summary = run_stylize_job(f.job, context.callbacks());
+    const std::string written = to_stdout ? "stdout" : f.job.output;
     if (summary.value("method", "") == "network") {
       if (!context.quiet)
-        std::fprintf(stderr, "wrote %s (%dx%d) with the %s in %.1f s (%lld tiles)\n", f.job.output.c_str(),
+        std::fprintf(stderr, "wrote %s (%dx%d) with the %s in %.1f s (%lld tiles)\n", written.c_str(),
                      summary["width"].get<int>(), summary["height"].get<int>(),
                      summary["network"] == "transformer_net" ? "TransformerNet" : "CycleGAN generator",
                      summary["seconds"].get<double>(), static_cast<long long>(summary["tiles"].get<int64_t>()));
@@ -49,16 +88,17 @@ CLI::App* add_stylize_command(CLI::App& app, Context& context) {
     }
     if (summary.value("stopped_early", false)) {
       std::fprintf(stderr, "interrupted at step %lld: wrote the result so far to %s\n",
-                   static_cast<long long>(summary["final"]["step"].get<int64_t>()), f.job.output.c_str());
+                   static_cast<long long>(summary["final"]["step"].get<int64_t>()), written.c_str());
       context.exit_code = 130;
       return;
     }
     if (!context.quiet) {
       const auto& fin = summary["final"];
       std::fprintf(stderr, "wrote %s (%dx%d) in %.1f s; final loss %.4g (content %.4g, style %.4g, tv %.4g); losses in %s\n",
-                   f.job.output.c_str(), summary["width"].get<int>(), summary["height"].get<int>(),
+                   written.c_str(), summary["width"].get<int>(), summary["height"].get<int>(),
                    summary["seconds"].get<double>(), fin["total"].get<double>(), fin["content"].get<double>(),
-                   fin["style"].get<double>(), fin["tv"].get<double>(), summary["losses"].get<std::string>().c_str());
+                   fin["style"].get<double>(), fin["tv"].get<double>(),
+                   summary["losses"].get<std::string>().empty() ? "(none: --losses FILE)" : summary["losses"].get<std::string>().c_str());
     }
   });
   return cmd;

@@ -40,6 +40,9 @@ CLI::App* add_gan_command(CLI::App& train, Context& context) {
   cmd->add_option("--d-norm", o.nets.d_norm, "discriminator normalisation: batch, layer, instance, none, auto")->capture_default_str();
   cmd->add_flag("--spectral-norm", o.nets.spectral_norm, "spectral normalisation in every discriminator layer");
   cmd->add_flag("--minibatch-stddev", o.nets.minibatch_stddev, "dcgan: batch-variety channel in D against mode collapse");
+  cmd->add_option("--pack", o.nets.pack, "dcgan: samples the discriminator judges together (PacGAN; 1 = off)")->capture_default_str();
+  cmd->add_option("--g-norm", o.nets.g_norm, "dcgan generator normalisation: batch, pixel, none")->capture_default_str();
+  cmd->add_option("--g-upsample", o.nets.g_upsample, "dcgan generator upsampling: transposed, nearest (+ 3x3 conv)")->capture_default_str();
   cmd->add_option("--mlp-hidden", o.nets.mlp_hidden, "mlp: hidden units")->capture_default_str();
   cmd->add_option("--mlp-layers", o.nets.mlp_layers, "mlp: hidden layers")->capture_default_str();
   cmd->add_option("--lr-g", o.lr_g, "generator learning rate (0 = 1e-4 wgangp, 5e-5 wgan, else 2e-4)");
@@ -52,6 +55,7 @@ CLI::App* add_gan_command(CLI::App& train, Context& context) {
   cmd->add_option("--grad-clip", o.grad_clip, "clip gradient norms to this (0 = off)")->capture_default_str();
   cmd->add_option("--weight-clip", o.weight_clip, "wgan: clip critic weights to [-c, c]")->capture_default_str();
   cmd->add_option("--gp-lambda", o.gp_lambda, "wgangp: gradient-penalty weight")->capture_default_str();
+  cmd->add_option("--r1-gamma", o.r1_gamma, "R1 penalty on D's gradient at real data, any objective (0 = off)")->capture_default_str();
   cmd->add_option("--diff-augment", o.diff_augment, "differentiable augmentation, e.g. color,translation,cutout (off by default)");
   cmd->add_option("--seed", o.seed, "random seed")->capture_default_str();
   cmd->add_option("--device", o.device, "auto, cpu or cuda")->capture_default_str();

@@ -26,8 +26,10 @@ CLI::App* add_cyclegan_command(CLI::App& train, Context& context) {
   cmd->add_option("--synthetic-b", o.synthetic_b, "built-in domain B instead");
   cmd->add_option("-o,--out", f->out, "run folder to create");
   cmd->add_option("--resume", f->resume, "continue the run in this folder exactly where its last checkpoint left off");
-  cmd->add_option("--size", o.size, "training image side in pixels (a multiple of 4 for resnet G, 2^levels for unet)")->capture_default_str();
-  cmd->add_option("--crop", o.crop, "center or random crop after resizing the shorter side")->capture_default_str();
+  cmd->add_option("--size,--crop-size", o.size, "training image side in pixels, the crop (a multiple of 4 for resnet G, 2^levels for unet)")->capture_default_str();
+  cmd->add_option("--load-size", o.load_size, "folders: images are scaled to this before the crop (0 = size * 286 / 256, the reference's 286 for 256)")->capture_default_str();
+  cmd->add_option("--preprocess", o.preprocess, "folders: resize_and_crop (load-size square, then crop), scale_width_and_crop, scale_shortside_and_crop, crop")->capture_default_str();
+  cmd->add_option("--crop", o.crop, "position of the crop: random or center")->capture_default_str();
   cmd->add_flag("--flip,!--no-flip", o.flip, "random horizontal flips (on by default; --no-flip turns them off)");
   cmd->add_option("--batch-size", o.batch_size, "images of each domain per step")->capture_default_str();
   cmd->add_option("--workers", o.workers, "image decoding threads per domain")->capture_default_str();

@@ -57,6 +57,7 @@ CLI::App* add_feedforward_command(CLI::App& train, Context& context) {
   cmd->add_option("--checkpoint-every", o.checkpoint_every, "checkpoint, model.ckpt and report every N steps")->capture_default_str();
   cmd->add_option("--keep-checkpoints", o.keep_checkpoints, "keep only the newest N step checkpoints (0 = all)")->capture_default_str();
   cmd->add_option("--num-samples", o.num_samples, "validation images in the samples")->capture_default_str();
+  cmd->add_option("--hold-out", o.hold_out, "content files kept out of training for the samples (-1 = --num-samples, at most a quarter of the folder)")->capture_default_str();
   add_threads_flag(*cmd, f->threads);
   cmd->callback([f, cmd, &context] {
     FeedforwardTrainResult result;

@@ -33,6 +33,8 @@ void reject_options_besides_resume(const CLI::App& command);
 CLI::App* add_generate_command(CLI::App& app, Context& context);
 CLI::App* add_eval_command(CLI::App& app, Context& context);
 CLI::App* add_explain_command(CLI::App& app, Context& context);
+CLI::App* add_serve_command(CLI::App& app, Context& context);  // cmd_serve.cpp
+CLI::App* add_keys_command(CLI::App& app, Context& context);   // cmd_serve.cpp
 
 // Common flags: --threads (applied by configure_runtime before the command runs).
 void add_threads_flag(CLI::App& command, int& threads);

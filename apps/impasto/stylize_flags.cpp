@@ -23,6 +23,7 @@ void add_stylize_method_flags(CLI::App* cmd, MethodFlags& f) {
   add_method_option<double>(cmd, f, "strength", "network: 0 = the photo .. 1 = the full style (default 1)");
   add_method_option<int64_t>(cmd, f, "tile", "network: tile side for large images (default 768)");
   add_method_option<int64_t>(cmd, f, "overlap", "network: pixels blended between tiles (default 64)");
+  add_method_option<std::string>(cmd, f, "tile-statistics", "network: instance norms of tiles use the statistics of the whole image shrunk to a tile (image, default), of the full image measured norm by norm (exact: several times slower), or each tile's own (tile)");
   add_method_option<std::string>(cmd, f, "backbone", "feature network: random-multiscale (default, no download), vgg19, vgg16, vgg19-normalised");
   add_method_option<std::string>(cmd, f, "weights", "weight file for the backbone (.pth or impasto checkpoint)");
   add_method_option<std::string>(cmd, f, "pooling", "VGG pooling: max or avg");

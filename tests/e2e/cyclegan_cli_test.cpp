@@ -87,3 +87,28 @@ TEST(CycleGanCli, BadFlagsAreNamed) {
   expect_failure("train cyclegan" + kTiny, "--out");
   expect_failure("train cyclegan --resume " + dir + "/none", "none");
 }
+
+TEST(CycleGanCli, FolderDomainsTakeTheReferencesPreprocessingFlags) {
+  const std::string dir = test::temp_dir("cyclegan_cli_folders"), run = dir + "/run";
+  for (const char* domain : {"a", "b"}) {
+    fs::create_directories(dir + "/" + domain);
+    for (int i = 0; i < 3; ++i)
+      write_image(dir + "/" + domain + "/" + std::to_string(i) + ".png", synthetic_landscape(30 + 4 * i, 44, uint64_t(i)));
+  }
+  const std::string nets = " --batch-size 2 --netG resnet_1blocks --ngf 4 --netD n_layers --n-layers-D 1 --ndf 4"
+                           " --num-samples 2 --workers 0 --device cpu --threads 1";
+  auto r = run_cli("train cyclegan -q --domain-a " + dir + "/a --domain-b " + dir + "/b --crop-size 16 --load-size 20"
+                   " --preprocess scale_width_and_crop" + nets + " --steps 2 --out " + run);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const Json config = RunDirectory(run).read_config();
+  EXPECT_EQ(config["size"], 16);
+  EXPECT_EQ(config["load_size"], 20);
+  EXPECT_EQ(config["preprocess"], "scale_width_and_crop");
+  // Without the flags: the reference's resize_and_crop at its ratio (18 for a 16 crop).
+  r = run_cli("train cyclegan -q --domain-a " + dir + "/a --domain-b " + dir + "/b --size 16" + nets + " --steps 1 --out " + run + "2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(RunDirectory(run + "2").read_config()["preprocess"], "resize_and_crop");
+  EXPECT_EQ(RunDirectory(run + "2").read_config()["load_size"], 18);
+  expect_failure("train cyclegan" + kTiny + " --preprocess none --steps 1 --out " + dir + "/x", "--preprocess");
+  expect_failure("train cyclegan" + kTiny + " --load-size 8 --steps 1 --out " + dir + "/y", "--load-size");
+}

@@ -92,19 +92,27 @@ TEST_P(RingOfGaussians, CoversTheModesWithSharpSamples) {
 
 // A DCGAN on rendered digits makes digits a classifier trained on real ones recognises, of every
 // class (no mode collapse). The Inception-Score-like figure exp(E KL(p(y|x) || p(y))) is printed.
-// DISABLED until a recipe passes reliably inside the time budget. Every recipe tried (about 20:
+// DISABLED until a recipe passes reliably inside the time budget. Every recipe tried (about 25:
 // nonsaturating, hinge, lsgan, hinge + spectral norm; batch 16/32/64; 1000-3000 steps; TTUR;
-// linear decay; EMA; D norms batch/layer/none; DiffAugment; z 32/100; G width 32; minibatch stddev)
-// reaches mean top-1 0.85-0.89 and exp(E KL) 6.0-6.7, but the GAN makes too few recognisable 0s
-// (1.5-3.7% of samples) and usually 4s (1.7-6%), so 7-9 of 10 classes reach 5%; longer training
-// (3000 steps) makes it worse. Run it with --gtest_also_run_disabled_tests.
+// linear decay; EMA; D norms batch/layer/none; DiffAugment; z 32/100; G width 32; minibatch stddev;
+// then a pixel-norm G with nearest-upsample convs, a PacGAN D (pack 2), and R1 (gamma 1) with no
+// D norm) reaches mean top-1 0.76-0.91 and exp(E KL) 4.3-6.7, but only 6-9 of 10 classes reach
+// 5%, and 9 on no more than an occasional seed.
+// The judge is not the cause: trained 2000 instead of 800 steps it recognises real digits at
+// 0.998 (recall of every class >= 0.985, balanced shares) yet still finds the generated digits
+// unbalanced: too many 3s (24-27%) and too few 4s, 9s and 0s (1.5-6% each). What the runs
+// leave is a generator that draws round, closed shapes (3, 5, 8) for most latents. The recipe below
+// (pixel-norm G with nearest-upsample steps) gives, for seeds 1/2/3: top-1 0.896/0.902/0.896,
+// 7/8/6 classes with >= 5%, smallest share 0.032/0.015/0.018, exp(E KL) 6.45/6.29/6.07.
+// Run it with --gtest_also_run_disabled_tests.
 TEST(RenderedDigits, DISABLED_GeneratedDigitsAreRecognisedAndCoverTheClasses) {
   const int64_t channels = 1;
   DigitClassifierOptions judge;
   judge.channels = channels;
+  judge.steps = 2000;  // 800 steps: 0.98 on real digits with the recall of 6s at 0.93, too weak a judge
   const DigitClassifierResult trained = train_digit_classifier(judge);
   std::printf("digit classifier accuracy on real digits: %.3f\n", trained.accuracy);
-  ASSERT_GE(trained.accuracy, 0.95);
+  ASSERT_GE(trained.accuracy, 0.97);
   DigitClassifier classifier = trained.net;
 
   GanTrainOptions o;
@@ -115,6 +123,8 @@ TEST(RenderedDigits, DISABLED_GeneratedDigitsAreRecognisedAndCoverTheClasses) {
   o.nets.z_dim = 32;
   o.nets.g_width = 16;
   o.nets.d_width = 16;
+  o.nets.g_norm = "pixel";
+  o.nets.g_upsample = "nearest";
   o.loss = "nonsaturating";
   o.steps = 1500;
   o.lr_g = 5e-4;
@@ -136,8 +146,8 @@ TEST(RenderedDigits, DISABLED_GeneratedDigitsAreRecognisedAndCoverTheClasses) {
   const double inception_like = std::exp((p * (p.clamp_min(1e-12).log() - py.log())).sum(1).mean().item<double>());
   int classes_present = 0;
   for (int64_t c = 0; c < 10; ++c) classes_present += share[c].item<double>() >= 0.05;
-  std::printf("generated digits: mean top-1 %.3f, classes with >= 5%%: %d/10, score exp(E KL) %.2f (real-data max 10)\n",
-              mean_top1, classes_present, inception_like);
+  std::printf("generated digits: mean top-1 %.3f, classes with >= 5%%: %d/10 (smallest share %.3f), score exp(E KL) %.2f (real-data max 10)\n",
+              mean_top1, classes_present, share.min().item<double>(), inception_like);
   std::cout << "class shares: " << share.reshape({1, 10}) << std::endl;
   EXPECT_GE(mean_top1, 0.8);
   EXPECT_GE(classes_present, 9);

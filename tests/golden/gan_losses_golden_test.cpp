@@ -1,4 +1,4 @@
-// Golden tests: the six GAN objectives and the WGAN-GP gradient penalty against PyTorch references
+// Golden tests: the six GAN objectives, the WGAN-GP gradient penalty and the R1 penalty against PyTorch references
 // written by tools/make_gan_fixtures.py (losses from BCEWithLogitsLoss / logsigmoid / mse_loss in
 // float64, gradients by autograd), within 1e-5 relative + absolute.
 #include <gtest/gtest.h>
@@ -127,6 +127,47 @@ TEST(GanLosses, GradientPenaltyMatchesPython) {
   // eps as [N,1,1,1] gives the same penalty.
   GradientPenalty gp4 = gradient_penalty(fn, ref.at("real"), ref.at("fake"), ref.at("eps").view({4, 1, 1, 1}));
   EXPECT_NEAR(gp4.penalty.item<double>(), gp.penalty.item<double>(), 1e-6);
+}
+
+TEST(GanLosses, R1PenaltyMatchesPythonForSingleAndPackedCritics) {
+  auto ref = load_fixture_map("gan/r1_penalty.pth");
+  for (const std::string prefix : {"", "pack."}) {
+    SCOPED_TRACE("case '" + prefix + "'");
+    const bool packed = !prefix.empty();
+    torch::nn::Sequential critic(torch::nn::Conv2d(torch::nn::Conv2dOptions(packed ? 6 : 3, 4, 3).stride(1).padding(1)),
+                                 torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.2)),
+                                 torch::nn::Flatten(), torch::nn::Linear(4 * 8 * 8, 1));
+    StateDict critic_state;
+    for (const auto& [k, t] : ref)
+      if (k.rfind(prefix + "critic.", 0) == 0) critic_state.emplace_back(k.substr(prefix.size() + 7), t);
+    load_state_dict(*critic, critic_state, "r1_penalty.pth");
+    at::Tensor real = ref.at("real").clone().requires_grad_(true);
+    // A packing critic sees consecutive samples as one input of 2x the channels (PacGAN).
+    const at::Tensor scores = critic->forward(packed ? real.view({2, 6, 8, 8}) : real).reshape({-1});
+    R1Penalty r1 = r1_penalty(scores, real, 5.0);
+    expect_close(r1.penalty, ref.at(prefix + "penalty"), 1e-5, "penalty");
+    expect_close(r1.grad_norms, ref.at(prefix + "grad_norms"), 1e-5, "grad_norms");
+    EXPECT_FALSE(r1.grad_norms.requires_grad());
+    r1.penalty.backward();
+    for (const auto& item : critic->named_parameters()) {
+      const at::Tensor& expected = ref.at(prefix + "grads." + item.key());
+      at::Tensor got = item.value().grad().defined() ? item.value().grad() : torch::zeros_like(item.value());
+      expect_close(got, expected, 1e-4, "grad of " + item.key());
+    }
+  }
+}
+
+TEST(GanLosses, R1PenaltyOfALinearCriticIsGammaHalfTheSquaredWeightNorm) {
+  torch::manual_seed(4);
+  torch::nn::Linear critic(5, 1);
+  at::Tensor real = torch::randn({6, 5}).requires_grad_(true);
+  const at::Tensor scores = critic->forward(real).reshape({-1});
+  // grad_x D = w for every sample.
+  const double w2 = critic->weight.pow(2).sum().item<double>();
+  EXPECT_NEAR(r1_penalty(scores, real, 3.0).penalty.item<double>(), 1.5 * w2, 1e-6);
+  // The real batch must have been made differentiable before D's forward pass.
+  const at::Tensor detached = torch::randn({6, 5});
+  EXPECT_THROW(r1_penalty(critic->forward(detached).reshape({-1}), detached, 1.0), c10::Error);
 }
 
 TEST(GanLosses, GradientPenaltyWorksUnderNoGradAndChecksEps) {

@@ -203,8 +203,28 @@ TEST(CycleGanTrainer, BadOptionsNameTheOption) {
   bad = o;
   bad.lr = 0;
   expect_option(bad, "lr");
+  bad = o;
+  bad.preprocess = "scale_width";  // the reference's, but it keeps sizes that vary
+  expect_option(bad, "preprocess");
+  bad = o;
+  bad.load_size = o.size - 4;  // below the crop
+  expect_option(bad, "load_size");
   EXPECT_EQ(resolve(o).decay_start, 1);  // -1 = half the steps
   EXPECT_EQ(test::failing_option([] { cyclegan_train_options_from_json(Json{{"lambda_a", 10}}); }), "lambda_a");
+  // The reference's preprocessing by default: resize_and_crop from 286 to 256 (the same ratio for
+  // other sizes); a config.json from before --preprocess resumes as it was trained.
+  CycleGanTrainOptions reference = o;
+  reference.size = 256;
+  reference.netD = "pixel";
+  EXPECT_EQ(resolve(reference).load_size, 286);
+  EXPECT_EQ(resolve(reference).preprocess, "resize_and_crop");
+  EXPECT_EQ(resolve(o).load_size, (o.size * 286 + 128) / 256);
+  Json old_config = to_json(resolve(o));
+  old_config.erase("preprocess");
+  old_config.erase("load_size");
+  const CycleGanTrainOptions old = cyclegan_train_options_from_json(old_config);
+  EXPECT_EQ(old.preprocess, "scale_shortside_and_crop");
+  EXPECT_EQ(old.load_size, o.size);
   // Folders are opened by training: a missing one is a FileError naming it.
   bad = o;
   bad.synthetic_a.clear();

@@ -230,6 +230,81 @@ TEST(Dataset, ResizesTheShorterSideThenCrops) {
   EXPECT_NEAR(s[0][0][0][0].item<float>(), 1.0f / 3.0f, 1e-4);
 }
 
+TEST(Dataset, PreprocessModesAsCycleGansReference) {
+  // A 40 x 80 image whose red channel is the column index / 79 and green the row index / 39, so each
+  // sample shows which part of the image it came from and at what scale.
+  const std::string dir = test::temp_dir("preprocess");
+  const at::Tensor cols = torch::linspace(0, 1, 80).view({1, 1, 1, 80}).expand({1, 1, 40, 80});
+  const at::Tensor rows = torch::linspace(0, 1, 40).view({1, 1, 40, 1}).expand({1, 1, 40, 80});
+  write_image(dir + "/ramp.png", torch::cat({cols, rows, torch::zeros({1, 1, 40, 80})}, 1));
+  auto sample = [&](const std::string& mode, int64_t load, const std::string& crop = "center") {
+    DatasetOptions o = folder(dir, 1, 0);
+    o.preprocess = mode;
+    o.load_size = load;
+    o.crop = crop;
+    return make_dataset(o)->next().samples[0];
+  };
+  // Over the 16 pixels of a crop, red rises by 15 f / 79 and green by 15 f / 39, f = original / resized
+  // side (area averaging keeps a ramp a ramp; 8-bit files round each value by up to 1/510).
+  auto red_span = [](const at::Tensor& s) { return (s[0][8][15] - s[0][8][0]).item<double>(); };
+  auto green_span = [](const at::Tensor& s) { return (s[1][15][8] - s[1][0][8]).item<double>(); };
+  // scale_shortside_and_crop (the default) at L = 16: 16 x 32, f = 2.5 both ways.
+  const at::Tensor shortside = sample("scale_shortside_and_crop", 0);
+  EXPECT_NEAR(red_span(shortside), 15 * 2.5 / 79, 0.01);
+  EXPECT_NEAR(green_span(shortside), 15 * 2.5 / 39, 0.01);
+  // resize_and_crop at L = 32: 32 x 32 (aspect not kept): f = 2.5 across, 1.25 down.
+  const at::Tensor resized = sample("resize_and_crop", 32);
+  EXPECT_NEAR(red_span(resized), 15 * 2.5 / 79, 0.01);
+  EXPECT_NEAR(green_span(resized), 15 * 1.25 / 39, 0.01);
+  // scale_width_and_crop at L = 32: 32 wide, 16 high: f = 2.5 both ways.
+  const at::Tensor width = sample("scale_width_and_crop", 32);
+  EXPECT_NEAR(red_span(width), 15 * 2.5 / 79, 0.01);
+  EXPECT_NEAR(green_span(width), 15 * 2.5 / 39, 0.01);
+  // crop: 16 x 16 of the 40 x 80 original, f = 1.
+  const at::Tensor original = sample("crop", 0);
+  EXPECT_NEAR(red_span(original), 15.0 / 79, 0.01);
+  EXPECT_NEAR(green_span(original), 15.0 / 39, 0.01);
+  // Random crops of resize_and_crop move over the whole L x L image.
+  DatasetOptions o = folder(dir, 64, 0);
+  o.preprocess = "resize_and_crop";
+  o.load_size = 32;
+  o.crop = "random";
+  const at::Tensor batch = make_dataset(o)->next().samples;
+  const at::Tensor left = batch.select(1, 0).select(1, 0).select(1, 0);  // red at each crop's corner
+  EXPECT_LT(left.min().item<double>(), 0.1);
+  EXPECT_GT(left.max().item<double>(), 0.4);
+  // The default mode is the old behaviour, sample for sample.
+  DatasetOptions plain = folder(dir, 4, 0), explicit_mode = plain;
+  explicit_mode.preprocess = "scale_shortside_and_crop";
+  explicit_mode.load_size = 16;
+  EXPECT_TRUE(torch::equal(make_dataset(plain)->next().samples, make_dataset(explicit_mode)->next().samples));
+}
+
+TEST(Dataset, HeldOutFilesStayOutOfTheStream) {
+  const std::string dir = test::temp_dir("holdout");
+  for (int i = 0; i < 10; ++i) write_image(dir + "/img" + std::to_string(i) + ".png", solid(i));
+  DatasetOptions o = folder(dir, 40, 0);
+  o.hold_out = 3;
+  auto train = make_dataset(o);
+  EXPECT_EQ(train->stats().files, 7);
+  EXPECT_NE(train->describe().find("3 more held out"), std::string::npos) << train->describe();
+  o.held_out_only = true;
+  auto held = make_dataset(o);
+  EXPECT_EQ(held->stats().files, 3);
+  // Which image a sample is: its red level (i * 20 / 255).
+  auto images = [](const at::Tensor& s) {
+    std::set<int> ids;
+    for (int64_t k = 0; k < s.size(0); ++k) ids.insert(int(std::lround(s[k][0].mean().item<double>() * 255 / 20)));
+    return ids;
+  };
+  const std::set<int> trained = images(train->next().samples), shown = images(held->next().samples);
+  EXPECT_EQ(trained.size(), 7u);
+  EXPECT_EQ(shown, (std::set<int>{1, 5, 8}));  // floor((2j + 1) * 10 / 6): evenly spread, sorted names
+  for (int id : shown) EXPECT_EQ(trained.count(id), 0u) << id;
+  o.hold_out = 10;
+  EXPECT_EQ(test::failing_option([&] { make_dataset(o); }), "hold_out");
+}
+
 TEST(Dataset, GrowsSmallImagesToTheSize) {
   const std::string dir = test::temp_dir("grow");
   write_image(dir + "/small.png", synthetic_landscape(10, 12, 1));
@@ -352,6 +427,9 @@ TEST(Dataset, BadOptionsNameTheOption) {
       {"size", [](DatasetOptions& o) { o.size = 4; }},
       {"channels", [](DatasetOptions& o) { o.channels = 2; }},
       {"crop", [](DatasetOptions& o) { o.crop = "corner"; }},
+      {"preprocess", [](DatasetOptions& o) { o.preprocess = "scale_width"; }},
+      {"load_size", [](DatasetOptions& o) { o.load_size = 16; }},  // below the crop (32)
+      {"hold_out", [](DatasetOptions& o) { o.hold_out = 2; }},     // a synthetic set holds nothing out
       {"batch_size", [](DatasetOptions& o) { o.batch_size = 0; }},
       {"workers", [](DatasetOptions& o) { o.workers = -1; }},
       {"queue_batches", [](DatasetOptions& o) { o.queue_batches = 0; }},

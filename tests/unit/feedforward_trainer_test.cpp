@@ -38,6 +38,8 @@ FeedforwardTrainOptions tiny(const std::string& dir) {
   return o;
 }
 
+void fs_create(const std::string& dir) { std::filesystem::create_directories(dir); }
+
 std::vector<double> losses(const std::string& run) {
   std::vector<double> out;
   for (const Json& r : RunDirectory(run).read_log()) out.push_back(r.at("loss").get<double>());
@@ -114,4 +116,43 @@ TEST(FeedforwardTrainer, OptionErrorsNameTheOption) {
   Json unknown = to_json(resolved);
   unknown["colour"] = 1;
   EXPECT_EQ(test::failing_option([&] { feedforward_train_options_from_json(unknown); }), "colour");
+}
+
+TEST(FeedforwardTrainer, FolderRunsHoldOutFilesForTheSamples) {
+  // Eight flat-coloured content files: the samples must show files the network never trains on.
+  const std::string dir = test::temp_dir("feedforward_hold_out");
+  fs_create(dir + "/photos");
+  auto colour = [](int i) { return torch::tensor({i * 0.1f, 1.0f - i * 0.1f, 0.5f}).view({1, 3, 1, 1}); };
+  for (int i = 0; i < 8; ++i) write_image(dir + "/photos/img" + std::to_string(i) + ".png", colour(i).expand({1, 3, 20, 24}).contiguous());
+  FeedforwardTrainOptions o = tiny(dir);
+  o.data.synthetic.clear();
+  o.data.folder = dir + "/photos";
+  o.steps = 0;  // from epochs: 2 passes over the 6 training files in batches of 2
+  o.epochs = 2;
+  const FeedforwardTrainOptions resolved = resolve(o);
+  EXPECT_EQ(resolved.hold_out, 2);  // num_samples, at most a quarter of the folder
+  EXPECT_EQ(resolved.steps, 6);
+  o.steps = 1;
+  train_feedforward(o, dir + "/run", {});
+  EXPECT_EQ(RunDirectory(dir + "/run").read_config()["hold_out"], 2);
+  // The top row of the step-0 grid shows files 2 and 6 (evenly spread over the sorted names).
+  const at::Tensor grid = read_image(dir + "/run/samples/step-000000.png").rgb;
+  for (const auto& [column, file] : std::vector<std::pair<int, int>>{{0, 2}, {1, 6}}) {
+    const at::Tensor pixel = grid.index({0, torch::indexing::Slice(), 50, 50 + column * 98}).view({1, 3, 1, 1});
+    EXPECT_LT((pixel - colour(file)).abs().max().item<float>(), 0.01) << "column " << column;
+  }
+  // Too few files to hold any out: a warning, and the samples show training images.
+  std::vector<std::string> warnings;
+  Callbacks cb;
+  cb.log = [&](LogLevel level, const std::string& message) {
+    if (level == LogLevel::warn) warnings.push_back(message);
+  };
+  std::filesystem::remove_all(dir + "/photos");
+  fs_create(dir + "/photos");
+  for (int i = 0; i < 3; ++i) write_image(dir + "/photos/img" + std::to_string(i) + ".png", colour(i).expand({1, 3, 20, 24}).contiguous());
+  train_feedforward(o, dir + "/small", cb);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("too few images"), std::string::npos) << warnings[0];
+  o.hold_out = 3;
+  EXPECT_EQ(test::failing_option([&] { resolve(o); }), "hold_out");
 }

@@ -195,6 +195,98 @@ TEST(GanNets, BadOptionsNameTheOption) {
   o.data_dim = 2;
   o.minibatch_stddev = true;
   EXPECT_EQ(test::failing_option([&] { make_discriminator(o); }), "minibatch_stddev");
+  o.minibatch_stddev = false;
+  o.pack = 2;
+  EXPECT_EQ(test::failing_option([&] { make_discriminator(o); }), "pack");
+  o = small_dcgan(32);
+  o.g_norm = "instance";
+  EXPECT_EQ(test::failing_option([&] { make_generator(o); }), "g_norm");
+  o = small_dcgan(32);
+  o.g_upsample = "bilinear";
+  EXPECT_EQ(test::failing_option([&] { make_generator(o); }), "g_upsample");
+  o = small_dcgan(32);
+  o.pack = 0;
+  EXPECT_EQ(test::failing_option([&] { make_discriminator(o); }), "pack");
+  o.pack = 3;  // a batch that is not a multiple of the pack is refused when D sees it
+  EXPECT_EQ(test::failing_option([&] { make_discriminator(o)->forward(torch::rand({4, 3, 32, 32})); }), "pack");
+}
+
+TEST(GanNets, GeneratorNormAndUpsamplingVariants) {
+  torch::manual_seed(5);
+  for (const std::string norm : {"batch", "pixel", "none"}) {
+    for (const std::string upsample : {"transposed", "nearest"}) {
+      SCOPED_TRACE(norm + " " + upsample);
+      auto o = small_dcgan(32);
+      o.g_norm = norm;
+      o.g_upsample = upsample;
+      auto g = make_generator(o);
+      const at::Tensor image = g->forward(torch::randn({3, 6}));
+      EXPECT_EQ(image.sizes(), (std::vector<int64_t>{3, 3, 32, 32}));
+      EXPECT_LE(image.abs().max().item<double>(), 1.0);
+      image.sum().backward();
+      int64_t convs = 0, kernels3 = 0, biases = 0, norm_buffers = 0;
+      for (const auto& [name, t] : module_state_dict(*g)) {
+        convs += t.dim() == 4;
+        kernels3 += t.dim() == 4 && t.size(2) == 3;
+        biases += t.dim() == 1 && name.find("bias") != std::string::npos;
+        norm_buffers += name.find("running_mean") != std::string::npos;
+      }
+      for (const auto& p : g->parameters()) EXPECT_TRUE(p.grad().defined());
+      EXPECT_EQ(convs, 4);  // 1x1 -> 4x4, then three 2x steps to 32
+      EXPECT_EQ(kernels3, upsample == "nearest" ? 3 : 0);  // the 2x steps become 3x3 convs after upsampling
+      EXPECT_EQ(norm_buffers, norm == "batch" ? 3 : 0);
+      // Batch norm's shift stands in for conv biases; without it every conv has its own.
+      EXPECT_EQ(biases, norm == "batch" ? 3 : 4);
+      // Nothing couples the samples without batch norm: a sample's image does not depend on the batch.
+      if (norm != "batch") {
+        torch::NoGradGuard no_grad;
+        const at::Tensor z = torch::randn({4, 6});
+        EXPECT_TRUE(torch::allclose(g->forward(z).narrow(0, 0, 1), g->forward(z.narrow(0, 0, 1)), 1e-5, 1e-6));
+      }
+    }
+  }
+  // Pixel norm: right after it (the second layer), every position's feature vector has unit root
+  // mean square over the channels, whatever the scale of z.
+  auto o = small_dcgan(32);
+  o.g_norm = "pixel";
+  auto g = make_generator(o);
+  torch::NoGradGuard no_grad;
+  auto* main = g->named_children()["main"]->as<torch::nn::SequentialImpl>();
+  ASSERT_NE(main, nullptr);
+  auto layer = main->begin();
+  at::Tensor h = layer->forward(torch::randn({2, 6, 1, 1}) * 7);
+  ++layer;
+  h = layer->forward(h);
+  const at::Tensor rms = h.pow(2).mean(1).sqrt();  // [2,4,4]
+  EXPECT_TRUE(torch::allclose(rms, torch::ones_like(rms), 1e-4, 1e-4)) << rms;
+}
+
+TEST(GanNets, PackedDiscriminatorJudgesConsecutiveSamplesTogether) {
+  torch::manual_seed(6);
+  auto o = small_dcgan(32);
+  o.d_norm = "none";
+  o.pack = 2;
+  auto d = make_discriminator(o);
+  // The first conv reads pack x channels.
+  at::Tensor first;
+  for (const auto& [name, t] : module_state_dict(*d))
+    if (t.dim() == 4) {
+      first = t;
+      break;
+    }
+  EXPECT_EQ(first.size(1), 6);
+  torch::NoGradGuard no_grad;
+  const at::Tensor x = torch::rand({6, 3, 32, 32}) * 2 - 1;
+  const at::Tensor s = d->forward(x);
+  EXPECT_EQ(s.sizes(), (std::vector<int64_t>{3}));
+  // Score k is that of samples 2k and 2k+1 together: changing sample 3 changes score 1 only.
+  at::Tensor y = x.clone();
+  y[3].uniform_(-1, 1);
+  const at::Tensor t = d->forward(y);
+  EXPECT_FLOAT_EQ(t[0].item<float>(), s[0].item<float>());
+  EXPECT_NE(t[1].item<float>(), s[1].item<float>());
+  EXPECT_FLOAT_EQ(t[2].item<float>(), s[2].item<float>());
+  EXPECT_TRUE(torch::allclose(d->forward(x.narrow(0, 2, 2)), s.narrow(0, 1, 1)));
 }
 
 TEST(GanNets, MinibatchStddevLetsDSeeTheVarietyOfItsGroup) {

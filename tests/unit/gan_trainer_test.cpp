@@ -119,6 +119,34 @@ TEST(GanTrainer, ResumeIsExactWithSpectralNormAugmentationAndDecay) {
   expect_exact_resume(o, 5, "resume_sn");
 }
 
+TEST(GanTrainer, ResumeIsExactWithR1PackingAndPixelNormUpsamplingG) {
+  GanTrainOptions o = digits_options(6);
+  o.r1_gamma = 2;
+  o.nets.pack = 2;
+  o.nets.d_norm = "none";
+  o.nets.g_norm = "pixel";
+  o.nets.g_upsample = "nearest";
+  expect_exact_resume(o, 3, "resume_r1");
+  const std::string dir = test::temp_dir("r1_run");
+  o.steps = 2;
+  train_gan(o, dir, {});
+  // The penalty is logged, and is a real, positive number.
+  for (const Json& record : RunDirectory(dir).read_log()) {
+    ASSERT_TRUE(record.contains("r1")) << record.dump();
+    EXPECT_GT(record["r1"].get<double>(), 0.0);
+  }
+  // The options survive config.json and the checkpoint; the model generates with the same G.
+  const GanTrainOptions back = gan_train_options_from_json(RunDirectory(dir).read_config());
+  EXPECT_DOUBLE_EQ(back.r1_gamma, 2.0);
+  EXPECT_EQ(back.nets.pack, 2);
+  EXPECT_EQ(back.nets.g_norm, "pixel");
+  EXPECT_EQ(back.nets.g_upsample, "nearest");
+  GanModel model = load_gan_model(dir);
+  EXPECT_EQ(model.nets.g_norm, "pixel");
+  EXPECT_EQ(model.nets.g_upsample, "nearest");
+  EXPECT_EQ(generate(model, sample_latents(2, o.nets.z_dim, 0, 1)).sizes(), (std::vector<int64_t>{2, 3, 32, 32}));
+}
+
 TEST(GanTrainer, CheckpointHoldsEverythingAndLoadsAsAModel) {
   const std::string dir = test::temp_dir("ckpt");
   GanTrainOptions o = digits_options(5);
@@ -236,6 +264,12 @@ TEST(GanTrainer, BadOptionsNameTheOption) {
   bad = o;
   bad.diff_augment = "colour";
   expect_option(bad, "diff_augment");
+  bad = o;
+  bad.r1_gamma = -1;
+  expect_option(bad, "r1_gamma");
+  bad = digits_options(3);
+  bad.nets.pack = 3;  // batch 8
+  expect_option(bad, "pack");
   EXPECT_THROW(gan_train_options_from_json(Json{{"stepz", 3}}), OptionError);
   EXPECT_THROW(resume_gan(test::temp_dir("not_a_run"), 0, {}), FileError);
 }

@@ -73,3 +73,63 @@ TEST(Tiling, BadOptionsNameTheOption) {
   EXPECT_NE(test::expect_error<OptionError>([&] { apply_tiled(image, id, TileOptions{64, -1, 4}); }).find("overlap"), std::string::npos);
   test::expect_error<OptionError>([&] { apply_tiled(torch::rand({2, 3, 10, 10}), id, TileOptions{}); });
 }
+
+TEST(Tiling, AlignedStartsKeepTheOverlapOnTheNetworksStride) {
+  for (int64_t length : {100, 130, 513, 1000, 4097}) {
+    for (int64_t align : {1, 4}) {
+      const auto starts = tile_starts(length, 128, 16, align);
+      EXPECT_EQ(starts.front(), 0);
+      for (int64_t s : starts) EXPECT_EQ(s % align, 0) << length;
+      if (length > 128) {
+        EXPECT_GE(length - starts.back(), 128) << length;
+        EXPECT_LT(length - starts.back(), 128 + align) << length;
+      }
+      for (size_t i = 1; i < starts.size(); ++i) EXPECT_GE(starts[i - 1] + 128 - starts[i], 16) << length;
+    }
+  }
+}
+
+TEST(Tiling, CoresPartitionTheImage) {
+  const TileOptions o{128, 24, 4, 4};
+  const int64_t H = 301, W = 517;
+  const auto plan = plan_tiles(H, W, o);
+  EXPECT_GT(plan.size(), 6u);
+  at::Tensor count = torch::zeros({H, W}, torch::kInt32);
+  using torch::indexing::Slice;
+  for (const TilePlacement& t : plan) {
+    EXPECT_LE(t.y, t.core_top);
+    EXPECT_LE(t.core_bottom, t.y + t.height);
+    EXPECT_LE(t.x, t.core_left);
+    EXPECT_LE(t.core_right, t.x + t.width);
+    EXPECT_EQ(t.y % 4, 0);
+    EXPECT_EQ(t.x % 4, 0);
+    EXPECT_TRUE(t.core_top % 4 == 0 && t.core_left % 4 == 0);
+    count.index({Slice(t.core_top, t.core_bottom), Slice(t.core_left, t.core_right)}).add_(1);
+  }
+  EXPECT_EQ(count.min().item<int>(), 1);
+  EXPECT_EQ(count.max().item<int>(), 1);
+}
+
+TEST(Tiling, MeasuringEveryCoreGivesTheWholePaddedImagesStatistics) {
+  // What a whole-image pass normalises with: the image padded at the bottom and right to the stride.
+  torch::manual_seed(2);
+  const at::Tensor image = torch::rand({1, 3, 301, 517}) * torch::linspace(0.2, 3, 517).view({1, 1, 1, 517}) +
+                           torch::linspace(0, 5, 301).view({1, 1, 301, 1});
+  InstanceNorm norm(3);
+  int64_t tiles = 0;
+  for_each_tile(image, [&](const at::Tensor& tile, const NormRegion& core) {
+    EXPECT_EQ(tile.size(2) % 4, 0);
+    EXPECT_EQ(tile.size(3) % 4, 0);
+    norm->start_measuring(core);
+    norm->forward(tile);
+    ++tiles;
+  }, TileOptions{128, 16, 4, 4});
+  EXPECT_EQ(tiles, static_cast<int64_t>(plan_tiles(301, 517, TileOptions{128, 16, 4, 4}).size()));
+  namespace F = torch::nn::functional;
+  const at::Tensor padded = F::pad(image, F::PadFuncOptions({0, 3, 0, 3}).mode(torch::kReflect));  // 304 x 520
+  const auto [var, mean] = torch::var_mean(padded, {0, 2, 3}, /*unbiased=*/false);
+  const auto [measured_mean, measured_var] = norm->measured_statistics();
+  EXPECT_EQ(norm->measured_count(), 304.0 * 520.0);
+  EXPECT_LT((measured_mean - mean).abs().max().item<float>(), 1e-5);
+  EXPECT_LT(((measured_var - var).abs() / var).max().item<float>(), 1e-5);
+}

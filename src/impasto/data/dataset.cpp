@@ -45,6 +45,18 @@ void validate(const DatasetOptions& o) {
     throw OptionError("channels", "must be 1 (grey) or 3 (RGB) (got " + std::to_string(o.channels) + ")");
   if (o.crop != "center" && o.crop != "random")
     throw OptionError("crop", "unknown value '" + o.crop + "'; valid: center, random");
+  const auto modes = preprocess_names();
+  if (std::find(modes.begin(), modes.end(), o.preprocess) == modes.end()) {
+    std::string list;
+    for (const auto& m : modes) list += (list.empty() ? "" : ", ") + m;
+    throw OptionError("preprocess", "unknown value '" + o.preprocess + "'; valid: " + list);
+  }
+  if (o.load_size != 0 && (o.load_size < o.size || o.load_size > 16384))
+    throw OptionError("load_size", "must be 0 (= the crop size) or in " + std::to_string(o.size) +
+                                       "..16384: at least the crop size (got " + std::to_string(o.load_size) + ")");
+  if (o.hold_out < 0) throw OptionError("hold_out", "must be >= 0 (got " + std::to_string(o.hold_out) + ")");
+  if (o.held_out_only && o.hold_out == 0) throw OptionError("hold_out", "a stream of the held-out files needs hold_out > 0");
+  if (o.hold_out > 0 && has_synthetic) throw OptionError("hold_out", "only image folders hold files out");
   if (o.batch_size < 1 || o.batch_size > 65536)
     throw OptionError("batch_size", "must be in 1..65536 (got " + std::to_string(o.batch_size) + ")");
   if (o.workers < 0 || o.workers > 64)
@@ -84,17 +96,42 @@ std::vector<std::string> scan_folder(const std::string& folder) {
   return files;
 }
 
-// Shorter side to `size` (area averaging when shrinking, clamped bicubic when growing), then a
-// size x size crop and an optional flip; returns HWC float, 1 or 3 channels.
-cv::Mat fit_and_crop(const cv::Mat& image, int size, bool random_crop, bool flip, SampleRng& rng) {
-  const int h = image.rows, w = image.cols;
-  const double scale = static_cast<double>(size) / std::min(h, w);
-  const int nh = h <= w ? size : std::max(size, static_cast<int>(std::lround(h * scale)));
-  const int nw = w < h ? size : std::max(size, static_cast<int>(std::lround(w * scale)));
+// How a folder image becomes a sample (DatasetOptions::preprocess).
+struct Preprocess {
+  std::string mode;
+  int size = 0;   // crop side
+  int load = 0;   // L
+  bool random_crop = false;
+  bool flip = false;
+};
+
+// The size an h x w image is resized to before the crop, by the mode (each side at least the crop).
+std::pair<int, int> resized_size(int h, int w, const Preprocess& p) {
+  const int L = p.load, S = p.size;
+  if (p.mode == "resize_and_crop") return {L, L};
+  if (p.mode == "scale_width_and_crop")
+    return {std::max(S, static_cast<int>(std::lround(static_cast<double>(h) * L / w))), L};
+  if (p.mode == "crop") {
+    if (std::min(h, w) >= S) return {h, w};
+    const double scale = static_cast<double>(S) / std::min(h, w);
+    return {std::max(S, static_cast<int>(std::lround(h * scale))), std::max(S, static_cast<int>(std::lround(w * scale)))};
+  }
+  // scale_shortside_and_crop
+  const double scale = static_cast<double>(L) / std::min(h, w);
+  const int nh = h <= w ? L : std::max(L, static_cast<int>(std::lround(h * scale)));
+  const int nw = w < h ? L : std::max(L, static_cast<int>(std::lround(w * scale)));
+  return {nh, nw};
+}
+
+// Resize (area averaging when shrinking both sides, clamped bicubic otherwise), then a size x size
+// crop and an optional flip; returns HWC float, 1 or 3 channels.
+cv::Mat preprocess_image(const cv::Mat& image, const Preprocess& p, SampleRng& rng) {
+  const int h = image.rows, w = image.cols, size = p.size;
+  const auto [nh, nw] = resized_size(h, w, p);
   cv::Mat resized;
   if (nh == h && nw == w) {
     resized = image;
-  } else if (scale < 1.0) {
+  } else if (nh <= h && nw <= w) {
     cv::resize(image, resized, cv::Size(nw, nh), 0, 0, cv::INTER_AREA);
   } else {
     cv::resize(image, resized, cv::Size(nw, nh), 0, 0, cv::INTER_CUBIC);
@@ -105,16 +142,24 @@ cv::Mat fit_and_crop(const cv::Mat& image, int size, bool random_crop, bool flip
   // The draws happen whether or not they are used, so a sample's randomness never shifts.
   const int64_t rx = rng.below(nw - size + 1), ry = rng.below(nh - size + 1);
   const bool mirror = rng.chance(0.5);
-  const int x = random_crop ? static_cast<int>(rx) : (nw - size) / 2;
-  const int y = random_crop ? static_cast<int>(ry) : (nh - size) / 2;
+  const int x = p.random_crop ? static_cast<int>(rx) : (nw - size) / 2;
+  const int y = p.random_crop ? static_cast<int>(ry) : (nh - size) / 2;
   cv::Mat crop = resized(cv::Rect(x, y, size, size));
   cv::Mat out;
-  if (flip && mirror) {
+  if (p.flip && mirror) {
     cv::flip(crop, out, 1);
   } else {
     out = crop.clone();
   }
   return out;
+}
+
+// The files a stream holds out (DatasetOptions::hold_out): k of n, evenly spread, floor((j + 1/2) n / k).
+std::vector<bool> held_out_files(size_t n, int64_t k) {
+  std::vector<bool> held(n, false);
+  for (int64_t j = 0; j < k; ++j)
+    held[static_cast<size_t>((2 * j + 1) * static_cast<int64_t>(n) / (2 * k))] = true;
+  return held;
 }
 
 class FolderSource final : public data_detail::SampleSource {
@@ -123,13 +168,27 @@ class FolderSource final : public data_detail::SampleSource {
       : folder_(options.folder),
         size_(static_cast<int>(options.size)),
         channels_(static_cast<int>(options.channels)),
-        random_crop_(options.crop == "random"),
-        flip_(options.flip),
         seed_(options.seed),
         callbacks_(std::move(callbacks)) {
+    preprocess_.mode = options.preprocess;
+    preprocess_.size = static_cast<int>(options.size);
+    preprocess_.load = static_cast<int>(options.load_size > 0 ? options.load_size : options.size);
+    preprocess_.random_crop = options.crop == "random";
+    preprocess_.flip = options.flip;
     files_ = scan_folder(folder_);
     if (files_.empty())
       throw FormatError(folder_, "no image files (.jpg .jpeg .png .webp) in the folder or its subfolders");
+    if (options.hold_out > 0) {
+      if (options.hold_out >= static_cast<int64_t>(files_.size()))
+        throw OptionError("hold_out", "cannot hold out " + std::to_string(options.hold_out) + " of the " +
+                                          std::to_string(files_.size()) + " images of " + folder_ + ": none would be left");
+      const std::vector<bool> held = held_out_files(files_.size(), options.hold_out);
+      std::vector<std::string> kept;
+      for (size_t i = 0; i < files_.size(); ++i)
+        if (held[i] == options.held_out_only) kept.push_back(files_[i]);
+      held_out_ = options.held_out_only ? 0 : options.hold_out;
+      files_ = std::move(kept);
+    }
     bad_.assign(files_.size(), false);
     // Fail now, not in a worker later, when nothing decodes: try files in order until one does.
     for (size_t i = 0; i < files_.size(); ++i) {
@@ -146,7 +205,8 @@ class FolderSource final : public data_detail::SampleSource {
   std::vector<int64_t> sample_shape() const override { return {channels_, size_, size_}; }
   int64_t num_classes() const override { return 0; }
   std::string describe() const override {
-    return "folder " + folder_ + " (" + std::to_string(files_.size()) + " images)";
+    return "folder " + folder_ + " (" + std::to_string(files_.size()) + " images" +
+           (held_out_ ? ", " + std::to_string(held_out_) + " more held out" : "") + ")";
   }
   DatasetStats stats() const override {
     DatasetStats s;
@@ -174,7 +234,7 @@ class FolderSource final : public data_detail::SampleSource {
         continue;
       }
       SampleRng rng(sample_seed(seed_, static_cast<uint64_t>(index)));
-      const cv::Mat sample = fit_and_crop(image, size_, random_crop_, flip_, rng);
+      const cv::Mat sample = preprocess_image(image, preprocess_, rng);
       data_detail::write_planar(sample.ptr<float>(), size_, size_, sample.channels(), channels_, out);
       *label = 0;
       return;
@@ -244,8 +304,8 @@ class FolderSource final : public data_detail::SampleSource {
   std::string folder_;
   int64_t size_;
   int64_t channels_;
-  bool random_crop_;
-  bool flip_;
+  Preprocess preprocess_;
+  int64_t held_out_ = 0;
   uint64_t seed_;
   Callbacks callbacks_;
   std::vector<std::string> files_;
@@ -262,6 +322,10 @@ uint64_t sample_seed(uint64_t seed, uint64_t index) {
   // The index-th output of a splitmix64 stream whose state starts at mix(seed).
   constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ULL;
   return data_detail::mix64(data_detail::mix64(seed) + (index + 1) * kGolden);
+}
+
+std::vector<std::string> preprocess_names() {
+  return {"scale_shortside_and_crop", "resize_and_crop", "scale_width_and_crop", "crop"};
 }
 
 std::vector<std::string> synthetic_dataset_names() { return {"ring8", "digits", "digits-paper", "digits-neon", "textures"}; }

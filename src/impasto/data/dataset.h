@@ -29,9 +29,22 @@ struct DatasetOptions {
   std::string synthetic;          // ring8 | digits | digits-paper | digits-neon | textures (see synthetic_dataset_names())
   int64_t size = 64;              // images: output side (square)
   int64_t channels = 3;           // images: 3 (RGB) or 1 (grey)
-  std::string crop = "center";    // images from a folder: center | random (after resizing the
-                                  // shorter side to `size`)
+  std::string crop = "center";    // images from a folder: center | random position of the crop
+  // Images from a folder become size x size samples by one of these (the names of
+  // pytorch-CycleGAN-and-pix2pix's --preprocess, whose load_size and crop_size are `load_size` and
+  // `size` here; L = load_size, or `size` when it is 0):
+  //   scale_shortside_and_crop  the shorter side to L (aspect kept), then a size x size crop (the default)
+  //   resize_and_crop           resized to L x L (aspect not kept, as the reference), then a crop
+  //   scale_width_and_crop      the width to L, the height in proportion but at least `size`, then a crop
+  //   crop                      a crop of the image as it is (scaled up first when a side is below `size`)
+  // The reference's `scale_width` and `none` keep image sizes that vary, which square batches cannot.
+  std::string preprocess = "scale_shortside_and_crop";
+  int64_t load_size = 0;          // L; 0 = size; otherwise at least `size`
   bool flip = false;              // random horizontal flips
+  // Folders: `hold_out` files (evenly spread over the sorted file list, the same for every seed) are
+  // kept out of the stream, for validation; with `held_out_only` the stream holds only those files.
+  int64_t hold_out = 0;
+  bool held_out_only = false;
   int64_t batch_size = 64;        // B, per process
   int workers = 2;                // decoding threads (0 = decode in next(), on the caller's thread)
   int queue_batches = 4;          // bounded queue: batches decoded ahead of the trainer
@@ -41,7 +54,7 @@ struct DatasetOptions {
 };
 
 struct DatasetStats {
-  int64_t files = 0;    // image files found (folders)
+  int64_t files = 0;    // image files in the stream (folders; without the held-out ones)
   int64_t skipped = 0;  // files that could not be decoded (skipped, with a warning each, once)
   // Since the last start(): batches finished by the workers, batches returned by next(), and the
   // most finished-but-not-yet-returned batches held at once (never more than queue_batches).
@@ -70,6 +83,8 @@ class Dataset {
 std::unique_ptr<Dataset> make_dataset(const DatasetOptions& options, const Callbacks& callbacks = {});
 
 std::vector<std::string> synthetic_dataset_names();
+// The values of DatasetOptions::preprocess.
+std::vector<std::string> preprocess_names();
 
 // Synthetic samples, each a pure function of (seed, index):
 //   ring8    points [2] from a mixture of 8 Gaussians on a circle of radius 2, std 0.02

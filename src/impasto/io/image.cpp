@@ -336,6 +336,8 @@ void write_image(const std::string& path, const at::Tensor& rgb, const at::Tenso
   }
 }
 
+bool known_image_extension(const std::string& extension) { return known_extension(normalise_extension(extension)); }
+
 std::vector<uint8_t> encode_image(const at::Tensor& rgb, const std::string& extension,
                                   const at::Tensor& alpha) {
   const std::string ext = normalise_extension(extension);

@@ -50,6 +50,9 @@ void write_image(const std::string& path, const at::Tensor& rgb, const at::Tenso
 void check_image_output_path(const std::string& path);
 std::vector<uint8_t> encode_image(const at::Tensor& rgb, const std::string& extension,
                                   const at::Tensor& alpha = {});
+// True for the formats write_image and encode_image know: png, jpg, jpeg, webp, bmp, tif, tiff (any
+// case, with or without a leading dot or a file name before it).
+bool known_image_extension(const std::string& extension);
 
 // Reads a whole file; FileError when missing or unreadable.
 std::vector<uint8_t> read_file_bytes(const std::string& path);

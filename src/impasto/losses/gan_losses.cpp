@@ -103,10 +103,25 @@ GradientPenalty gradient_penalty(const std::function<at::Tensor(const at::Tensor
   at::Tensor scores = critic(x_hat);
   auto grads = torch::autograd::grad({scores}, {x_hat}, {torch::ones_like(scores)},
                                      /*retain_graph=*/true, /*create_graph=*/true)[0];
-  at::Tensor norms = grads.reshape({n, -1}).norm(2, 1);
+  // One norm per score: with a packing D (PacGAN) each score's input is its pack of consecutive samples.
+  at::Tensor norms = grads.reshape({scores.numel(), -1}).norm(2, 1);
   GradientPenalty out;
   out.penalty = lambda * (norms - 1).pow(2).mean();
   out.grad_norms = norms.detach();
+  return out;
+}
+
+R1Penalty r1_penalty(const at::Tensor& scores, const at::Tensor& real, double gamma) {
+  TORCH_CHECK(real.requires_grad(), "r1_penalty: the real batch must require grad before D's forward pass");
+  const int64_t m = scores.numel();
+  TORCH_CHECK(m > 0 && real.size(0) % m == 0, "r1_penalty: ", m, " scores for a batch of ", real.size(0));
+  torch::AutoGradMode grad_mode(true);
+  auto grads = torch::autograd::grad({scores.sum()}, {real}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
+  // Samples of one pack are consecutive, so [M, -1] groups each score's inputs.
+  at::Tensor squared = grads.reshape({m, -1}).pow(2).sum(1);
+  R1Penalty out;
+  out.penalty = 0.5 * gamma * squared.mean();
+  out.grad_norms = squared.detach().sqrt();
   return out;
 }
 

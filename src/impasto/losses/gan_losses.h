@@ -41,7 +41,7 @@ bool outputs_are_logits(GanLoss loss);
 
 struct GradientPenalty {
   at::Tensor penalty;     // lambda * mean((||grad||_2 - 1)^2), differentiable w.r.t. the critic
-  at::Tensor grad_norms;  // [N] ||grad_x D(x_hat)||_2 per sample (detached)
+  at::Tensor grad_norms;  // ||grad_x D(x_hat)||_2 per score (detached): [N], or [N / pack] for a packing D
 };
 
 // Gulrajani et al. 2017, Algorithm 1: x_hat = eps * real + (1 - eps) * fake with eps ~ U[0,1] per
@@ -52,5 +52,19 @@ struct GradientPenalty {
 GradientPenalty gradient_penalty(const std::function<at::Tensor(const at::Tensor&)>& critic,
                                  const at::Tensor& real, const at::Tensor& fake, const at::Tensor& eps,
                                  double lambda = 10.0);
+
+struct R1Penalty {
+  at::Tensor penalty;     // gamma / 2 * mean ||grad||^2, differentiable w.r.t. the discriminator
+  at::Tensor grad_norms;  // [M] ||grad_x D(x)||_2 per score (detached)
+};
+
+// Mescheder, Geiger, Nowozin 2018, "Which Training Methods for GANs do actually Converge?", eq. 9:
+//   R1 = gamma / 2 * E_{x ~ real}[ ||grad_x D(x)||^2 ],
+// a penalty on D's gradient at the real data only, which makes training locally convergent for the
+// unregularised objectives. `scores` [M] must come from a forward pass of D on `real` [N,...] with
+// `real.requires_grad()`; the gradient is taken with create_graph so the penalty back-propagates
+// into D. When D judges packs of N / M samples at once (PacGAN), each score's gradient covers its
+// pack: the norm is over the whole packed input.
+R1Penalty r1_penalty(const at::Tensor& scores, const at::Tensor& real, double gamma);
 
 }  // namespace impasto

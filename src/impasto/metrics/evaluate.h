@@ -48,6 +48,7 @@
 
 #include "impasto/core/json_options.h"
 #include "impasto/core/log.h"
+#include "impasto/io/image_folder.h"  // list_image_files
 #include "impasto/metrics/fid.h"
 #include "impasto/metrics/inception_score.h"
 #include "impasto/metrics/ssim.h"
@@ -144,10 +145,6 @@ struct EvaluationResult {
 // images. `classifiers` adds classifiers by name for the Inception Score.
 EvaluationResult evaluate(const EvaluationOptions& options, const Callbacks& callbacks = {},
                           const ClassifierFactories& classifiers = {});
-
-// Image files of a folder (see the header comment), relative to it and sorted. OptionError(option)
-// when the folder is missing, not a folder or holds no image file.
-std::vector<std::string> list_image_files(const std::string& folder, bool recursive, const std::string& option);
 
 // For each output (relative path) the relative path of its content image, by the rule above.
 std::vector<std::string> pair_with_content(const std::vector<std::string>& outputs, const std::vector<std::string>& contents,

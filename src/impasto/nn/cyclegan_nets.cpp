@@ -9,6 +9,7 @@
 #include "impasto/core/error.h"
 #include "impasto/nn/backbone.h"
 #include "impasto/nn/gan_model.h"
+#include "impasto/nn/instance_norm.h"
 
 namespace impasto {
 namespace {
@@ -38,7 +39,7 @@ void check_norm(const std::string& norm) {
 // batch norm with both.
 nn::AnyModule norm_layer(const std::string& norm, int64_t channels) {
   if (norm == "batch") return nn::AnyModule(nn::BatchNorm2d(channels));
-  return nn::AnyModule(nn::InstanceNorm2d(nn::InstanceNorm2dOptions(channels).affine(false).track_running_stats(false)));
+  return nn::AnyModule(InstanceNorm(channels, /*affine=*/false));  // nn/instance_norm.h
 }
 
 nn::Conv2d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding, bool bias) {
@@ -482,7 +483,7 @@ CycleGanDiscriminatorOptions infer_cyclegan_discriminator_options(const StateDic
 void load_cyclegan_weights(torch::nn::Module& net, const StateDict& dict, const std::string& source) {
   std::set<std::string> instance_norms;
   for (const auto& item : net.named_modules("", /*include_self=*/false))
-    if (item.value()->as<nn::InstanceNorm2d>()) instance_norms.insert(item.key());
+    if (item.value()->as<InstanceNormImpl>()) instance_norms.insert(item.key());
   StateDict kept;
   std::set<std::string> present;
   for (const auto& [key, tensor] : dict) {

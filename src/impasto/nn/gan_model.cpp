@@ -14,7 +14,8 @@ Json to_json(const GanNetOptions& o) {
   return Json{{"arch", o.arch},           {"size", o.size},         {"channels", o.channels},
               {"data_dim", o.data_dim},   {"z_dim", o.z_dim},       {"g_width", o.g_width},
               {"d_width", o.d_width},     {"d_norm", o.d_norm},     {"spectral_norm", o.spectral_norm},
-              {"minibatch_stddev", o.minibatch_stddev}, {"mlp_hidden", o.mlp_hidden}, {"mlp_layers", o.mlp_layers}};
+              {"minibatch_stddev", o.minibatch_stddev}, {"g_norm", o.g_norm}, {"g_upsample", o.g_upsample},
+              {"pack", o.pack},           {"mlp_hidden", o.mlp_hidden}, {"mlp_layers", o.mlp_layers}};
 }
 
 GanNetOptions gan_net_options_from_json(const Json& json) {
@@ -23,6 +24,7 @@ GanNetOptions gan_net_options_from_json(const Json& json) {
   r.get("arch", o.arch).get("size", o.size).get("channels", o.channels).get("data_dim", o.data_dim);
   r.get("z_dim", o.z_dim).get("g_width", o.g_width).get("d_width", o.d_width).get("d_norm", o.d_norm);
   r.get("spectral_norm", o.spectral_norm).get("minibatch_stddev", o.minibatch_stddev).get("mlp_hidden", o.mlp_hidden).get("mlp_layers", o.mlp_layers);
+  r.get("g_norm", o.g_norm).get("g_upsample", o.g_upsample).get("pack", o.pack);
   r.reject_unknown();
   return o;
 }

@@ -46,8 +46,14 @@ void check_options(const GanNetOptions& o) {
     check_positive(o.channels, "channels");
     check_positive(o.g_width, "g_width");
     check_positive(o.d_width, "d_width");
+    if (o.g_norm != "batch" && o.g_norm != "pixel" && o.g_norm != "none")
+      throw OptionError("g_norm", "unknown generator normalisation '" + o.g_norm + "'; valid: batch, pixel, none");
+    if (o.g_upsample != "transposed" && o.g_upsample != "nearest")
+      throw OptionError("g_upsample", "unknown generator upsampling '" + o.g_upsample + "'; valid: transposed, nearest");
+    if (o.pack < 1 || o.pack > 16) throw OptionError("pack", "must be in 1..16, got " + std::to_string(o.pack));
   } else {
     if (o.minibatch_stddev) throw OptionError("minibatch_stddev", "is only for the dcgan discriminator");
+    if (o.pack != 1) throw OptionError("pack", "is only for the dcgan discriminator");
     check_positive(o.data_dim, "data_dim");
     check_positive(o.mlp_hidden, "mlp_hidden");
     check_positive(o.mlp_layers, "mlp_layers");
@@ -67,26 +73,51 @@ at::Tensor minibatch_stddev_channel(const at::Tensor& h) {
   return std.repeat_interleave(group).view({n, 1, 1, 1}).expand({n, 1, h.size(2), h.size(3)});
 }
 
+// Karras et al. 2018 ("Progressive Growing of GANs", sec. 4.2), pixelwise feature vector
+// normalisation: each position's feature vector scaled to unit root-mean-square over the channels,
+// b = a / sqrt(mean_c(a^2) + 1e-8). No parameters, and no coupling between samples.
+class PixelNormImpl : public nn::Module {
+ public:
+  at::Tensor forward(const at::Tensor& x) { return x * torch::rsqrt(x.pow(2).mean(1, /*keepdim=*/true) + 1e-8); }
+};
+TORCH_MODULE(PixelNorm);
+
 // pytorch/examples dcgan/main.py's netG generalised to other sizes: `main` is
 //   ConvT(z, ngf*m_top, 4, 1, 0), BN, ReLU, [ConvT(ngf*m_i, ngf*m_{i-1}, 4, 2, 1), BN, ReLU]..., ConvT(ngf, nc, 4, 2, 1), Tanh
 // with no conv biases, so that the example's checkpoints load under the same keys.
+// g_norm pixel puts PixelNorm where BN was; none leaves it out (the indices close up). Without batch
+// norm the convs get biases (batch norm's shift played their part). g_upsample nearest replaces each
+// stride-2 transposed conv by a nearest-neighbour 2x upsampling and a 3x3 conv (Odena, Dumoulin, Olah
+// 2016, "Deconvolution and Checkerboard Artifacts"): every output pixel then sees the same number of
+// weights, so no checkerboard.
 class DcganGeneratorImpl : public GeneratorImpl {
  public:
   explicit DcganGeneratorImpl(const GanNetOptions& o) {
     z_dim = o.z_dim;
     main_ = register_module("main", nn::Sequential());
+    const bool bias = o.g_norm != "batch";
+    auto up = [&](int64_t in, int64_t out) {
+      if (o.g_upsample == "nearest") {
+        main_->push_back(nn::Upsample(nn::UpsampleOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest)));
+        main_->push_back(nn::Conv2d(nn::Conv2dOptions(in, out, 3).padding(1).bias(bias)));
+      } else {
+        main_->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(in, out, 4).stride(2).padding(1).bias(bias)));
+      }
+    };
     const int64_t levels = dcgan_levels(o.size);
     int64_t in = o.z_dim;
     for (int64_t level = levels - 1; level >= 0; --level) {
       const int64_t out = o.g_width * width_multiplier(level);
-      const bool first = level == levels - 1;
-      main_->push_back(nn::ConvTranspose2d(
-          nn::ConvTranspose2dOptions(in, out, 4).stride(first ? 1 : 2).padding(first ? 0 : 1).bias(false)));
-      main_->push_back(nn::BatchNorm2d(out));
+      if (level == levels - 1)  // z as a 1x1 map -> 4x4
+        main_->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(in, out, 4).stride(1).padding(0).bias(bias)));
+      else
+        up(in, out);
+      if (o.g_norm == "batch") main_->push_back(nn::BatchNorm2d(out));
+      if (o.g_norm == "pixel") main_->push_back(PixelNorm());
       main_->push_back(nn::ReLU());
       in = out;
     }
-    main_->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(in, o.channels, 4).stride(2).padding(1).bias(false)));
+    up(in, o.channels);
     main_->push_back(nn::Tanh());
   }
 
@@ -116,7 +147,8 @@ class DcganDiscriminatorImpl : public DiscriminatorImpl {
     auto lrelu = [&] { main_->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2))); };
     const int64_t levels = dcgan_levels(o.size);
     int64_t side = o.size / 2;
-    conv(o.channels, o.d_width, 2, 1);
+    pack_ = o.pack;
+    conv(o.channels * o.pack, o.d_width, 2, 1);
     lrelu();
     int64_t in = o.d_width;
     for (int64_t level = 1; level < levels; ++level) {
@@ -137,17 +169,26 @@ class DcganDiscriminatorImpl : public DiscriminatorImpl {
   }
 
   at::Tensor forward(const at::Tensor& x) override {
-    if (!minibatch_stddev_) return main_->forward(x).reshape({x.size(0)});
     at::Tensor h = x;
+    if (pack_ > 1) {
+      if (x.size(0) % pack_ != 0)
+        throw OptionError("pack", "the discriminator judges packs of " + std::to_string(pack_) +
+                                      " samples; a batch of " + std::to_string(x.size(0)) + " is not a multiple");
+      // Consecutive samples 0..pack-1 become one input of pack*C channels (Lin et al. 2018).
+      h = x.reshape({x.size(0) / pack_, pack_ * x.size(1), x.size(2), x.size(3)});
+    }
+    const int64_t n = h.size(0);
+    if (!minibatch_stddev_) return main_->forward(h).reshape({n});
     auto layer = main_->begin();
     for (size_t i = 0; i + 1 < main_->size(); ++i, ++layer) h = layer->forward(h);
     h = torch::cat({h, minibatch_stddev_channel(h)}, 1);
-    return layer->forward(h).reshape({x.size(0)});
+    return layer->forward(h).reshape({n});
   }
 
  private:
   nn::Sequential main_{nullptr};
   bool minibatch_stddev_ = false;
+  int64_t pack_ = 1;
 };
 
 // ---- MLP -------------------------------------------------------------------------------------------

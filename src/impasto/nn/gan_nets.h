@@ -22,6 +22,19 @@
 // group. D can then see a lack of variety in a batch, which counters mode collapse. The last conv
 // has one more input channel, so example checkpoints no longer fit.
 //
+// `g_norm` (dcgan G): batch (DCGAN), pixel (pixelwise feature normalisation, Karras et al. 2018,
+// sec. 4.2: each position's channel vector scaled to unit RMS; no parameters, no coupling between
+// samples, so G behaves the same in train and eval mode and an EMA of its weights needs no batch
+// statistics) or none. Without batch norm G's convs have biases. `g_upsample` (dcgan G): transposed
+// (stride-2 4x4 transposed convs, DCGAN) or nearest (2x nearest-neighbour upsampling then a 3x3 conv,
+// Odena, Dumoulin, Olah 2016, against checkerboard artefacts); the first layer (z -> 4x4) stays a
+// transposed conv.
+//
+// `pack` (dcgan D; Lin, Khetan, Fanti, Oh 2018, "PacGAN"): D judges `pack` consecutive samples at once,
+// concatenated along the channels, and returns one score per pack ([N / pack]); batches must be a
+// multiple of it. A packed D sees the joint distribution of `pack` independent samples, which
+// penalises a generator that drops modes. Real and fake batches are packed alike.
+//
 // Module names follow pytorch/examples dcgan/main.py (`main.N...`; the trailing Sigmoid of its netD
 // is left out, D returns logits), so its netG/netD checkpoints load 1:1 at size 64; with d_norm none
 // the norm layers are absent and the indices close up. Spectral norm replaces each D layer by
@@ -47,6 +60,9 @@ struct GanNetOptions {
   std::string d_norm = "auto"; // batch | layer | instance | none | auto
   bool spectral_norm = false;  // in every D layer
   bool minibatch_stddev = false;  // dcgan: batch-variety channel before D's last conv
+  std::string g_norm = "batch";   // dcgan G: batch | pixel | none
+  std::string g_upsample = "transposed";  // dcgan G: transposed | nearest (upsample + 3x3 conv)
+  int64_t pack = 1;               // dcgan D: samples judged together (PacGAN); 1 = one at a time
   int64_t mlp_hidden = 128;
   int64_t mlp_layers = 3;
 };
@@ -65,7 +81,7 @@ class GeneratorImpl : public torch::nn::Module {
 
 class DiscriminatorImpl : public torch::nn::Module {
  public:
-  virtual at::Tensor forward(const at::Tensor& x) = 0;  // [N, sample_shape...] -> [N] scores
+  virtual at::Tensor forward(const at::Tensor& x) = 0;  // [N, sample_shape...] -> [N / pack] scores
 };
 
 // Throws OptionError naming the bad option (arch, size, d_norm, widths).

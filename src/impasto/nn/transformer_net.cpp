@@ -6,6 +6,7 @@
 
 #include "impasto/core/error.h"
 #include "impasto/nn/backbone.h"
+#include "impasto/nn/instance_norm.h"
 
 namespace impasto {
 namespace {
@@ -41,9 +42,9 @@ class ConvLayerImpl : public nn::Module {
 };
 TORCH_MODULE(ConvLayer);
 
-nn::InstanceNorm2d instance_norm(int64_t channels) {
-  return nn::InstanceNorm2d(nn::InstanceNorm2dOptions(channels).affine(true));
-}
+// Affine instance norm (the example's InstanceNorm2d(affine=True)); nn/instance_norm.h, which can
+// also normalise tiles with the whole image's statistics.
+InstanceNorm instance_norm(int64_t channels) { return InstanceNorm(channels, /*affine=*/true); }
 
 // x + in2(conv2(relu(in1(conv1(x))))): no ReLU after the sum (Gross & Wilber 2016, the block the
 // example links to), and the keys conv1.conv2d.*, in1.*, conv2.conv2d.*, in2.*.
@@ -61,7 +62,7 @@ class ResidualBlockImpl : public nn::Module {
   }
 
   ConvLayer conv1{nullptr}, conv2{nullptr};
-  nn::InstanceNorm2d in1{nullptr}, in2{nullptr};
+  InstanceNorm in1{nullptr}, in2{nullptr};
 };
 TORCH_MODULE(ResidualBlock);
 
@@ -135,7 +136,7 @@ class TransformerNetConcrete : public TransformerNetImpl {
 
   TransformerNetOptions options_;
   ConvLayer conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr}, deconv1_{nullptr}, deconv2_{nullptr}, deconv3_{nullptr};
-  nn::InstanceNorm2d in1_{nullptr}, in2_{nullptr}, in3_{nullptr}, in4_{nullptr}, in5_{nullptr};
+  InstanceNorm in1_{nullptr}, in2_{nullptr}, in3_{nullptr}, in4_{nullptr}, in5_{nullptr};
   std::vector<ResidualBlock> res_;
   std::vector<bool> enabled_;
 };

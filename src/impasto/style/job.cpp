@@ -2,12 +2,18 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cctype>
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <map>
 #include <sstream>
 
 #include "impasto/io/chart.h"
+#include "impasto/io/image_folder.h"
 #include "impasto/io/grid.h"
 #include "impasto/io/image_ops.h"
 
@@ -58,13 +64,13 @@ at::Tensor loss_curves(const std::vector<StepRecord>& records) {
   return make_grid({left, right}, 2, o.height, 0);
 }
 
-Json run_stylize_job(const StylizeJob& job, const Callbacks& callbacks) {
-  // Validate everything cheap before the expensive parts.
-  auto stylizer = make_stylizer(job.method, job.options);
-  if (job.content.empty()) throw OptionError("content", "no content image given");
-  if (stylizer->uses_style_images() && job.styles.empty())
+namespace {
+
+// The checks that do not depend on the content image, before any expensive work.
+void check_job(const StylizeJob& job, const Stylizer& stylizer) {
+  if (stylizer.uses_style_images() && job.styles.empty())
     throw OptionError("style", "no style image given; method " + job.method + " needs at least one");
-  if (!stylizer->uses_style_images() && (!job.styles.empty() || !job.masks.empty() || !job.init_image.empty()))
+  if (!stylizer.uses_style_images() && (!job.styles.empty() || !job.masks.empty() || !job.init_image.empty()))
     throw OptionError("style", "method " + job.method + " takes no style, mask or init image (its style is in the network)");
   if (!job.style_blend_weights.empty() && job.style_blend_weights.size() != job.styles.size())
     throw OptionError("style_blend_weights", "got " + std::to_string(job.style_blend_weights.size()) +
@@ -73,66 +79,205 @@ Json run_stylize_job(const StylizeJob& job, const Callbacks& callbacks) {
     throw OptionError("masks", "got " + std::to_string(job.masks.size()) + " masks for " +
                                    std::to_string(job.styles.size()) + " style images (use '' for a style without a mask)");
   if (job.save_every < 0) throw OptionError("save_every", "must be >= 0");
-  check_image_output_path(job.output);  // a bad output path fails now, not after the optimisation
-  const std::string stem = output_stem(job.output);
-  const std::string ext = job.output.substr(stem.size());  // ".png" etc.; checked above
+  if (!job.format.empty() && !known_image_extension(job.format))
+    throw OptionError("format", "unknown image format '" + job.format + "'; valid: png, jpg, webp, bmp, tif");
+}
 
-  ImageReadOptions read_options;
-  read_options.max_pixels = job.max_pixels;
-  StylizeInputs inputs;
-  inputs.content = read_image(job.content, read_options);
+// The style, mask and init images, read once for every content image.
+struct SharedInputs {
+  std::vector<StyleInput> styles;
+  at::Tensor init;
+};
+
+SharedInputs read_shared_inputs(const StylizeJob& job, const ImageReadOptions& read_options) {
+  SharedInputs shared;
   for (size_t i = 0; i < job.styles.size(); ++i) {
     StyleInput s;
     s.name = job.styles[i];
     s.image = read_image(job.styles[i], read_options).rgb;
     s.weight = job.style_blend_weights.empty() ? 1.0 : job.style_blend_weights[i];
     if (!job.masks.empty() && !job.masks[i].empty()) s.mask = to_single_channel(read_image(job.masks[i], read_options).rgb);
-    inputs.styles.push_back(std::move(s));
+    shared.styles.push_back(std::move(s));
   }
-  if (!job.init_image.empty()) inputs.init = read_image(job.init_image, read_options).rgb;
+  if (!job.init_image.empty()) shared.init = read_image(job.init_image, read_options).rgb;
+  return shared;
+}
 
-  const bool steps = stylizer->reports_steps();
-  const std::string losses_path = steps ? (job.losses.empty() ? stem + ".losses.jsonl" : job.losses) : "";
+// Where one result goes: a file (with the side files beside it) or, with job.write_output, bytes.
+struct Destination {
+  std::string path;        // "" for bytes
+  std::string losses;      // losses.jsonl path, "" for none
+  std::string extension;   // ".png" etc.
+};
+
+// Stylizes one content image with a stylizer made for the job and writes the result.
+Json stylize_one(Stylizer& stylizer, const StylizeJob& job, const SharedInputs& shared, Image content,
+                 const std::string& content_name, const Destination& to, const Callbacks& callbacks) {
+  StylizeInputs inputs;
+  inputs.content = std::move(content);
+  inputs.styles = shared.styles;
+  inputs.init = shared.init;
+  const bool steps = stylizer.reports_steps();
+  const bool to_file = !to.path.empty();
+  const std::string stem = to_file ? output_stem(to.path) : "";
   std::ofstream losses;
-  if (steps) {
-    losses.open(losses_path, std::ios::trunc);
-    if (!losses) throw FileError(losses_path, "cannot open for writing");
+  if (steps && !to.losses.empty()) {
+    losses.open(to.losses, std::ios::trunc);
+    if (!losses) throw FileError(to.losses, "cannot open for writing");
   }
 
   StylizeHooks hooks;
   hooks.callbacks = callbacks;
   std::vector<StepRecord> records;
   hooks.on_step = [&](const StepRecord& r) {
-    losses << to_json(r).dump() << '\n';
+    if (losses.is_open()) losses << to_json(r).dump() << '\n';
     records.push_back(r);
   };
-  hooks.snapshot_every = job.save_every;
-  const int levels = stylizer->options().value("scales", 1);  // effective options: defaults filled
+  hooks.snapshot_every = to_file ? job.save_every : 0;
+  const int levels = stylizer.options().value("scales", 1);  // effective options: defaults filled
   hooks.on_snapshot = [&](const StepRecord& r, const at::Tensor& image) {
     std::ostringstream name;
     name << stem << '_';
     if (levels > 1) name << 'l' << r.scale + 1 << '_';
-    name << std::setw(4) << std::setfill('0') << r.step << ext;
+    name << std::setw(4) << std::setfill('0') << r.step << to.extension;
     write_image(name.str(), image);
   };
 
-  StylizeResult result = stylizer->stylize(inputs, hooks);
-  if (steps) losses.close();
-  write_image(job.output, result.image.rgb, result.image.alpha);
-  const std::string curves_path = steps ? stem + ".losses.png" : "";
-  if (steps) write_image(curves_path, loss_curves(records));
+  StylizeResult result = stylizer.stylize(inputs, hooks);
+  if (losses.is_open()) losses.close();
+  if (to_file) {
+    write_image(to.path, result.image.rgb, result.image.alpha);
+  } else {
+    job.write_output(encode_image(result.image.rgb, to.extension, result.image.alpha));
+  }
+  const std::string curves_path = steps && to_file ? stem + ".losses.png" : "";
+  if (!curves_path.empty()) write_image(curves_path, loss_curves(records));
 
   Json summary = result.summary;
-  summary["content"] = job.content;
+  summary["content"] = content_name;
   summary["styles"] = job.styles;
   summary["style_blend_weights"] = job.style_blend_weights;
   summary["masks"] = job.masks;
   summary["init_image"] = job.init_image;
-  summary["output"] = job.output;
-  summary["losses"] = losses_path;
+  summary["output"] = to_file ? to.path : "-";
+  summary["losses"] = steps ? to.losses : "";
   summary["loss_curves"] = curves_path;
-  write_text(stem + ".json", summary.dump(2) + "\n");
+  if (to_file) write_text(stem + ".json", summary.dump(2) + "\n");
   return summary;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return s;
+}
+
+}  // namespace
+
+Json run_stylize_job(const StylizeJob& job, const Callbacks& callbacks) {
+  // Validate everything cheap before the expensive parts.
+  auto stylizer = make_stylizer(job.method, job.options);
+  if (job.content.empty() && job.content_bytes.empty()) throw OptionError("content", "no content image given");
+  check_job(job, *stylizer);
+  Destination to;
+  if (job.write_output) {
+    if (job.save_every > 0) throw OptionError("save_every", "snapshots need an output file, not a stream");
+    to.extension = "." + lower(job.format.empty() ? "png" : job.format);
+    to.losses = job.losses;
+  } else {
+    check_image_output_path(job.output);  // a bad output path fails now, not after the optimisation
+    to.path = job.output;
+    to.extension = job.output.substr(output_stem(job.output).size());  // ".png" etc.; checked above
+    if (!job.format.empty() && lower(job.format) != lower(to.extension.substr(1)))
+      throw OptionError("format", "the output file " + job.output + " takes its format from its extension; "
+                                  "--format is for folders and streams (-o -)");
+    to.losses = job.losses.empty() ? output_stem(job.output) + ".losses.jsonl" : job.losses;
+  }
+
+  ImageReadOptions read_options;
+  read_options.max_pixels = job.max_pixels;
+  const std::string content_name = job.content.empty() ? "stdin" : job.content;
+  Image content = job.content_bytes.empty() ? read_image(job.content, read_options)
+                                            : decode_image(job.content_bytes, content_name, read_options);
+  const SharedInputs shared = read_shared_inputs(job, read_options);
+  return stylize_one(*stylizer, job, shared, std::move(content), content_name, to, callbacks);
+}
+
+Json run_stylize_folder(const StylizeJob& job, const Callbacks& callbacks) {
+  namespace fs = std::filesystem;
+  const auto start = std::chrono::steady_clock::now();
+  auto stylizer = make_stylizer(job.method, job.options);
+  check_job(job, *stylizer);
+  if (job.write_output) throw OptionError("output", "a folder of images goes into a folder, not a stream");
+  if (!job.losses.empty()) throw OptionError("losses", "a folder run writes <name>.losses.jsonl beside each output");
+  const std::vector<std::string> files = list_image_files(job.content, /*recursive=*/false, "content");
+  std::error_code ec;
+  if (job.output.empty()) throw OptionError("output", "give the output folder");
+  if (fs::exists(job.output, ec) && !fs::is_directory(job.output, ec))
+    throw OptionError("output", job.output + " is a file; a folder of images needs an output folder");
+  if (fs::exists(job.output, ec) && fs::equivalent(job.output, job.content, ec))
+    throw OptionError("output", job.output + " is the content folder: the results would replace the photos; choose another folder");
+  // Output names: the input's, with the extension of `format` when given; two inputs on one output
+  // (a.jpg and a.png with --format png) are refused before any work.
+  std::vector<std::string> outputs;
+  std::map<std::string, std::string> taken;
+  for (const std::string& file : files) {
+    const fs::path name = job.format.empty() ? fs::path(file) : fs::path(file).replace_extension("." + lower(job.format));
+    const std::string out = (fs::path(job.output) / name).string();
+    if (taken.count(out))
+      throw OptionError("format", taken[out] + " and " + file + " would both be written to " + out);
+    taken[out] = file;
+    outputs.push_back(out);
+  }
+  fs::create_directories(job.output, ec);
+  if (ec) throw FileError(job.output, "cannot create the output folder: " + ec.message());
+
+  ImageReadOptions read_options;
+  read_options.max_pixels = job.max_pixels;
+  const SharedInputs shared = read_shared_inputs(job, read_options);
+  Callbacks per_image = callbacks;
+  per_image.progress = nullptr;  // one bar over the images
+  Json skipped = Json::array(), written = Json::array();
+  bool stopped = false, partial = false;  // stop requested; the last image stopped before its end
+  const int64_t total = static_cast<int64_t>(files.size());
+  int64_t done = 0;
+  for (int64_t i = 0; i < total && !stopped; ++i) {
+    const std::string input = (fs::path(job.content) / files[size_t(i)]).string();
+    Image content;
+    try {
+      content = read_image(input, read_options);
+    } catch (const Error& e) {  // FileError, FormatError, LimitError: this file, not the run
+      const std::string what = e.what();
+      callbacks.warn("skipping " + (what.rfind(input, 0) == 0 ? what : input + ": " + what));
+      skipped.push_back(Json{{"file", input}, {"error", what}});
+    }
+    if (content.rgb.defined()) {
+      Destination to;
+      to.path = outputs[size_t(i)];
+      to.extension = fs::path(to.path).extension().string();
+      to.losses = output_stem(to.path) + ".losses.jsonl";
+      const Json summary = stylize_one(*stylizer, job, shared, std::move(content), input, to, per_image);
+      written.push_back(to.path);
+      partial = summary.value("stopped_early", false);
+    }
+    done = i + 1;
+    ProgressEvent e;
+    e.stage = "stylize " + std::to_string(total) + " images";
+    e.step = i + 1;
+    e.total = total;
+    e.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    callbacks.report(e);
+    if (partial || callbacks.stop_requested()) stopped = true;
+  }
+  return Json{{"method", job.method},
+              {"content", job.content},
+              {"output", job.output},
+              {"images", total},
+              {"written", static_cast<int64_t>(written.size())},
+              {"outputs", written},
+              {"skipped", skipped},
+              {"stopped_early", partial || (stopped && done < total)},
+              {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()},
+              {"options", stylizer->options()}};
 }
 
 }  // namespace impasto

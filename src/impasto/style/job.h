@@ -5,6 +5,19 @@
 // every N steps (`<stem>_<step>.png`, or `<stem>_l<level>_<step>.png` with several levels) and
 // `<stem>.json` (the effective options, sizes, timings and final losses). Shared by the CLI and
 // the server so both produce the same run.
+//
+// In memory: with `content_bytes` the content image is decoded from bytes (stdin, an upload) and
+// `content` only names it; with `write_output` the result is encoded (`format`, PNG by default) and
+// handed over instead of written, and no file is written beside it (losses.jsonl only when `losses`
+// names one).
+//
+// Folders: run_stylize_folder applies one stylizer (one network load, the style images read once)
+// to every image of a folder (io/image_folder.h) and writes each result under the same name into
+// an output folder, with its side files. An image that cannot be read (missing, not an image, over
+// the pixel limit) is reported by name through the warning callback and skipped; the others are
+// still done, and the summary lists the skipped ones.
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,10 +33,16 @@ struct StylizeJob {
   std::vector<double> style_blend_weights;  // empty = all 1; else one per style
   std::vector<std::string> masks;           // empty, or one per style ("" = no mask for that style)
   std::string init_image;
-  std::string output = "out.png";
+  std::string output = "out.png";  // a file; with run_stylize_folder a folder (created if missing)
   std::string losses;            // "" = <output stem>.losses.jsonl
   int64_t save_every = 0;
   int64_t max_pixels = ImageReadOptions{}.max_pixels;
+  // In memory (see above).
+  std::vector<uint8_t> content_bytes;
+  std::function<void(const std::vector<uint8_t>&)> write_output;
+  // Output format (png, jpg, webp, bmp, tif) for write_output (default png) and for a folder's
+  // outputs (default: each input's own); a single output file takes its format from its extension.
+  std::string format;
 };
 
 // Paths derived from the output path.
@@ -35,5 +54,12 @@ at::Tensor loss_curves(const std::vector<StepRecord>& records);
 
 // Returns the summary that is also written to <stem>.json. Throws the typed errors of the steps.
 Json run_stylize_job(const StylizeJob& job, const Callbacks& callbacks);
+
+// job.content and job.output are folders (OptionError naming "content" or "output" otherwise, or
+// when they are the same folder, or when two inputs would be written to the same file). Progress is
+// reported per image; the per-image work reports none (its warnings and should_stop still apply:
+// a stop request ends the folder after the current image). Returns {"images", "written",
+// "skipped": [{"file", "error"}], "outputs", "stopped_early", "seconds", "options"}.
+Json run_stylize_folder(const StylizeJob& job, const Callbacks& callbacks);
 
 }  // namespace impasto

@@ -4,20 +4,29 @@
 
 #include <chrono>
 #include <cmath>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
 
 #include "impasto/core/error.h"
 #include "impasto/core/runtime.h"
 #include "impasto/io/image_ops.h"
 #include "impasto/io/weights.h"
 #include "impasto/nn/cyclegan_nets.h"
+#include "impasto/nn/instance_norm.h"
 #include "impasto/nn/transformer_net.h"
 #include "impasto/style/color.h"
 
 namespace impasto {
 
 void to_json(Json& j, const NetworkStylizerOptions& o) {
-  j = Json{{"model", o.model},     {"strength", o.strength}, {"preserve_colors", o.preserve_colors},
-           {"image_size", o.image_size}, {"tile", o.tile},   {"overlap", o.overlap},
+  j = Json{{"model", o.model},
+           {"strength", o.strength},
+           {"preserve_colors", o.preserve_colors},
+           {"image_size", o.image_size},
+           {"tile", o.tile},
+           {"overlap", o.overlap},
+           {"tile_statistics", o.tile_statistics},
            {"device", o.device}};
 }
 
@@ -26,6 +35,7 @@ NetworkStylizerOptions network_stylizer_options_from_json(const Json& j) {
   JsonReader r(j);
   r.get("model", o.model).get("strength", o.strength).get("preserve_colors", o.preserve_colors);
   r.get("image_size", o.image_size).get("tile", o.tile).get("overlap", o.overlap).get("device", o.device);
+  r.get("tile_statistics", o.tile_statistics);
   r.reject_unknown();
   return o;
 }
@@ -58,6 +68,10 @@ int64_t StyleNetwork::num_blocks() const {
   return 0;
 }
 
+torch::nn::Module& StyleNetwork::module() const {
+  return transformer ? static_cast<torch::nn::Module&>(*transformer) : static_cast<torch::nn::Module&>(*cyclegan);
+}
+
 void StyleNetwork::set_block_enabled(int64_t block, bool enabled) const {
   if (transformer) return transformer->set_block_enabled(block, enabled);
   auto resnet = std::dynamic_pointer_cast<ResnetGeneratorImpl>(cyclegan);
@@ -87,7 +101,13 @@ at::Tensor finish_network_output(const at::Tensor& stylized, const at::Tensor& c
   return out.clamp(0, 1);
 }
 
-NetworkStylizer::NetworkStylizer(NetworkStylizerOptions o) : options_(std::move(o)) {
+// The loaded network, shared by the stylizers made from it, and who is using it.
+struct NetworkStylizer::Net {
+  StyleNetwork net;
+  std::shared_mutex in_use;
+};
+
+void NetworkStylizer::check_options() const {
   if (options_.model.empty()) throw OptionError("model", "no network given (a .pth or impasto checkpoint)");
   if (!(options_.strength >= 0 && options_.strength <= 1)) throw OptionError("strength", "must be in 0..1");
   if (options_.preserve_colors != "none" && options_.preserve_colors != "luminance" && options_.preserve_colors != "histogram")
@@ -95,10 +115,27 @@ NetworkStylizer::NetworkStylizer(NetworkStylizerOptions o) : options_(std::move(
   if (options_.image_size < 0 || options_.image_size > 65536) throw OptionError("image_size", "must be in 0..65536 (0 = content size)");
   if (options_.overlap < 0) throw OptionError("overlap", "must be >= 0");
   if (options_.tile <= 2 * options_.overlap) throw OptionError("tile", "must be more than twice the overlap");
-  net_ = load_style_network(options_.model, resolve_device(options_.device));
+  if (options_.tile_statistics != "image" && options_.tile_statistics != "exact" && options_.tile_statistics != "tile")
+    throw OptionError("tile_statistics", "unknown value '" + options_.tile_statistics + "'; valid: image, exact, tile");
+}
+
+NetworkStylizer::NetworkStylizer(NetworkStylizerOptions o) : options_(std::move(o)), net_(std::make_shared<Net>()) {
+  check_options();
+  net_->net = load_style_network(options_.model, resolve_device(options_.device));
+}
+
+NetworkStylizer::NetworkStylizer(const NetworkStylizer& loaded, NetworkStylizerOptions o)
+    : options_(std::move(o)), net_(loaded.net_) {
+  check_options();
+  if (options_.model != loaded.options_.model)
+    throw OptionError("model", "'" + options_.model + "' is not the loaded network '" + loaded.options_.model + "'");
+  if (resolve_device(options_.device) != net_->net.device)
+    throw OptionError("device", "the loaded network is on " + net_->net.device.str() + ", not " + options_.device);
 }
 
 NetworkStylizer::~NetworkStylizer() = default;
+
+const StyleNetwork& NetworkStylizer::network() const { return net_->net; }
 
 Json NetworkStylizer::options() const {
   Json j;
@@ -119,19 +156,61 @@ StylizeResult NetworkStylizer::stylize(const StylizeInputs& inputs, const Styliz
   TileOptions tiles;
   tiles.tile = options_.tile;
   tiles.overlap = options_.overlap;
-  tiles.multiple = 1;  // the networks pad to their own stride (TransformerNet::forward, translate)
-  int64_t tile_count = 0;
-  at::Tensor out = apply_tiled(content, [this](const at::Tensor& x) { return net_(x); }, tiles,
-                               [&](int64_t done, int64_t total) {
-                                 tile_count = total;
-                                 if (!hooks.callbacks.progress) return;
-                                 ProgressEvent e;
-                                 e.stage = "stylize (" + std::to_string(content.size(3)) + "x" + std::to_string(content.size(2)) + ")";
-                                 e.step = done;
-                                 e.total = total;
-                                 e.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-                                 hooks.callbacks.progress(e);
-                               });
+  tiles.multiple = net_->net.multiple();
+  tiles.align = net_->net.align();
+  const int64_t tile_count = static_cast<int64_t>(plan_tiles(content.size(2), content.size(3), tiles).size());
+  // Tiled runs fix statistics inside the network's norms, so they have it to themselves; whole-image
+  // runs (the common case) may share it between threads (stylizers built from one loaded network).
+  std::shared_lock<std::shared_mutex> shared_use(net_->in_use, std::defer_lock);
+  std::unique_lock<std::shared_mutex> sole_use(net_->in_use, std::defer_lock);
+  std::optional<WholeImageNorms> norms;  // released when it goes out of scope, also on errors
+  if (tile_count > 1) {
+    sole_use.lock();
+    norms.emplace(net_->net.module());
+  } else {
+    shared_use.lock();
+  }
+  const bool tiled_norms = norms && !norms->empty();
+  const std::string statistics = tiled_norms ? options_.tile_statistics : "own";
+  const int64_t measuring = statistics == "image" ? 1 : statistics == "exact" ? static_cast<int64_t>(norms->size()) * tile_count : 0;
+  const int64_t total = measuring + tile_count;
+  int64_t done = 0;
+  auto progress = [&](const std::string& what) {
+    ++done;
+    if (!hooks.callbacks.progress) return;
+    ProgressEvent e;
+    e.stage = "stylize (" + std::to_string(content.size(3)) + "x" + std::to_string(content.size(2)) + what + ")";
+    e.step = done;
+    e.total = total;
+    e.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    hooks.callbacks.progress(e);
+  };
+  auto net = [this](const at::Tensor& x) { return net_->net(x); };
+  if (statistics == "image") {
+    // The whole image shrunk to fit one tile, normalised with its own statistics.
+    torch::NoGradGuard no_grad;
+    const double scale = std::min(1.0, static_cast<double>(options_.tile) / std::max(content.size(2), content.size(3)));
+    const at::Tensor small = resize_image(content, std::max<int64_t>(1, std::llround(content.size(2) * scale)),
+                                          std::max<int64_t>(1, std::llround(content.size(3) * scale)));
+    norms->measure(NormRegion{});
+    apply_tiled(small, net, tiles);  // one tile
+    norms->fix_measured();
+    progress(", statistics");
+  } else if (statistics == "exact") {
+    // Norm by norm, each measured over every tile's core with the earlier ones fixed at theirs.
+    for (size_t k = 0; k < norms->size(); ++k) {
+      for_each_tile(content, [&](const at::Tensor& tile, const NormRegion& core) {
+        norms->measure_one(k, core);
+        try {
+          net(tile);
+        } catch (const ForwardStopped&) {
+        }
+      }, tiles, [&](int64_t, int64_t) { progress(", statistics"); });
+      norms->fix_measured();
+    }
+  }
+  at::Tensor out = apply_tiled(content, net, tiles, [&](int64_t, int64_t) { progress(""); });
+  if (norms) norms->release();
   out = finish_network_output(out, content, options_.strength, options_.preserve_colors);
 
   StylizeResult result;
@@ -139,8 +218,9 @@ StylizeResult NetworkStylizer::stylize(const StylizeInputs& inputs, const Styliz
   if (inputs.content.alpha.defined())
     result.image.alpha = options_.image_size > 0 ? resize_image(inputs.content.alpha, out.size(2), out.size(3)) : inputs.content.alpha;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  result.summary = Json{{"method", "network"},   {"network", net_.kind},  {"options", options()},
+  result.summary = Json{{"method", "network"},   {"network", net_->net.kind},  {"options", options()},
                         {"width", out.size(3)},  {"height", out.size(2)},  {"tiles", tile_count},
+                        {"tile_statistics", statistics},
                         {"seconds", seconds}};
   return result;
 }

@@ -7,6 +7,21 @@
 // (0 = the photo, 1 = the network's output, linearly in between); `preserve_colors` keeps the
 // photo's colours as for optimisation (style/color.h). No style image is used: the style is in the
 // weights.
+//
+// Tiles and instance normalisation: each instance norm of these networks normalises with the mean
+// and variance of its whole input, so a tile normalised with its own statistics comes out in
+// another level and contrast than the same region of the whole image, and neighbouring tiles
+// disagree. `tile_statistics` chooses what the tiles' norms use (nn/instance_norm.h WholeImageNorms):
+//   image   (the default) the statistics of the whole image shrunk to fit one tile: one extra pass
+//           of one tile's size; every tile is normalised alike, so no seams, and the picture is
+//           close to the untiled one (a shrunk image has somewhat other statistics, mostly in the
+//           early, fine-scale layers);
+//   exact   the statistics of the full-resolution image, measured norm by norm over the tiles'
+//           cores, each pass ending at its norm (for TransformerNet 15 passes costing about 6
+//           forward passes in all; resnet_9blocks 23 costing about 10);
+//   tile    each tile its own (one pass; the behaviour before whole-image statistics).
+// Tiles start on the network's stride (4), so with exact statistics a tile computes what the whole
+// image computes, except within the network's reach of the tile's edge, which the blending fades out.
 #include <memory>
 #include <string>
 
@@ -26,6 +41,7 @@ struct NetworkStylizerOptions {
   int64_t image_size = 0;                // longest side of the output; 0 = the content's size
   int64_t tile = 768;                    // tile side; larger images are processed in tiles
   int64_t overlap = 64;                  // pixels blended between neighbouring tiles
+  std::string tile_statistics = "image"; // instance norms of tiles: image | exact | tile (see above)
   std::string device = "auto";
 };
 
@@ -52,6 +68,12 @@ struct StyleNetwork {
   // Residual blocks (0 for a U-Net) and switching one off (1-based; OptionError("block") outside).
   int64_t num_blocks() const;
   void set_block_enabled(int64_t block, bool enabled) const;
+  torch::nn::Module& module() const;
+  // The side every input is padded to a multiple of, and the stride tiles start on: 4 for
+  // TransformerNet and the ResNet generators (two stride-2 stages); a U-Net reaches across the whole
+  // image anyway, so its tiles are not aligned.
+  int64_t multiple() const { return transformer ? 4 : cyclegan->size_multiple(); }
+  int64_t align() const { return multiple() <= 4 ? multiple() : 1; }
 };
 
 // Reads the weights once, tells the kind by the keys and builds the network in eval mode.
@@ -65,16 +87,24 @@ at::Tensor finish_network_output(const at::Tensor& stylized, const at::Tensor& c
 class NetworkStylizer : public Stylizer {
  public:
   explicit NetworkStylizer(NetworkStylizerOptions options);  // loads the network; throws on bad options
+  // A stylizer with other options (strength, colours, size, tiles) on the network `loaded` has
+  // read already, sharing its weights: a server keeps each model loaded once. `options.model` must
+  // name the same file. Stylizers sharing a network may run at the same time on several threads.
+  NetworkStylizer(const NetworkStylizer& loaded, NetworkStylizerOptions options);
   ~NetworkStylizer() override;
   StylizeResult stylize(const StylizeInputs& inputs, const StylizeHooks& hooks) override;
   Json options() const override;
   bool uses_style_images() const override { return false; }
   bool reports_steps() const override { return false; }
-  const StyleNetwork& network() const { return net_; }
+  // The loaded network, shared with the stylizers made from this one: switching blocks off there
+  // (explain/) must not overlap their stylize calls.
+  const StyleNetwork& network() const;
 
  private:
+  struct Net;
+  void check_options() const;
   NetworkStylizerOptions options_;
-  StyleNetwork net_;
+  std::shared_ptr<Net> net_;
 };
 
 }  // namespace impasto

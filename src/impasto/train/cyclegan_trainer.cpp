@@ -105,6 +105,8 @@ DatasetOptions domain_data(const CycleGanTrainOptions& o, bool a) {
   d.size = o.size;
   d.channels = a ? o.input_nc : o.output_nc;
   d.crop = o.crop;
+  d.preprocess = o.preprocess;
+  d.load_size = o.load_size;
   d.flip = o.flip;
   d.batch_size = o.batch_size;
   d.workers = o.workers;
@@ -450,6 +452,16 @@ CycleGanTrainOptions resolve(CycleGanTrainOptions o) {
   check(o.output_nc == 1 || o.output_nc == 3, "output_nc", "must be 1 (grey) or 3 (RGB)");
   check(o.size >= 8 && o.size <= 4096, "size", "must be in 8..4096");
   check(o.crop == "center" || o.crop == "random", "crop", "unknown value '" + o.crop + "'; valid: center, random");
+  if (o.load_size == 0) o.load_size = (o.size * 286 + 128) / 256;  // the reference's 286 for 256
+  {
+    const auto modes = preprocess_names();
+    std::string valid;
+    for (const auto& m : modes) valid += (valid.empty() ? "" : ", ") + m;
+    check(std::find(modes.begin(), modes.end(), o.preprocess) != modes.end(), "preprocess",
+          "unknown value '" + o.preprocess + "'; valid: " + valid);
+  }
+  check(o.load_size >= o.size && o.load_size <= 16384, "load_size",
+        "must be at least the crop size (--size " + std::to_string(o.size) + ") and at most 16384, or 0 for size * 286 / 256");
   check(o.batch_size >= 1 && o.batch_size <= 4096, "batch_size", "must be in 1..4096");
   check(o.workers >= 0 && o.workers <= 64, "workers", "must be in 0..64");
   // Building the nets checks their options (OptionError naming netG, ngf, norm, netD, n_layers_D...).
@@ -492,6 +504,8 @@ Json to_json(const CycleGanTrainOptions& o) {
               {"domain_b", o.domain_b},
               {"synthetic_b", o.synthetic_b},
               {"size", o.size},
+              {"preprocess", o.preprocess},
+              {"load_size", o.load_size},
               {"crop", o.crop},
               {"flip", o.flip},
               {"batch_size", o.batch_size},
@@ -538,6 +552,13 @@ CycleGanTrainOptions cyclegan_train_options_from_json(const Json& json) {
   r.get("lr", o.lr).get("beta1", o.beta1).get("beta2", o.beta2).get("steps", o.steps).get("decay_start", o.decay_start);
   r.get("seed", o.seed).get("device", o.device).get("log_every", o.log_every).get("sample_every", o.sample_every);
   r.get("checkpoint_every", o.checkpoint_every).get("keep_checkpoints", o.keep_checkpoints).get("num_samples", o.num_samples);
+  // Runs from before --preprocess existed scaled the shorter side to the crop size; resuming them
+  // must keep that.
+  if (!json.contains("preprocess")) {
+    o.preprocess = "scale_shortside_and_crop";
+    o.load_size = o.size;
+  }
+  r.get("preprocess", o.preprocess).get("load_size", o.load_size);
   r.reject_unknown();
   return o;
 }

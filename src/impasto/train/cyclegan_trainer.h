@@ -41,8 +41,12 @@ struct CycleGanTrainOptions {
   // Data: each domain an image folder or a synthetic set (data/dataset.h), drawn at the same size.
   std::string domain_a, synthetic_a;  // domain A: folder, or synthetic set name
   std::string domain_b, synthetic_b;
-  int64_t size = 256;                 // side of the training images (square)
-  std::string crop = "random";        // folders: center | random, after resizing the shorter side
+  int64_t size = 256;                 // side of the training images (square): the reference's crop_size
+  // Folders: the reference's --preprocess and --load_size (data/dataset.h): resize_and_crop (the
+  // reference's default: L x L, then a crop), scale_width_and_crop, scale_shortside_and_crop, crop.
+  std::string preprocess = "resize_and_crop";
+  int64_t load_size = 0;              // L; 0 = the reference's ratio: size * 286 / 256 (286 for 256)
+  std::string crop = "random";        // folders: center | random position of the crop
   bool flip = true;                   // random horizontal flips (the reference's default; --no-flip)
   int64_t batch_size = 1;             // images of each domain per step
   int workers = 2;                    // decoding threads per domain

@@ -134,8 +134,13 @@ RunReport make_report(const Session& s, double seconds) {
               {"style loss per layer (weighted)", style_keys, true},
               {"discriminator", {"loss_d", "d_real", "d_fake"}, false},
               {"images per second", {"images_per_s"}, false}};
-  r.samples_caption = "Top: fixed validation content images the network never trains on; bottom: its output. "
-                      "samples/real.png is the style image.";
+  r.samples_caption = o.data.folder.empty() || o.hold_out > 0
+                          ? "Top: fixed validation content images the network never trains on (" +
+                                (o.data.folder.empty() ? std::string("another stream of the synthetic set")
+                                                       : std::to_string(o.hold_out) + " files held out of the folder") +
+                                "); bottom: its output. samples/real.png is the style image."
+                          : "Top: fixed content images (training images: the folder is too small to hold any out); "
+                            "bottom: its output. samples/real.png is the style image.";
   return r;
 }
 
@@ -271,11 +276,20 @@ Session make_session(const FeedforwardTrainOptions& options, const std::string& 
   s.device = resolve_device(o.device);
   s.dataset = make_dataset(o.data, callbacks);
   {
-    DatasetOptions v = o.data;  // the same kind of images, another stream: never trained on
+    // Images never trained on: the held-out files of a folder (centre crops), or another stream of
+    // the synthetic set.
+    DatasetOptions v = o.data;
     v.seed = sample_seed(o.seed, 0x7a11d);
     v.batch_size = o.num_samples;
     v.workers = 0;
     v.flip = false;
+    if (!o.data.folder.empty() && o.data.hold_out > 0) {
+      v.held_out_only = true;
+      v.crop = "center";
+      v.batch_size = std::min(o.num_samples, o.data.hold_out);
+    } else if (!o.data.folder.empty()) {
+      callbacks.warn("the content folder has too few images to hold any out: the samples show training images");
+    }
     auto validation = make_dataset(v, callbacks);
     validation->start(0);
     s.validation = validation->next().samples.to(s.device);
@@ -350,11 +364,24 @@ FeedforwardTrainOptions resolve(FeedforwardTrainOptions o) {
   check_weight(*o.tv_weight, "tv_weight");
   PerceptualLoss(backbone, weights_of(o));  // checks layer names and the normalisation
 
+  check(o.hold_out >= -1 && o.hold_out <= 4096, "hold_out", "must be -1 (auto) or in 0..4096");
+  o.data.hold_out = 0;
+  int64_t files = 0;  // training files of a folder
+  if (!o.data.folder.empty()) {
+    auto counting = make_dataset([&] { DatasetOptions d = o.data; d.workers = 0; return d; }());
+    const int64_t all = counting->stats().files;
+    if (o.hold_out == -1) o.hold_out = std::min(o.num_samples, all / 4);
+    check(o.hold_out < all, "hold_out", "cannot hold out " + std::to_string(o.hold_out) + " of the " +
+                                            std::to_string(all) + " images of " + o.data.folder + ": none would be left");
+    o.data.hold_out = o.hold_out;
+    files = all - o.hold_out;
+  } else {
+    check(o.hold_out <= 0, "hold_out", "only a content folder holds images out (synthetic validation images are never trained on)");
+    o.hold_out = 0;
+  }
   if (o.steps == 0) {
     check(!o.data.folder.empty(), "steps", "synthetic content has no epochs: give --steps");
     check(o.epochs >= 1, "epochs", "must be at least 1");
-    auto counting = make_dataset([&] { DatasetOptions d = o.data; d.workers = 0; return d; }());
-    const int64_t files = counting->stats().files;
     o.steps = std::max<int64_t>(1, (o.epochs * files + o.data.batch_size - 1) / o.data.batch_size);
   }
   check(o.steps >= 1, "steps", "must be at least 1");
@@ -400,7 +427,8 @@ Json to_json(const FeedforwardTrainOptions& o) {
               {"sample_every", o.sample_every},
               {"checkpoint_every", o.checkpoint_every},
               {"keep_checkpoints", o.keep_checkpoints},
-              {"num_samples", o.num_samples}};
+              {"num_samples", o.num_samples},
+              {"hold_out", o.hold_out}};
 }
 
 FeedforwardTrainOptions feedforward_train_options_from_json(const Json& j) {
@@ -430,6 +458,9 @@ FeedforwardTrainOptions feedforward_train_options_from_json(const Json& j) {
   r.get("n_layers_D", o.discriminator.n_layers).get("norm_D", o.discriminator.norm).get("lr_d", o.lr_d);
   r.get("seed", o.seed).get("device", o.device).get("log_every", o.log_every).get("sample_every", o.sample_every);
   r.get("checkpoint_every", o.checkpoint_every).get("keep_checkpoints", o.keep_checkpoints).get("num_samples", o.num_samples);
+  // Runs from before hold_out existed trained on every file; resuming them must not change that.
+  o.hold_out = 0;
+  r.get("hold_out", o.hold_out);
   r.reject_unknown();
   return o;
 }

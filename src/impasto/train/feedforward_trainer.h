@@ -58,6 +58,10 @@ struct FeedforwardTrainOptions {
   int64_t checkpoint_every = 1000;
   int keep_checkpoints = 0;
   int64_t num_samples = 8;      // fixed validation content images shown in the samples
+  // Folders: content files kept out of training, shown (centre crops) in the samples. -1 = auto:
+  // num_samples, but at most a quarter of the folder (none for folders of fewer than 4 images, whose
+  // samples then show training images). Synthetic content: a separate stream, never trained on.
+  int64_t hold_out = -1;
 };
 
 // Resolves every default (the recipe's weights and layers, steps from epochs) and checks every

@@ -193,7 +193,7 @@ GanTrainResult run_training(Session& s, const Callbacks& callbacks) {
     set_lr(*s.opt_g, o.lr_g * lr_scale);
     set_lr(*s.opt_d, o.lr_d * lr_scale);
 
-    double loss_d = 0, penalty = 0, d_real_mean = 0, d_fake_mean = 0, norm_d = 0;
+    double loss_d = 0, penalty = 0, r1_value = 0, d_real_mean = 0, d_fake_mean = 0, norm_d = 0;
     for (int64_t k = 0; k < o.n_critic; ++k) {
       Batch data = s.dataset->next();
       at::Tensor real = data.samples.to(s.device);
@@ -208,10 +208,16 @@ GanTrainResult run_training(Session& s, const Callbacks& callbacks) {
         real = diff_augment(real, s.augment, generator);
         fake = diff_augment(fake, s.augment, generator);
       }
+      if (o.r1_gamma > 0) real = real.detach().requires_grad_(true);  // R1 differentiates D(real) w.r.t. real
       at::Tensor out_real = s.D->forward(real);
       at::Tensor out_fake = s.D->forward(fake);
       at::Tensor objective = discriminator_loss(s.loss, out_real, out_fake);
       at::Tensor total = objective;
+      if (o.r1_gamma > 0) {
+        at::Tensor r1 = r1_penalty(out_real, real, o.r1_gamma).penalty;
+        total = total + r1;
+        r1_value = r1.item<double>();
+      }
       at::Tensor eps = draw_uniform();
       if (s.loss == GanLoss::wgangp) {
         auto gp = gradient_penalty([&](const at::Tensor& x) { return s.D->forward(x); }, real, fake, eps, o.gp_lambda);
@@ -269,6 +275,7 @@ GanTrainResult run_training(Session& s, const Callbacks& callbacks) {
                   {"images_per_s", interval > 0 ? interval_images / interval : 0.0},
                   {"skipped_files", s.dataset->stats().skipped}};
       if (s.loss == GanLoss::wgangp) record["gp"] = penalty;
+      if (o.r1_gamma > 0) record["r1"] = r1_value;
       if (s.run) s.run->append_log(record);
       result.last_metrics = record;
       interval_start = Clock::now();
@@ -279,6 +286,7 @@ GanTrainResult run_training(Session& s, const Callbacks& callbacks) {
     ProgressEvent event{"train gan", step, o.steps, elapsed, {}};
     event.metrics = {{"D", loss_d}, {"G", loss_g}};
     if (s.loss == GanLoss::wgangp) event.metrics.emplace_back("gp", penalty);
+    if (o.r1_gamma > 0) event.metrics.emplace_back("r1", r1_value);
     event.metrics.emplace_back(outputs_are_logits(s.loss) ? "D(x)" : "D(x)~", d_real_mean);
     event.metrics.emplace_back(outputs_are_logits(s.loss) ? "D(G(z))" : "D(G(z))~", d_fake_mean);
     event.metrics.emplace_back("img/s", (step - first_step) * o.n_critic * global_batch / std::max(elapsed, 1e-9));
@@ -384,6 +392,9 @@ GanTrainOptions resolve(GanTrainOptions o) {
   check(o.grad_clip >= 0, "grad_clip", "must be >= 0 (0 = off)");
   check(o.weight_clip > 0, "weight_clip", "must be > 0");
   check(o.gp_lambda >= 0, "gp_lambda", "must be >= 0");
+  check(o.r1_gamma >= 0, "r1_gamma", "must be >= 0 (0 = off)");
+  check(o.data.batch_size % std::max<int64_t>(o.nets.pack, 1) == 0, "pack",
+        "the batch size (" + std::to_string(o.data.batch_size) + ") must be a multiple of the pack size");
   check(o.log_every >= 1, "log_every", "must be at least 1");
   check(o.sample_every >= 1, "sample_every", "must be at least 1");
   check(o.checkpoint_every >= 1, "checkpoint_every", "must be at least 1");
@@ -419,6 +430,7 @@ Json to_json(const GanTrainOptions& o) {
          {"grad_clip", o.grad_clip},
          {"weight_clip", o.weight_clip},
          {"gp_lambda", o.gp_lambda},
+         {"r1_gamma", o.r1_gamma},
          {"diff_augment", o.diff_augment},
          {"seed", o.seed},
          {"device", o.device},
@@ -428,7 +440,8 @@ Json to_json(const GanTrainOptions& o) {
          {"keep_checkpoints", o.keep_checkpoints},
          {"num_samples", o.num_samples}};
   const Json nets = to_json(o.nets);
-  for (const char* key : {"arch", "z_dim", "g_width", "d_width", "d_norm", "spectral_norm", "minibatch_stddev", "mlp_hidden", "mlp_layers"})
+  for (const char* key : {"arch", "z_dim", "g_width", "d_width", "d_norm", "spectral_norm", "minibatch_stddev", "g_norm",
+                          "g_upsample", "pack", "mlp_hidden", "mlp_layers"})
     j[key] = nets[key];
   return j;
 }
@@ -448,6 +461,8 @@ GanTrainOptions gan_train_options_from_json(const Json& json) {
   r.get("arch", o.nets.arch).get("z_dim", o.nets.z_dim).get("g_width", o.nets.g_width).get("d_width", o.nets.d_width);
   r.get("d_norm", o.nets.d_norm).get("spectral_norm", o.nets.spectral_norm).get("minibatch_stddev", o.nets.minibatch_stddev);
   r.get("mlp_hidden", o.nets.mlp_hidden).get("mlp_layers", o.nets.mlp_layers);
+  r.get("g_norm", o.nets.g_norm).get("g_upsample", o.nets.g_upsample).get("pack", o.nets.pack);
+  r.get("r1_gamma", o.r1_gamma);
   r.reject_unknown();
   return o;
 }

@@ -37,6 +37,8 @@ struct GanTrainOptions {
   double grad_clip = 0;      // clip G's and D's gradient norms to this; 0 = off
   double weight_clip = 0.01; // wgan: critic weights clipped to [-c, c]
   double gp_lambda = 10;     // wgangp
+  double r1_gamma = 0;       // R1 penalty gamma/2 E||grad_x D(x)||^2 on real data (Mescheder et al.
+                             // 2018), any objective; 0 = off
   std::string diff_augment;  // "" or e.g. "color,translation,cutout" (data/diff_augment.h)
   uint64_t seed = 0;
   std::string device = "auto";

@@ -1,0 +1,312 @@
+#include "http_api.h"
+
+#include <httplib.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "impasto/core/error.h"
+#include "service.h"
+#include "web_assets.h"
+
+namespace impasto::server {
+
+namespace {
+
+void send_error(httplib::Response& res, int status, const std::string& code, const std::string& message,
+                const std::string& option = "") {
+  Json error{{"status", status}, {"code", code}, {"message", message}};
+  if (!option.empty()) error["option"] = option;
+  res.status = status;
+  res.set_content(Json{{"error", error}}.dump() + "\n", "application/json");
+}
+
+void send_json(httplib::Response& res, int status, const Json& body) {
+  res.status = status;
+  res.set_content(body.dump(2) + "\n", "application/json");
+}
+
+// What a status without a body means, for errors the HTTP library answers itself (413 over the
+// payload limit, 400 unparseable request, 404 no route).
+std::string default_code(int status) {
+  switch (status) {
+    case 400: return "bad_request";
+    case 404: return "not_found";
+    case 405: return "method_not_allowed";
+    case 413: return "too_large";
+    case 414: return "uri_too_long";
+    case 415: return "unsupported_media_type";
+    default: return status >= 500 ? "internal" : "error";
+  }
+}
+
+std::string default_message(int status, const httplib::Request& req) {
+  switch (status) {
+    case 400: return "malformed request (bad headers, truncated or malformed body)";
+    case 404: return "no such resource: " + req.method + " " + req.path;
+    case 413: return "request body too large";
+    case 414: return "request URI too long";
+    default: return "HTTP error " + std::to_string(status);
+  }
+}
+
+std::string api_key_of(const httplib::Request& req) {
+  std::string key = req.get_header_value("X-API-Key");
+  if (key.empty()) {
+    const std::string auth = req.get_header_value("Authorization");
+    if (auth.rfind("Bearer ", 0) == 0) key = auth.substr(7);
+  }
+  return key;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw FileError(path, "cannot read");
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// A request's multipart fields; 415 for any other body.
+std::vector<FormField> form_fields(const httplib::Request& req) {
+  if (!req.is_multipart_form_data())
+    throw ServiceError(415, "unsupported_media_type", "send the images as multipart/form-data (fields content, style or model, options)");
+  std::vector<FormField> fields;
+  for (const auto& [name, f] : req.files) fields.push_back(FormField{f.name, f.filename, f.content_type, f.content});
+  return fields;
+}
+
+// A raw request in memory, for handle_raw_request.
+class MemoryStream : public httplib::Stream {
+ public:
+  explicit MemoryStream(const std::string& in) : in_(in) {}
+  bool is_readable() const override { return true; }
+  bool is_writable() const override { return true; }
+  ssize_t read(char* ptr, size_t size) override {
+    const size_t n = std::min(size, in_.size() - pos_);
+    std::copy(in_.data() + pos_, in_.data() + pos_ + n, ptr);
+    pos_ += n;
+    return static_cast<ssize_t>(n);
+  }
+  ssize_t write(const char* ptr, size_t size) override {
+    out_.append(ptr, size);
+    return static_cast<ssize_t>(size);
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    ip = "127.0.0.1";
+    port = 1;
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    ip = "127.0.0.1";
+    port = 2;
+  }
+  socket_t socket() const override { return INVALID_SOCKET; }
+  const std::string& output() const { return out_; }
+
+ private:
+  const std::string& in_;
+  size_t pos_ = 0;
+  std::string out_;
+};
+
+}  // namespace
+
+struct HttpServer::Impl : httplib::Server {
+  Impl(Service& s, Callbacks l) : service(s), log(std::move(l)) {}
+  using httplib::Server::process_request;
+
+  Service& service;
+  Callbacks log;
+
+  // Runs a handler and turns every exception into a JSON error with the right status.
+  template <class F>
+  void guarded(httplib::Response& res, F&& handler) {
+    try {
+      handler();
+    } catch (const ServiceError& e) {
+      send_error(res, e.status(), e.code(), e.what());
+      if (e.retry_after_s() > 0) res.set_header("Retry-After", std::to_string(static_cast<int64_t>(std::ceil(e.retry_after_s()))));
+    } catch (const OptionError& e) {
+      send_error(res, 400, "bad_option", e.what(), e.option());
+    } catch (const LimitError& e) {
+      service.metrics().count_rejection("too_large");
+      send_error(res, 413, "too_large", e.what());
+    } catch (const std::exception& e) {
+      log.emit(LogLevel::error, std::string("internal error: ") + e.what());
+      send_error(res, 500, "internal", "internal error; the server log has the details");
+    }
+  }
+
+  // Parses and checks an upload: every problem with the request itself is the client's (4xx).
+  JobRequest parse(const httplib::Request& req) {
+    try {
+      return parse_job_request(form_fields(req), service.options());
+    } catch (const FormatError& e) {
+      throw ServiceError(400, "bad_image", e.what());
+    }
+  }
+
+  void send_file(httplib::Response& res, const std::pair<std::string, std::string>& file) {
+    res.set_content(read_file(file.first), file.second);
+    res.set_header("Cache-Control", "no-store");  // private images stay out of shared caches
+  }
+
+  void routes() {
+    for (const char* page : {"/", "/index.html", "/app.js", "/style.css", "/favicon.svg"}) {
+      Get(page, [this](const httplib::Request& req, httplib::Response& res) {
+        const WebAsset* asset = find_web_asset(req.path == "/" ? "/index.html" : req.path);
+        if (!asset) return send_error(res, 404, "not_found", "no such page");
+        res.set_content(reinterpret_cast<const char*>(asset->data), asset->size, asset->content_type);
+        res.set_header("Content-Security-Policy", "default-src 'self'; img-src 'self' blob: data:; style-src 'self'");
+      });
+    }
+    Get("/v1/health", [this](const httplib::Request&, httplib::Response& res) {
+      guarded(res, [&] { send_json(res, 200, service.health()); });
+    });
+    Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      guarded(res, [&] { res.set_content(service.metrics_text(), "text/plain; version=0.0.4"); });
+    });
+    Get("/v1/models", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(res, [&] {
+        service.authenticate(api_key_of(req));
+        send_json(res, 200, service.models());
+      });
+    });
+    Post("/v1/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(res, [&] {
+        const Caller caller = service.authenticate(api_key_of(req));
+        service.check_rate(caller);
+        const Json job = service.submit(parse(req), caller);
+        res.set_header("Location", job["url"].get<std::string>());
+        send_json(res, 202, job);
+      });
+    });
+    Get("/v1/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(res, [&] {
+        const Caller caller = service.authenticate(api_key_of(req));
+        int limit = 50;
+        if (req.has_param("limit")) limit = std::clamp(std::atoi(req.get_param_value("limit").c_str()), 1, 500);
+        send_json(res, 200, Json{{"jobs", service.jobs(caller, limit)}});
+      });
+    });
+    Get(R"(/v1/jobs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(res, [&] { send_json(res, 200, service.job(req.matches[1])); });
+    });
+    Delete(R"(/v1/jobs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(res, [&] {
+        service.remove(req.matches[1]);
+        send_json(res, 200, Json{{"deleted", req.matches[1].str()}});
+      });
+    });
+    Get(R"(/v1/jobs/([^/]+)/(result|content|style-[0-9]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(res, [&] {
+        const auto file = service.job_file(req.matches[1], req.matches[2]);
+        send_file(res, file);
+        if (req.matches[2] == "result")
+          res.set_header("Content-Disposition", "inline; filename=\"impasto-" + req.matches[1].str() +
+                                                     file.first.substr(file.first.rfind('.')) + "\"");
+      });
+    });
+    Get(R"(/v1/jobs/([^/]+)/report)", [this](const httplib::Request& req, httplib::Response& res) {
+      res.set_redirect(req.path + "/");
+    });
+    Get(R"(/v1/jobs/([^/]+)/report/([^/]*))", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(res, [&] {
+        send_file(res, service.job_file(req.matches[1], "report/" + req.matches[2].str()));
+        res.set_header("Content-Security-Policy", "default-src 'self' 'unsafe-inline' data:");
+      });
+    });
+    Post("/v1/stylize", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(res, [&] {
+        const Caller caller = service.authenticate(api_key_of(req));
+        service.check_rate(caller);
+        const StylizedImage out = service.stylize_now(parse(req));
+        res.set_content(out.bytes, out.content_type);
+        res.set_header("Cache-Control", "no-store");
+        res.set_header("X-Impasto-Summary", out.summary.dump());
+      });
+    });
+  }
+
+  void hooks() {
+    set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      res.set_header("X-Content-Type-Options", "nosniff");
+      const std::string origin = req.get_header_value("Origin");
+      const auto& allowed = service.options().cors_origins;
+      const bool any = std::find(allowed.begin(), allowed.end(), "*") != allowed.end();
+      if (!origin.empty() && (any || std::find(allowed.begin(), allowed.end(), origin) != allowed.end())) {
+        res.set_header("Access-Control-Allow-Origin", any ? "*" : origin);
+        res.set_header("Vary", "Origin");
+        res.set_header("Access-Control-Expose-Headers", "Location, Retry-After, X-Impasto-Summary");
+        if (req.method == "OPTIONS") {
+          res.set_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+          res.set_header("Access-Control-Allow-Headers", "Content-Type, X-API-Key, Authorization");
+          res.set_header("Access-Control-Max-Age", "600");
+          res.status = 204;
+          return HandlerResponse::Handled;
+        }
+      }
+      return HandlerResponse::Unhandled;
+    });
+    set_error_handler(HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+      if (!res.body.empty()) return HandlerResponse::Unhandled;  // a handler's own JSON error
+      send_error(res, res.status, default_code(res.status), default_message(res.status, req));
+      return HandlerResponse::Handled;
+    }));
+    set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+      try {
+        std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        log.emit(LogLevel::error, std::string("internal error: ") + e.what());
+      } catch (...) {
+      }
+      send_error(res, 500, "internal", "internal error; the server log has the details");
+    });
+    set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      service.metrics().count_request(req.method, res.status);
+      if (res.status == 413) service.metrics().count_rejection("too_large");
+      log.emit(LogLevel::debug, req.method + " " + req.path + " -> " + std::to_string(res.status));
+    });
+  }
+};
+
+HttpServer::HttpServer(Service& service, Callbacks log) : impl_(std::make_unique<Impl>(service, std::move(log))) {
+  const auto& o = service.options();
+  impl_->set_payload_max_length(static_cast<size_t>(o.max_upload_bytes));
+  impl_->set_read_timeout(30, 0);
+  impl_->set_write_timeout(30, 0);
+  const int threads = std::max(2, o.http_threads);
+  impl_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  impl_->routes();
+  impl_->hooks();
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+int HttpServer::bind(const std::string& host, int port) {
+  if (port < 0 || port > 65535) throw OptionError("port", "must be in 0..65535");
+  if (port == 0) {
+    const int bound = impl_->bind_to_any_port(host);
+    if (bound <= 0) throw OptionError("host", "cannot listen on " + host);
+    return bound;
+  }
+  if (!impl_->bind_to_port(host, port))
+    throw OptionError("port", "cannot listen on " + host + ":" + std::to_string(port) + " (in use, or not an address of this machine)");
+  return port;
+}
+
+void HttpServer::run() { impl_->listen_after_bind(); }
+
+void HttpServer::stop() {
+  if (impl_ && impl_->is_running()) impl_->stop();
+}
+
+std::string HttpServer::handle_raw_request(const std::string& bytes) {
+  MemoryStream stream(bytes);
+  bool closed = false;
+  impl_->process_request(stream, /*close_connection=*/true, closed, nullptr);
+  return stream.output();
+}
+
+}  // namespace impasto::server

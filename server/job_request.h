@@ -1,0 +1,56 @@
+#pragma once
+// A stylization request as it arrives (multipart form fields), checked completely before anything
+// is queued: the fields, every option against the method's own strict parser and the server's
+// limits, and every uploaded image (format, truncation, pixel count from the header, then a decode).
+// No HTTP types here, so the same path is unit-tested and fuzzed (server/fuzz/).
+//
+// Fields: `content` (file, required), `style` (file, one or more for optimisation), `model` (name of
+// a trained network: method `network`), `method` (gatys | network; implied by `model`), `options`
+// (a JSON object of method options), `format` (png | jpeg | webp) and any method option as its own
+// text field (`iterations=200`, `style_layers=relu1_1,relu2_1`), with the names of the CLI's
+// JSON config. Anything else is an error naming it.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "impasto/core/json_options.h"
+#include "impasto/io/image.h"
+#include "server_options.h"
+
+namespace impasto::server {
+
+struct FormField {
+  std::string name;
+  std::string filename;      // set for file fields
+  std::string content_type;
+  std::string content;
+};
+
+struct UploadedImage {
+  std::string filename;      // as sent (for display only; never used as a path)
+  std::string format;        // png, jpeg, webp, bmp, tiff (from the bytes)
+  std::string bytes;
+  Image image;               // decoded
+};
+
+struct JobRequest {
+  std::string method;        // gatys | network
+  std::string model;         // network: the model's name
+  Json options = Json::object();  // the method's options as given (server-side paths not included)
+  std::vector<double> style_blend_weights;
+  std::string format = "png";
+  UploadedImage content;
+  std::vector<UploadedImage> styles;
+};
+
+// Options a user may set through the service, per method (paths and devices are the server's).
+const std::vector<std::string>& allowed_options(const std::string& method);
+
+// Throws OptionError (a field or option: unknown, missing, wrong type or value, over a limit),
+// FormatError (an upload that is not a supported image or is cut off) or LimitError (an image
+// with more pixels than options.max_pixels).
+JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerOptions& options);
+
+}  // namespace impasto::server

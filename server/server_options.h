@@ -1,0 +1,39 @@
+#pragma once
+// Everything an operator sets when starting `impasto serve`: where it listens, where it keeps jobs,
+// and the limits that keep one user or one request from taking the machine. Defaults are safe for a
+// single machine: loopback only, one worker, bounded queue, inputs deleted after a day.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace impasto::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";  // loopback by default; 0.0.0.0 exposes the service
+  int port = 8080;                 // 0 = any free port (reported at start)
+  std::string data_dir = "impasto-data";  // jobs.sqlite3 and one folder per job
+  std::string models_dir;          // trained networks offered by name (*.pth, *.ckpt); "" = none
+  // Backbone weight files the service may use for optimisation jobs, by backbone name
+  // (vgg19=/models/vgg19.pth). Backbones that need no file (random-multiscale) are always offered.
+  std::map<std::string, std::string> backbone_weights;
+
+  int workers = 1;             // jobs run at the same time (each uses every intra-op thread)
+  int queue_capacity = 16;     // queued jobs beyond which POST /v1/jobs answers 429
+  int sync_concurrency = 2;    // POST /v1/stylize requests served at the same time (429 beyond)
+  int http_threads = 8;        // connections handled at the same time
+
+  int64_t max_upload_bytes = 32ll << 20;  // whole request body
+  int64_t max_pixels = 16'000'000;         // per input image, read from its header before decoding
+  int64_t max_side = 1024;                 // longest side of an optimisation job's output
+  int64_t max_iterations = 1000;           // per scale, optimisation jobs
+  double job_time_limit_s = 600;           // a job running longer fails with a time-limit error
+  double ttl_s = 24 * 3600;                // finished jobs' inputs and results are deleted after this
+  double sweep_interval_s = 60;            // how often expired jobs are looked for
+  int max_attempts = 3;                    // a job interrupted this often (crashes) is failed
+
+  std::vector<std::string> cors_origins;  // allowed Origins for browsers on other sites ("*" = any)
+  double default_rate_per_minute = 60;    // requests creating work, per API key (when keys are used)
+};
+
+}  // namespace impasto::server

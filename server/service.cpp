@@ -1,0 +1,578 @@
+#include "service.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "impasto/io/image.h"
+#include "impasto/io/image_ops.h"
+#include "impasto/nn/backbone.h"
+#include "impasto/style/job.h"
+#include "job_report.h"
+
+namespace impasto::server {
+
+namespace fs = std::filesystem;
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+namespace {
+
+// 128 bits from the OS, as 32 hex digits: unguessable, so a job id works as a capability.
+std::string new_job_id() {
+  std::random_device random;  // /dev/urandom on Linux
+  static const char* digits = "0123456789abcdef";
+  std::string id;
+  for (int i = 0; i < 4; ++i) {
+    uint32_t word = random();
+    for (int k = 0; k < 8; ++k, word >>= 4) id += digits[word & 15];
+  }
+  return id;
+}
+
+bool valid_job_id(const std::string& id) {
+  return id.size() == 32 && std::all_of(id.begin(), id.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+}
+
+std::string extension_for(const std::string& format) { return format == "jpeg" ? "jpg" : format; }
+
+std::string content_type_for(const std::string& path) {
+  const std::string ext = fs::path(path).extension().string();
+  if (ext == ".png") return "image/png";
+  if (ext == ".jpg" || ext == ".jpeg") return "image/jpeg";
+  if (ext == ".webp") return "image/webp";
+  if (ext == ".bmp") return "image/bmp";
+  if (ext == ".tif" || ext == ".tiff") return "image/tiff";
+  if (ext == ".html") return "text/html; charset=utf-8";
+  if (ext == ".json") return "application/json";
+  if (ext == ".jsonl") return "application/x-ndjson";
+  if (ext == ".csv") return "text/csv";
+  return "application/octet-stream";
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f || !f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()))) throw FileError(path, "cannot write");
+}
+
+ServiceError not_found(const std::string& id) {
+  return ServiceError(404, "not_found", "no job '" + id + "' (unknown, deleted or expired)");
+}
+
+// What of a stylization's summary a client sees: numbers and options, no server paths.
+Json public_summary(const Json& summary, const std::string& model) {
+  Json out = Json::object();
+  for (const char* key : {"method", "network", "width", "height", "seconds", "stopped_early", "final", "tiles", "device"})
+    if (summary.contains(key)) out[key] = summary[key];
+  if (summary.contains("options")) {
+    Json options = summary["options"];
+    for (const char* key : {"weights", "model", "tile", "overlap", "device"}) options.erase(key);
+    if (!model.empty()) options["model"] = model;
+    out["options"] = options;
+  }
+  return out;
+}
+
+Json progress_json(const ProgressEvent& e) {
+  Json metrics = Json::object();
+  for (const auto& [name, value] : e.metrics) metrics[name] = value;
+  Json j{{"stage", e.stage}, {"step", e.step}, {"total", e.total}, {"elapsed_s", e.elapsed_s}, {"metrics", metrics}};
+  j["fraction"] = e.total > 0 ? static_cast<double>(e.step) / e.total : 0.0;
+  j["eta_s"] = e.step > 0 && e.total > 0 ? Json(e.elapsed_s / e.step * (e.total - e.step)) : Json();
+  return j;
+}
+
+}  // namespace
+
+Service::Service(ServerOptions options, Callbacks log)
+    : options_(std::move(options)),
+      log_(std::move(log)),
+      store_([&] {
+        std::error_code ec;
+        fs::create_directories(fs::path(options_.data_dir) / "jobs", ec);
+        if (ec) throw FileError(options_.data_dir, "cannot create the data folder: " + ec.message());
+        return (fs::path(options_.data_dir) / "jobs.sqlite3").string();
+      }()),
+      catalog_(options_.models_dir, log_) {
+  if (options_.workers < 1) throw OptionError("workers", "must be >= 1");
+  if (options_.queue_capacity < 1) throw OptionError("queue_capacity", "must be >= 1");
+  if (options_.sync_concurrency < 1) throw OptionError("sync_concurrency", "must be >= 1");
+  if (!(options_.ttl_s > 0)) throw OptionError("ttl", "must be > 0 seconds");
+  if (!(options_.job_time_limit_s > 0)) throw OptionError("job_time_limit", "must be > 0 seconds");
+  for (const auto& [name, path] : options_.backbone_weights)
+    if (!fs::is_regular_file(path)) throw FileError(path, "weights of backbone " + name + " not found");
+
+  const std::vector<std::string> recovered = store_.recover(options_.max_attempts, unix_now());
+  queue_.assign(recovered.begin(), recovered.end());
+  if (!recovered.empty()) log_.info("resuming " + std::to_string(recovered.size()) + " queued job(s) from " + options_.data_dir);
+  // Folders without a row: a submission that died between writing its files and committing.
+  std::error_code ec;
+  for (const auto& d : fs::directory_iterator(fs::path(options_.data_dir) / "jobs", ec))
+    if (d.is_directory() && !store_.get(d.path().filename().string())) fs::remove_all(d.path(), ec);
+
+  const StyleRecipe recipe = make_backbone(BackboneOptions{})->recipe();  // the default backbone's
+  gatys_defaults_ = Json{{"backbone", "random-multiscale"}, {"content_weight", recipe.content_weight},
+                         {"style_weight", recipe.style_weight}, {"tv_weight", recipe.tv_weight},
+                         {"normalisation", recipe.normalisation}, {"iterations", 300}, {"image_size", 512}};
+
+  for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { worker_loop(); });
+  sweeper_ = std::thread([this] { sweeper_loop(); });
+}
+
+Service::~Service() { shutdown(); }
+
+void Service::shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_ && workers_.empty()) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  sweep_wake_.notify_all();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+  if (sweeper_.joinable()) sweeper_.join();
+}
+
+std::string Service::job_dir(const std::string& id) const { return (fs::path(options_.data_dir) / "jobs" / id).string(); }
+
+bool Service::keys_required() const { return store_.active_key_count() > 0; }
+
+Caller Service::authenticate(const std::string& api_key) const {
+  Caller caller;
+  if (!keys_required()) return caller;
+  if (api_key.empty()) throw ServiceError(401, "unauthorized", "this service needs an API key (header X-API-Key or Authorization: Bearer)");
+  const auto key = store_.find_key(sha256_hex(api_key));
+  if (!key) throw ServiceError(401, "unauthorized", "unknown or revoked API key");
+  caller.key_id = key->id;
+  caller.key_name = key->name;
+  caller.rate_per_minute = key->rate_per_minute;
+  return caller;
+}
+
+void Service::check_rate(const Caller& caller) {
+  if (!caller.key_id) return;
+  const double wait = rates_.acquire(*caller.key_id, caller.rate_per_minute);
+  if (wait > 0) {
+    metrics_.count_rejection("rate_limited");
+    throw ServiceError(429, "rate_limited", "API key '" + caller.key_name + "' is over its limit of " +
+                                                std::to_string(static_cast<int>(caller.rate_per_minute)) + " requests per minute",
+                       wait);
+  }
+}
+
+// The method's options as the library runs them: the server's file paths filled in.
+Json Service::run_options(const std::string& method, const Json& options, const std::string& model) {
+  Json o = options;
+  if (method == "network") {
+    o["model"] = catalog_.path(model);
+    return o;
+  }
+  const std::string backbone = o.value("backbone", std::string("random-multiscale"));
+  auto it = options_.backbone_weights.find(backbone);
+  if (it != options_.backbone_weights.end()) {
+    o["weights"] = it->second;
+  } else if (backbone != "random-multiscale") {
+    std::string valid = "random-multiscale";
+    for (const auto& [name, path] : options_.backbone_weights) valid += ", " + name;
+    throw OptionError("backbone", "backbone '" + backbone + "' is not offered by this server; valid: " + valid);
+  }
+  return o;
+}
+
+Json Service::submit(const JobRequest& request, const Caller& caller) {
+  // Every option value is checked by the method itself before anything is stored.
+  if (request.method == "network") {
+    catalog_.stylizer(request.model, network_stylizer_options_from_json(run_options("network", request.options, request.model)));
+  } else {
+    make_stylizer(request.method, run_options(request.method, request.options, ""));
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) throw ServiceError(503, "shutting_down", "the service is shutting down");
+    const int64_t waiting = static_cast<int64_t>(queue_.size()) + reserved_;
+    if (waiting >= options_.queue_capacity) {
+      metrics_.count_rejection("queue_full");
+      const double wait = std::clamp(mean_job_s_ * (waiting + 1) / options_.workers, 1.0, 3600.0);
+      throw ServiceError(429, "queue_full", "the job queue is full (" + std::to_string(waiting) + " jobs waiting); try again later", wait);
+    }
+    ++reserved_;
+  }
+  JobRecord job;
+  job.id = new_job_id();
+  job.key_id = caller.key_id;
+  job.method = request.method;
+  job.created_at = unix_now();
+  try {
+    const std::string dir = job_dir(job.id);
+    fs::create_directories(dir);
+    Json styles = Json::array();
+    const std::string content_file = "content." + extension_for(request.content.format);
+    write_bytes(dir + "/" + content_file, request.content.bytes);
+    for (size_t i = 0; i < request.styles.size(); ++i) {
+      const std::string name = "style-" + std::to_string(i + 1) + "." + extension_for(request.styles[i].format);
+      write_bytes(dir + "/" + name, request.styles[i].bytes);
+      styles.push_back(name);
+    }
+    job.request = Json{{"options", request.options},  {"model", request.model},   {"format", request.format},
+                       {"content", content_file},      {"styles", styles},        {"style_blend_weights", request.style_blend_weights},
+                       {"content_size", {request.content.image.width(), request.content.image.height()}}};
+    store_.insert(job);
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --reserved_;
+    std::error_code ec;
+    fs::remove_all(job_dir(job.id), ec);
+    throw;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --reserved_;
+    queue_.push_back(job.id);
+  }
+  wake_.notify_one();
+  log_.info("job " + job.id + " queued: " + job.method + (request.model.empty() ? "" : " " + request.model) + ", content " +
+            std::to_string(request.content.image.width()) + "x" + std::to_string(request.content.image.height()) + ", " +
+            std::to_string(request.styles.size()) + " style image(s)");
+  return job_json(job);
+}
+
+Json Service::job_json(const JobRecord& r) const {
+  const std::string base = "/v1/jobs/" + r.id;
+  Json j{{"id", r.id}, {"state", to_string(r.state)}, {"method", r.method}, {"created_at", r.created_at},
+         {"url", base}};
+  if (!r.request.value("model", std::string()).empty()) j["model"] = r.request["model"];
+  j["options"] = r.request.value("options", Json::object());
+  j["format"] = r.request.value("format", std::string("png"));
+  if (r.started_at > 0) j["started_at"] = r.started_at;
+  if (r.finished_at > 0) {
+    j["finished_at"] = r.finished_at;
+    j["expires_at"] = r.finished_at + options_.ttl_s;
+  }
+  j["content_url"] = base + "/content";
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (r.state == JobState::queued) {
+      auto it = std::find(queue_.begin(), queue_.end(), r.id);
+      if (it != queue_.end()) j["queue_position"] = static_cast<int64_t>(it - queue_.begin()) + 1;
+    }
+    auto running = running_.find(r.id);
+    if (running != running_.end() && !running->second->progress.is_null()) j["progress"] = running->second->progress;
+  }
+  if (!j.contains("progress") && !r.progress.is_null()) j["progress"] = r.progress;
+  if (r.state == JobState::failed) j["error"] = r.error;
+  if (r.state == JobState::succeeded) {
+    j["result_url"] = base + "/result";
+    j["report_url"] = base + "/report/";
+    j["summary"] = r.summary;
+  }
+  return j;
+}
+
+Json Service::job(const std::string& id) const {
+  if (!valid_job_id(id)) throw not_found(id);
+  const auto r = store_.get(id);
+  if (!r) throw not_found(id);
+  return job_json(*r);
+}
+
+std::vector<Json> Service::jobs(const Caller& caller, int limit) const {
+  if (!caller.key_id)
+    throw ServiceError(403, "forbidden", "listing jobs needs an API key (without keys, jobs are known only to whoever created them)");
+  std::vector<Json> out;
+  for (const auto& r : store_.list(caller.key_id, limit)) out.push_back(job_json(r));
+  return out;
+}
+
+void Service::delete_job_files(const std::string& id) const {
+  std::error_code ec;
+  fs::remove_all(job_dir(id), ec);
+}
+
+void Service::remove(const std::string& id) {
+  if (!valid_job_id(id) || !store_.remove(id)) throw not_found(id);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    queue_.erase(std::remove(queue_.begin(), queue_.end(), id), queue_.end());
+    auto it = running_.find(id);
+    if (it != running_.end()) it->second->cancelled = true;  // the worker stops and deletes again
+  }
+  delete_job_files(id);
+  log_.info("job " + id + " deleted");
+}
+
+std::pair<std::string, std::string> Service::job_file(const std::string& id, const std::string& name) const {
+  if (!valid_job_id(id)) throw not_found(id);
+  const auto r = store_.get(id);
+  if (!r) throw not_found(id);
+  const std::string dir = job_dir(id);
+  std::string path;
+  if (name == "result") {
+    if (r->state != JobState::succeeded)
+      throw ServiceError(409, "not_ready", "job " + id + " is " + to_string(r->state) + (r->state == JobState::failed ? ": " + r->error : "; no result yet"));
+    path = dir + "/result." + extension_for(r->request.value("format", std::string("png")));
+  } else if (name == "content") {
+    path = dir + "/" + r->request.value("content", std::string());
+  } else if (name.rfind("style-", 0) == 0) {
+    for (const auto& s : r->request.value("styles", Json::array()))
+      if (fs::path(s.get<std::string>()).stem() == name) path = dir + "/" + s.get<std::string>();
+  } else if (name.rfind("report/", 0) == 0) {
+    if (r->state != JobState::succeeded) throw ServiceError(409, "not_ready", "job " + id + " has no report until it succeeds");
+    std::string file = name.substr(7);
+    if (file.empty()) file = "index.html";
+    const bool safe = !file.empty() && file[0] != '.' &&
+                      std::all_of(file.begin(), file.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'; });
+    if (safe) path = dir + "/report/" + file;
+  }
+  if (path.empty() || !fs::is_regular_file(path)) throw ServiceError(404, "not_found", "job " + id + " has no file '" + name + "'");
+  return {path, content_type_for(path)};
+}
+
+int64_t Service::queue_depth() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return static_cast<int64_t>(queue_.size());
+}
+
+void Service::worker_loop() {
+  for (;;) {
+    std::string id;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;  // queued jobs stay queued in the database for the next start
+      id = queue_.front();
+      queue_.pop_front();
+    }
+    run_job(id);
+  }
+}
+
+void Service::run_job(const std::string& id) {
+  const auto record = store_.get(id);
+  if (!record || record->state != JobState::queued) return;  // deleted meanwhile
+  const double started = unix_now();
+  store_.mark_running(id, started);
+  metrics_.observe_wait(std::max(0.0, started - record->created_at));
+  auto running = std::make_shared<Running>();
+  running->deadline = started + options_.job_time_limit_s;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    running_[id] = running;
+  }
+  const std::string dir = job_dir(id);
+  const Json& req = record->request;
+  const std::string model = req.value("model", std::string());
+  log_.info("job " + id + " started (attempt " + std::to_string(record->attempts + 1) + ")");
+
+  std::string outcome = "failed";
+  std::string error;
+  Json summary;
+  bool requeue = false;
+  try {
+    StylizeJob job;
+    job.method = record->method;
+    job.options = run_options(record->method, req.value("options", Json::object()), model);
+    job.content = dir + "/" + req.value("content", std::string());
+    for (const auto& s : req.value("styles", Json::array())) job.styles.push_back(dir + "/" + s.get<std::string>());
+    job.style_blend_weights = req.value("style_blend_weights", std::vector<double>{});
+    job.output = dir + "/result." + extension_for(req.value("format", std::string("png")));
+    job.max_pixels = options_.max_pixels;
+    Callbacks cb;
+    cb.log = [this, id](LogLevel level, const std::string& message) { log_.emit(level, "job " + id + ": " + message); };
+    cb.progress = [this, id, running](const ProgressEvent& e) {
+      Json p = progress_json(e);
+      const double now = unix_now();
+      bool save = false;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        running->progress = p;
+        if (now - running->last_saved > 1.0) {
+          running->last_saved = now;
+          save = true;
+        }
+      }
+      if (save) store_.update_progress(id, p);
+    };
+    cb.should_stop = [this, running] {
+      if (running->cancelled) return true;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (stopping_) return true;
+      }
+      return unix_now() > running->deadline;
+    };
+    const Json result = run_stylize_job(job, cb);
+    bool stopping;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping = stopping_;
+    }
+    if (result.value("stopped_early", false)) {
+      if (running->cancelled) {
+        outcome = "deleted";
+      } else if (stopping) {
+        requeue = true;
+      } else {
+        const Json& fin = result.value("final", Json::object());
+        error = "time limit of " + std::to_string(static_cast<int>(options_.job_time_limit_s)) + " s reached at step " +
+                std::to_string(fin.value("step", 0)) + " of " + std::to_string(job.options.value("iterations", 300));
+      }
+    } else {
+      outcome = "succeeded";
+      summary = public_summary(result, model);
+    }
+  } catch (const Error& e) {
+    error = e.what();
+  } catch (const std::exception& e) {
+    error = std::string("internal error: ") + e.what();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    running_.erase(id);
+  }
+  const double finished = unix_now();
+  {
+    Json last;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      last = running->progress;
+    }
+    if (!last.is_null()) store_.update_progress(id, last);  // the final step, past the throttle
+  }
+  if (requeue) {
+    store_.requeue(id);
+    log_.info("job " + id + " interrupted by shutdown; it stays queued");
+    return;
+  }
+  if (running->cancelled || !store_.get(id)) {  // deleted while running
+    delete_job_files(id);
+    return;
+  }
+  if (outcome == "succeeded") {
+    try {
+      write_job_report(dir, req, summary);
+    } catch (const Error& e) {
+      log_.warn("job " + id + ": report not written: " + e.what());
+    }
+    store_.finish(id, JobState::succeeded, finished, "", summary);
+  } else {
+    // A failed job keeps no partial result.
+    std::error_code ec;
+    for (const auto& f : fs::directory_iterator(dir, ec))
+      if (f.path().filename().string().rfind("result", 0) == 0) fs::remove(f.path(), ec);
+    store_.finish(id, JobState::failed, finished, error, Json());
+  }
+  const double seconds = finished - started;
+  metrics_.observe_job(record->method, outcome, seconds);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    mean_job_s_ = 0.8 * mean_job_s_ + 0.2 * seconds;
+  }
+  log_.info("job " + id + " " + outcome + " in " + std::to_string(seconds) + " s" + (error.empty() ? "" : ": " + error));
+}
+
+void Service::sweeper_loop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    const auto interval = std::chrono::duration<double>(std::max(0.05, std::min(options_.sweep_interval_s, options_.ttl_s / 2)));
+    if (sweep_wake_.wait_for(lock, interval, [this] { return stopping_; })) return;
+    lock.unlock();
+    try {
+      for (const auto& id : store_.finished_before(unix_now() - options_.ttl_s)) {
+        store_.remove(id);
+        delete_job_files(id);
+        log_.info("job " + id + " expired: inputs and results deleted");
+      }
+    } catch (const Error& e) {
+      log_.warn(std::string("expiry sweep failed: ") + e.what());
+    }
+    lock.lock();
+  }
+}
+
+StylizedImage Service::stylize_now(const JobRequest& request) {
+  if (request.method != "network")
+    throw OptionError("model", "POST /v1/stylize runs trained models only; stylization with style images is a job (POST /v1/jobs)");
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) throw ServiceError(503, "shutting_down", "the service is shutting down");
+  }
+  struct Slot {
+    std::atomic<int>& n;
+    ~Slot() { --n; }
+  };
+  if (++sync_running_ > options_.sync_concurrency) {
+    --sync_running_;
+    metrics_.count_rejection("busy");
+    throw ServiceError(429, "busy", "all " + std::to_string(options_.sync_concurrency) + " synchronous slots are busy; try again", 1);
+  }
+  Slot slot{sync_running_};
+  const auto start = std::chrono::steady_clock::now();
+  auto stylizer = catalog_.stylizer(request.model, network_stylizer_options_from_json(run_options("network", request.options, request.model)));
+  StylizeInputs inputs;
+  inputs.content = request.content.image;
+  StylizeResult result = stylizer->stylize(inputs, StylizeHooks{});
+  const std::vector<uint8_t> bytes = encode_image(result.image.rgb, extension_for(request.format), result.image.alpha);
+  StylizedImage out;
+  out.bytes.assign(bytes.begin(), bytes.end());
+  out.content_type = request.format == "jpeg" ? "image/jpeg" : "image/" + request.format;
+  out.summary = public_summary(result.summary, request.model);
+  metrics_.observe_sync(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return out;
+}
+
+Json Service::models() {
+  Json list = Json::array();
+  for (const auto& m : catalog_.list())
+    list.push_back(Json{{"name", m.name}, {"kind", m.kind}, {"file", m.file}, {"bytes", m.bytes}, {"method", "network"}});
+  Json backbones = Json::array({"random-multiscale"});
+  for (const auto& [name, path] : options_.backbone_weights) backbones.push_back(name);
+  Json methods = Json::array();
+  for (const std::string m : {"gatys", "network"})
+    methods.push_back(Json{{"name", m}, {"description", stylizer_registry().description(m)}, {"options", allowed_options(m)},
+                           {"synchronous", m == "network"}, {"defaults", m == "gatys" ? gatys_defaults_ : Json::object()}});
+  return Json{{"models", list},
+              {"methods", methods},
+              {"backbones", backbones},
+              {"limits", {{"max_upload_bytes", options_.max_upload_bytes}, {"max_pixels", options_.max_pixels},
+                          {"max_side", options_.max_side}, {"max_iterations", options_.max_iterations},
+                          {"job_time_limit_s", options_.job_time_limit_s}, {"ttl_s", options_.ttl_s}}}};
+}
+
+Json Service::health() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return Json{{"status", stopping_ ? "stopping" : "ok"}, {"version", "0.1.0"}, {"queue_depth", queue_.size()},
+              {"queue_capacity", options_.queue_capacity}, {"running", running_.size()}, {"workers", options_.workers}};
+}
+
+std::string Service::metrics_text() const {
+  std::ostringstream out;
+  out << metrics_.text();
+  size_t depth, running;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    depth = queue_.size();
+    running = running_.size();
+  }
+  out << "# HELP impasto_queue_depth Jobs waiting for a worker.\n# TYPE impasto_queue_depth gauge\n"
+      << "impasto_queue_depth " << depth << "\n"
+      << "# HELP impasto_queue_capacity Jobs that may wait before new ones are refused (429).\n"
+      << "# TYPE impasto_queue_capacity gauge\nimpasto_queue_capacity " << options_.queue_capacity << "\n"
+      << "# HELP impasto_jobs_running Jobs running now.\n# TYPE impasto_jobs_running gauge\n"
+      << "impasto_jobs_running " << running << "\n"
+      << "# HELP impasto_stylize_in_flight Synchronous stylizations running now.\n# TYPE impasto_stylize_in_flight gauge\n"
+      << "impasto_stylize_in_flight " << sync_running_.load() << "\n"
+      << "# HELP impasto_jobs Jobs stored, by state.\n# TYPE impasto_jobs gauge\n";
+  for (const auto& [state, n] : store_.count_by_state()) out << "impasto_jobs{state=\"" << to_string(state) << "\"} " << n << "\n";
+  return out.str();
+}
+
+}  // namespace impasto::server

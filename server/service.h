@@ -1,0 +1,145 @@
+#pragma once
+// The style-transfer service without HTTP: accepts validated requests, keeps jobs in SQLite and
+// their files in the data folder, runs them on a worker pool behind a bounded queue, enforces the
+// limits (queue, time, pixels, per-key rates), deletes expired jobs, and answers synchronous
+// one-pass stylizations. http_api.cpp maps its calls and ServiceErrors onto HTTP.
+//
+// Job life: queued -> running -> succeeded | failed. A job is a row before its id is returned, so a
+// restart loses none: queued jobs run, jobs interrupted while running start again (up to
+// max_attempts). Finished jobs, their inputs and results are deleted ttl_s after they finish, and at
+// once by DELETE. Job ids are 128 random bits: knowing one is what lets a client read its job.
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api_keys.h"
+#include "impasto/core/error.h"
+#include "impasto/core/log.h"
+#include "job_request.h"
+#include "job_store.h"
+#include "metrics.h"
+#include "model_catalog.h"
+#include "server_options.h"
+
+namespace impasto::server {
+
+// An error with the HTTP status it stands for: 401 unauthorized, 404 not_found, 409 not_ready,
+// 429 queue_full / busy / rate_limited (with the seconds to wait), 503 shutting_down.
+class ServiceError : public Error {
+ public:
+  ServiceError(int status, std::string code, const std::string& message, double retry_after_s = 0)
+      : Error(message), status_(status), code_(std::move(code)), retry_after_s_(retry_after_s) {}
+  int status() const { return status_; }
+  const std::string& code() const { return code_; }
+  double retry_after_s() const { return retry_after_s_; }
+
+ private:
+  int status_;
+  std::string code_;
+  double retry_after_s_;
+};
+
+// Who is asking: anonymous when the service has no API keys, else the key's record.
+struct Caller {
+  std::optional<int64_t> key_id;
+  std::string key_name;
+  double rate_per_minute = 0;  // 0 = unlimited
+};
+
+struct StylizedImage {
+  std::string bytes;         // encoded in the requested format
+  std::string content_type;  // image/png ...
+  Json summary;              // sizes, seconds, the effective options
+};
+
+class Service {
+ public:
+  // Opens (or creates) the data folder and its database, takes up the jobs a previous process left,
+  // and starts the workers and the expiry sweeper. `log` gets one line per job event (never image
+  // data or file contents).
+  Service(ServerOptions options, Callbacks log);
+  ~Service();  // shutdown()
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // Stops taking work, stops running jobs at their next step (they stay queued for the next start)
+  // and joins the threads. Idempotent.
+  void shutdown();
+
+  const ServerOptions& options() const { return options_; }
+  bool keys_required() const;
+  // The caller for the key sent with a request ("" when none). 401 ServiceError when the service
+  // uses keys and the key is missing, unknown or revoked.
+  Caller authenticate(const std::string& api_key) const;
+  // Takes one of the caller's request tokens; 429 rate_limited when there is none left.
+  void check_rate(const Caller& caller);
+
+  // Queues a request; returns the job as GET /v1/jobs/{id} shows it. OptionError for option values
+  // the method refuses; 429 queue_full when the queue is full; 503 after shutdown().
+  Json submit(const JobRequest& request, const Caller& caller);
+  Json job(const std::string& id) const;                  // 404 when unknown, deleted or expired
+  std::vector<Json> jobs(const Caller& caller, int limit) const;  // the caller's jobs (API keys only)
+  void remove(const std::string& id);                      // 404 when unknown
+  // A file of a job: "result" (409 until it succeeded), "content", "style-N", or a file of its
+  // report ("report/index.html", "report/<name>.png"). Returns the path and its content type.
+  std::pair<std::string, std::string> job_file(const std::string& id, const std::string& name) const;
+
+  // One pass of a model, answered at once (method network only). 429 busy when sync_concurrency
+  // requests are running already.
+  StylizedImage stylize_now(const JobRequest& request);
+
+  Json models();
+  Json health() const;
+  std::string metrics_text() const;  // Prometheus text: counters, histograms and the gauges
+  Metrics& metrics() { return metrics_; }
+
+  int64_t queue_depth() const;
+
+ private:
+  struct Running {
+    std::atomic<bool> cancelled{false};
+    double deadline = 0;  // unix seconds
+    Json progress;        // guarded by Service::mutex_
+    double last_saved = 0;
+  };
+
+  void worker_loop();
+  void sweeper_loop();
+  void run_job(const std::string& id);
+  void delete_job_files(const std::string& id) const;
+  std::string job_dir(const std::string& id) const;
+  Json job_json(const JobRecord& record) const;
+  Json run_options(const std::string& method, const Json& options, const std::string& model);
+
+  ServerOptions options_;
+  Callbacks log_;
+  JobStore store_;
+  ModelCatalog catalog_;
+  RateLimiter rates_;
+  Metrics metrics_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;        // workers: a job was queued, or shutdown
+  std::condition_variable sweep_wake_;  // the expiry sweeper: shutdown
+  std::deque<std::string> queue_;
+  int reserved_ = 0;  // slots taken by submissions still writing their files
+  std::map<std::string, std::shared_ptr<Running>> running_;
+  bool stopping_ = false;
+  std::atomic<int> sync_running_{0};
+  std::vector<std::thread> workers_;
+  std::thread sweeper_;
+  Json gatys_defaults_;      // the default backbone's recipe, for clients that scale weights
+  double mean_job_s_ = 10;  // running mean of job durations, for Retry-After
+};
+
+double unix_now();
+
+}  // namespace impasto::server

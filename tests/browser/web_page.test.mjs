@@ -1,0 +1,150 @@
+// The web page in a real browser: Debian's Chromium, driven by playwright-core, against the real
+// `impasto serve` on a random loopback port. A user uploads a photo and a painting, waits, and sees
+// the result beside the photo; then does the same with a trained model; the gallery lists both jobs.
+//
+//   node tests/browser/web_page.test.mjs --cli build/impasto --model tests/fixtures/style_nets/transformer_w4.pth [--out DIR]
+//
+// Exit code 0 when every check passes; otherwise the first failure and 1.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { chromium } from 'playwright-core';
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, a, i, all) => (a.startsWith('--') ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []));
+const CHROMIUM = process.env.IMPASTO_CHROMIUM || '/usr/bin/chromium';
+if (!args.cli || !args.model) throw new Error('usage: web_page.test.mjs --cli PATH --model PATH [--out DIR]');
+if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: scripts/install-deps.sh installs Debian's chromium`);
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'impasto-browser-'));
+const out = args.out || work;
+fs.mkdirSync(out, { recursive: true });
+
+// ---- two small images, written as PNG with node's zlib -------------------------------------------
+function crc32(buf) {
+  let c, crc = 0xffffffff;
+  for (const b of buf) {
+    c = (crc ^ b) & 0xff;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    crc = (crc >>> 8) ^ c;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+function chunk(type, data) {
+  const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([len, body, crc]);
+}
+function png(width, height, pixel) {
+  const raw = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) {
+    raw[y * (width * 3 + 1)] = 0;
+    for (let x = 0; x < width; x++) raw.set(pixel(x, y), y * (width * 3 + 1) + 1 + x * 3);
+  }
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0); header.writeUInt32BE(height, 4);
+  header[8] = 8; header[9] = 2; header[10] = 0; header[11] = 0; header[12] = 0;
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', header),
+    chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+const photo = path.join(work, 'photo.png');
+const painting = path.join(work, 'painting.png');
+fs.writeFileSync(photo, png(96, 64, (x, y) => [y < 30 ? 120 + y * 3 : 60, y < 30 ? 170 + y : 140 - y, y < 30 ? 230 : 50 + (x % 7) * 4]));
+fs.writeFileSync(painting, png(64, 64, (x, y) => {
+  const swirl = Math.sin(x / 5 + Math.cos(y / 7) * 3);
+  return [20 + 30 * (swirl > 0), 40 + 60 * (swirl > 0.5), 120 + 100 * Math.abs(swirl)].map(Math.round);
+}));
+const models = path.join(work, 'models');
+fs.mkdirSync(models);
+fs.copyFileSync(args.model, path.join(models, 'tiny.pth'));
+
+// ---- the server ----------------------------------------------------------------------------------
+function startServer() {
+  return new Promise((resolve, reject) => {
+    const server = spawn(args.cli, ['serve', '--port', '0', '--data-dir', path.join(work, 'data'), '--models-dir', models, '--threads', '1'],
+      { stdio: ['ignore', 'ignore', 'pipe'] });
+    let text = '';
+    const timer = setTimeout(() => reject(new Error(`impasto serve did not start:\n${text}`)), 60000);
+    server.stderr.on('data', (d) => {
+      text += d;
+      const m = text.match(/listening on (http:\/\/[0-9.]+:[0-9]+)/);
+      if (m) { clearTimeout(timer); resolve({ server, url: m[1], log: () => text }); }
+    });
+    server.on('exit', (code) => reject(new Error(`impasto serve exited with ${code}:\n${text}`)));
+  });
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(`check failed: ${message}`);
+  console.log(`ok - ${message}`);
+}
+
+const { server, url, log } = await startServer();
+let browser;
+try {
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+           '--disable-component-update', '--disable-sync'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1200, height: 1400 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+
+  await page.goto(url);
+  check(await page.title() === 'impasto — style transfer', 'the page loads');
+
+  // 1. A photo and a painting, by optimisation.
+  await page.setInputFiles('#content-file', photo);
+  await page.setInputFiles('#style-file', painting);
+  check(await page.isVisible('#content-preview') && await page.isVisible('#style-preview'), 'both uploads are previewed');
+  await page.selectOption('#image-size', '256');
+  await page.fill('#iterations', '12');
+  await page.click('#submit');
+  await page.waitForSelector('#status:not([hidden])');
+  await page.waitForSelector('#result-box:not([hidden])', { timeout: 180000 });
+  await page.waitForFunction(() => document.getElementById('result-image').complete && document.getElementById('result-image').naturalWidth > 0);
+  const result = await page.$eval('#result-image', (img) => ({ w: img.naturalWidth, h: img.naturalHeight, src: img.getAttribute('src') }));
+  check(result.w === 256 && result.h === Math.round(256 * 64 / 96), `the result is shown at the chosen size (${result.w}x${result.h})`);
+  check(await page.$eval('#result-input', (img) => img.naturalWidth) === 96, 'the photo is shown beside it');
+  check(/^\/v1\/jobs\/[0-9a-f]{32}\/result$/.test(await page.getAttribute('#download', 'href')), 'the download link points at the result');
+  const reportHref = await page.getAttribute('#report', 'href');
+  const report = await page.request.get(url + reportHref);
+  check(report.ok() && (await report.text()).includes('result.png'), 'the report opens');
+  check((await page.textContent('#status-text')).startsWith('Done'), 'the status says done');
+  await page.screenshot({ path: path.join(out, 'web-page-optimisation.png'), fullPage: true });
+
+  // 2. A trained model.
+  await page.click('#tab-model');
+  check(await page.$eval('#model', (s) => [...s.options].map((o) => o.value).join(',')) === 'tiny', 'the model list comes from /v1/models');
+  await page.selectOption('#image-size', '0');
+  await page.fill('#strength', '0.7');
+  await page.click('#submit');
+  await page.waitForFunction((previous) => {
+    const img = document.getElementById('result-image');
+    return !document.getElementById('result-box').hidden && img.getAttribute('src') !== previous && img.complete && img.naturalWidth > 0;
+  }, result.src, { timeout: 120000 });
+  check(await page.$eval('#result-image', (img) => img.naturalWidth) === 96, 'the model keeps the photo\'s full resolution');
+
+  // 3. The gallery remembers both jobs, and one can be deleted.
+  await page.waitForFunction(() => document.querySelectorAll('#gallery li').length === 2);
+  check(true, 'the gallery lists both jobs');
+  await page.click('#gallery li:first-child button');
+  await page.waitForFunction(() => document.querySelectorAll('#gallery li').length === 1);
+  check(true, 'a job is deleted from the gallery');
+  await page.screenshot({ path: path.join(out, 'web-page-model.png'), fullPage: true });
+
+  check(errors.length === 0, `no script errors in the page${errors.length ? ': ' + errors.join('; ') : ''}`);
+  console.log(`screenshots in ${out}`);
+} catch (e) {
+  console.error(e.message);
+  console.error(`--- impasto serve said:\n${log()}`);
+  process.exitCode = 1;
+} finally {
+  if (browser) await browser.close();
+  server.kill('SIGTERM');
+  if (!args.out) fs.rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,115 @@
+// The service's parts on their own: request parsing, the job database, keys and rate limits.
+#include <gtest/gtest.h>
+
+#include "server/api_keys.h"
+#include "server/job_request.h"
+#include "server/job_store.h"
+#include "server_support.h"
+#include "test_support.h"
+
+namespace impasto::test {
+namespace {
+
+using server::FormField;
+
+std::vector<FormField> fields(std::vector<FormField> extra, bool with_style = true) {
+  std::vector<FormField> f = {FormField{"content", "photo.png", "image/png", png_bytes(20, 30)}};
+  if (with_style) f.push_back(FormField{"style", "s.png", "image/png", png_bytes(16, 16, true)});
+  for (auto& e : extra) f.push_back(std::move(e));
+  return f;
+}
+
+TEST(JobRequest, TextFieldsBecomeTypedOptionsAsOnTheCommandLine) {
+  const server::ServerOptions limits;
+  const auto r = server::parse_job_request(
+      fields({{"iterations", "", "", "120"}, {"style_layers", "", "", "s1_relu1, s2_relu1:0.5"}, {"preserve_colors", "", "", "luminance"},
+              {"options", "", "", "{\"style_weight\": 2.5, \"iterations\": 7}"}}),
+      limits);
+  EXPECT_EQ(r.method, "gatys");
+  EXPECT_EQ(r.options["iterations"], 120);  // a field overrides the options object
+  EXPECT_EQ(r.options["style_weight"], 2.5);
+  EXPECT_EQ(r.options["style_layers"], Json::array({"s1_relu1", "s2_relu1:0.5"}));
+  EXPECT_EQ(r.options["preserve_colors"], "luminance");
+  EXPECT_FALSE(r.options.contains("image_size"));  // the method's default (512) is within max_side
+  EXPECT_EQ(r.content.format, "png");
+  EXPECT_EQ(r.content.image.width(), 30);
+  ASSERT_EQ(r.styles.size(), 1u);
+}
+
+TEST(JobRequest, LimitsAndMistakesNameTheField) {
+  server::ServerOptions limits;
+  limits.max_side = 256;
+  limits.max_iterations = 50;
+  auto option = [&](std::vector<FormField> f, bool style = true) {
+    return failing_option([&] { server::parse_job_request(fields(std::move(f), style), limits); });
+  };
+  EXPECT_EQ(option({{"image_size", "", "", "512"}}), "image_size");
+  EXPECT_EQ(option({{"iterations", "", "", "51"}}), "iterations");
+  EXPECT_EQ(option({{"weights", "", "", "/etc/passwd"}}), "weights");  // paths are the server's
+  EXPECT_EQ(option({{"model", "", "", "x"}, {"method", "", "", "gatys"}}), "model");
+  EXPECT_EQ(option({{"method", "", "", "adain"}}), "method");
+  EXPECT_EQ(option({{"format", "", "", "gif"}}), "format");
+  EXPECT_EQ(option({{"init", "", "", "image"}}), "init");
+  EXPECT_EQ(option({{"style_blend_weights", "", "", "1,2"}}), "style_blend_weights");
+  EXPECT_EQ(option({{"extra", "x.png", "", "bytes"}}), "extra");
+  EXPECT_EQ(option({}, /*style=*/false), "style");
+  EXPECT_EQ(option({{"model", "", "", "tiny"}}), "style");  // a model takes no style image
+  // Unset limits are applied instead of refused.
+  const auto r = server::parse_job_request(fields({}), limits);
+  EXPECT_EQ(r.options["iterations"], 50);
+  EXPECT_EQ(r.options["image_size"], 256);
+}
+
+TEST(JobStore, RecoveryRequeuesInterruptedJobsAndGivesUpOnRepeatOffenders) {
+  const std::string dir = temp_dir("store");
+  server::JobStore store(dir + "/jobs.sqlite3");
+  for (const std::string id : {"a", "b", "c"}) {
+    server::JobRecord j;
+    j.id = id;
+    j.method = "gatys";
+    j.created_at = id == "a" ? 3 : id == "b" ? 1 : 2;
+    store.insert(j);
+  }
+  store.mark_running("a", 10);
+  store.mark_running("c", 10);
+  store.mark_running("c", 11);
+  store.mark_running("c", 12);  // c has been started 3 times
+  {
+    server::JobStore reopened(dir + "/jobs.sqlite3");  // the same file, as after a restart
+    const auto queued = reopened.recover(/*max_attempts=*/3, 20);
+    EXPECT_EQ(queued, (std::vector<std::string>{"b", "a"}));  // oldest first
+    EXPECT_EQ(reopened.get("a")->state, server::JobState::queued);
+    EXPECT_EQ(reopened.get("a")->attempts, 1);
+    EXPECT_EQ(reopened.get("c")->state, server::JobState::failed);
+    EXPECT_NE(reopened.get("c")->error.find("interrupted 3 times"), std::string::npos);
+    reopened.finish("b", server::JobState::succeeded, 30, "", Json{{"seconds", 1.5}});
+    EXPECT_EQ(reopened.finished_before(31), (std::vector<std::string>{"c", "b"}));  // c failed at 20, b at 30
+    EXPECT_EQ(reopened.get("b")->summary["seconds"], 1.5);
+    EXPECT_TRUE(reopened.remove("b"));
+    EXPECT_FALSE(reopened.remove("b"));
+    EXPECT_EQ(reopened.count_by_state()[server::JobState::queued], 1);
+  }
+}
+
+TEST(ApiKeys, Sha256MatchesTheStandardVectorsAndKeysAreRandom) {
+  // FIPS 180-2 test vector.
+  EXPECT_EQ(server::sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  const std::string a = server::generate_api_key(), b = server::generate_api_key();
+  EXPECT_EQ(a.size(), 68u);
+  EXPECT_EQ(a.rfind("imp_", 0), 0u);
+  EXPECT_NE(a, b);
+}
+
+TEST(ApiKeys, TokenBucketAllowsTheRateAndSaysHowLongToWait) {
+  server::RateLimiter limiter;
+  const auto t0 = server::RateLimiter::Clock::now();
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(limiter.acquire(1, 6, t0), 0) << i;  // a full bucket of 6
+  EXPECT_NEAR(limiter.acquire(1, 6, t0), 10.0, 1e-9);                        // 6/min: one every 10 s
+  EXPECT_NEAR(limiter.acquire(1, 6, t0 + std::chrono::seconds(4)), 6.0, 1e-6);
+  EXPECT_EQ(limiter.acquire(1, 6, t0 + std::chrono::seconds(11)), 0);
+  EXPECT_EQ(limiter.acquire(2, 6, t0), 0);   // keys have their own buckets
+  EXPECT_EQ(limiter.acquire(3, 0, t0), 0);   // 0 = unlimited
+}
+
+}  // namespace
+}  // namespace impasto::test
