@@ -114,8 +114,12 @@ std::string explain_stylization(const Stylization& stylization, const ExplainOpt
 
 // The same for a finished stylization job (style/job.h): `summary_path` is the `<stem>.json` that
 // run_stylize_job wrote (method, effective options, input paths, output path, losses.jsonl path);
-// the images and step records are read from the paths it names. FileError / FormatError naming the
-// file when something is missing or wrong.
+// the images and step records are read from the paths it names, or, when a path does not exist as
+// written (a moved job folder, another working directory), from the file of that name beside the
+// summary. The stylization is not run again. With ExplainOptions::quick() a 256 px gatys result
+// takes a few seconds on the CPU (the server's use: out_dir a folder of the job's own). FileError /
+// FormatError naming the file when something is missing or wrong (also a job written to stdout or
+// read from stdin: no files to explain); OptionError for bad options.
 std::string explain_stylize_job(const std::string& summary_path, const ExplainOptions& options,
                                 const std::string& out_dir, const Callbacks& callbacks);
 

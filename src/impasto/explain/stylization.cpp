@@ -615,13 +615,31 @@ std::string explain_stylize_job(const std::string& summary_path, const ExplainOp
   } catch (const Json::exception& e) {
     throw FormatError(summary_path, std::string("not a stylization summary: ") + e.what());
   }
+  if (output.empty() || output == "-")
+    throw FormatError(summary_path, "the job wrote its result to stdout (output \"-\"), so there is no result file to explain");
+  std::error_code exists_ec;
+  if (content.empty() || (content == "stdin" && !std::filesystem::exists(content, exists_ec)))
+    throw FormatError(summary_path, "the job read its content image from stdin; there is no content file to explain it with");
+  // The paths are as the job was given them; a job folder that was moved (or a summary read from
+  // another working directory) still works when the files sit beside the summary.
+  const std::filesystem::path summary_dir = std::filesystem::path(summary_path).parent_path();
+  auto locate = [&](const std::string& path) {
+    std::error_code ec;
+    if (path.empty() || std::filesystem::exists(path, ec)) return path;
+    const std::filesystem::path beside = summary_dir / std::filesystem::path(path).filename();
+    return std::filesystem::exists(beside, ec) ? beside.string() : path;  // else the named path's FileError
+  };
+  content = locate(content);
+  output = locate(output);
+  losses = locate(losses);
+  init = locate(init);
   s.inputs.content = read_image(content);
   for (size_t i = 0; i < styles.size(); ++i) {
     StyleInput in_style;
     in_style.name = styles[i];
-    in_style.image = read_image(styles[i]).rgb;
+    in_style.image = read_image(locate(styles[i])).rgb;
     if (i < weights.size()) in_style.weight = weights[i];
-    if (i < masks.size() && !masks[i].empty()) in_style.mask = to_single_channel(read_image(masks[i]).rgb);
+    if (i < masks.size() && !masks[i].empty()) in_style.mask = to_single_channel(read_image(locate(masks[i])).rgb);
     s.inputs.styles.push_back(std::move(in_style));
   }
   if (!init.empty()) s.inputs.init = read_image(init).rgb;
