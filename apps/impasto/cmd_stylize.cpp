@@ -2,39 +2,23 @@
 // or every image of a folder into an output folder; or stdin to stdout (-c - / -o -).
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <iterator>
-#include <map>
 
 #include "commands.h"
 #include "impasto/core/error.h"
 #include "impasto/style/job.h"
+#include "stylize_flags.h"
 
 namespace impasto::cli {
-namespace {
-
-struct StylizeFlags {
-  StylizeJob job;
-  std::string config;  // JSON file of method options; flags override it
-  int threads = 0;
-  // Method options given as flags, collected as JSON values (only the ones the user set, so the
-  // backbone's recipe fills in the rest).
-  std::map<std::string, Json> options;
-};
-
-// Adds `--name` bound to options[name_with_underscores] as JSON of type T.
-template <class T>
-CLI::Option* add_method_option(CLI::App* cmd, StylizeFlags& f, const std::string& flag, const std::string& help) {
-  std::string key = flag;
-  for (char& c : key)
-    if (c == '-') c = '_';
-  return cmd->add_option_function<T>("--" + flag, [&f, key](const T& value) { f.options[key] = value; }, help);
-}
-
-}  // namespace
 
 CLI::App* add_stylize_command(CLI::App& app, Context& context) {
+  struct StylizeFlags {
+    StylizeJob job;
+    std::string config;  // JSON file of method options; flags override it
+    int threads = 0;
+    MethodFlags options;
+  };
   auto flags = std::make_shared<StylizeFlags>();
   auto& f = *flags;
   CLI::App* cmd = app.add_subcommand("stylize", "Stylize a photo with one or more style images");
@@ -43,11 +27,6 @@ CLI::App* add_stylize_command(CLI::App& app, Context& context) {
   cmd->add_option("-o,--output", f.job.output, "output image (.png .jpg .webp .bmp .tif), output folder (with a content folder), or - for stdout")->capture_default_str();
   cmd->add_option("--format", f.job.format, "output format for -o - (default png) and for a folder's outputs (default: each input's): png, jpg, webp, bmp, tif");
   cmd->add_option("--method", f.job.method, "stylization method: gatys (optimisation) or network (--model)")->capture_default_str();
-  add_method_option<std::string>(cmd, f, "model", "trained network (.pth or checkpoint): fast_neural_style TransformerNet or CycleGAN generator; implies --method network");
-  add_method_option<double>(cmd, f, "strength", "network: 0 = the photo .. 1 = the full style (default 1)");
-  add_method_option<int64_t>(cmd, f, "tile", "network: tile side for large images (default 768)");
-  add_method_option<int64_t>(cmd, f, "overlap", "network: pixels blended between tiles (default 64)");
-  add_method_option<std::string>(cmd, f, "tile-statistics", "network: instance norms of tiles use the statistics of the whole image shrunk to a tile (image, default), of the full image measured norm by norm (exact: several times slower), or each tile's own (tile)");
   cmd->add_option("--config", f.config, "JSON file with method options (flags override it)");
   cmd->add_option("--style-blend-weights", f.job.style_blend_weights, "one weight per style image (default all 1)")->delimiter(',');
   cmd->add_option("--masks", f.job.masks,
@@ -57,43 +36,11 @@ CLI::App* add_stylize_command(CLI::App& app, Context& context) {
   cmd->add_option("--save-every", f.job.save_every, "write the current image every N iterations (0 = never)");
   cmd->add_option("--max-pixels", f.job.max_pixels, "refuse input images with more pixels (default 64 MP)")->capture_default_str();
   add_threads_flag(*cmd, f.threads);
-
-  add_method_option<std::string>(cmd, f, "backbone", "feature network: random-multiscale (default, no download), vgg19, vgg16, vgg19-normalised");
-  add_method_option<std::string>(cmd, f, "weights", "weight file for the backbone (.pth or impasto checkpoint)");
-  add_method_option<std::string>(cmd, f, "pooling", "VGG pooling: max or avg");
-  add_method_option<uint64_t>(cmd, f, "backbone-seed", "seed of the random-multiscale weights");
-  add_method_option<double>(cmd, f, "content-weight", "alpha: weight of the content loss");
-  add_method_option<double>(cmd, f, "style-weight", "beta: weight of the style loss");
-  add_method_option<double>(cmd, f, "tv-weight", "weight of the total-variation loss");
-  add_method_option<std::vector<std::string>>(cmd, f, "content-layers", "content layers, name or name:weight, comma separated")->delimiter(',');
-  add_method_option<std::vector<std::string>>(cmd, f, "style-layers", "style layers, name or name:weight, comma separated")->delimiter(',');
-  add_method_option<std::string>(cmd, f, "normalisation", "loss normalisation: energy, gatys or mse");
-  add_method_option<std::string>(cmd, f, "optimizer", "lbfgs (default) or adam");
-  add_method_option<int64_t>(cmd, f, "iterations", "iterations per scale (default 300)");
-  add_method_option<double>(cmd, f, "learning-rate", "step size (default: L-BFGS 1, Adam 0.02)");
-  add_method_option<int64_t>(cmd, f, "lbfgs-history", "L-BFGS history size (default 100)");
-  add_method_option<std::string>(cmd, f, "init", "start from: content (default), noise or image");
-  add_method_option<uint64_t>(cmd, f, "seed", "random seed (noise init)");
-  add_method_option<int64_t>(cmd, f, "image-size", "longest side of the output in pixels (default: gatys 512, network the content size; 0 = content size)");
-  add_method_option<double>(cmd, f, "style-scale", "style image size relative to the output (default 1)");
-  add_method_option<std::string>(cmd, f, "preserve-colors", "none (default), luminance or histogram");
-  add_method_option<int64_t>(cmd, f, "scales", "coarse-to-fine levels, each twice the previous size (default 1)");
-  add_method_option<std::string>(cmd, f, "device", "auto (default), cpu or cuda");
+  add_stylize_method_flags(cmd, f.options);
 
   cmd->callback([flags, &context, cmd] {
     auto& f = *flags;
-    Json options = Json::object();
-    if (!f.config.empty()) {
-      std::ifstream in(f.config);
-      if (!in) throw FileError(f.config, "cannot open config file");
-      try {
-        options = Json::parse(in);
-      } catch (const Json::parse_error& e) {
-        throw FormatError(f.config, std::string("not valid JSON: ") + e.what());
-      }
-      if (!options.is_object()) throw FormatError(f.config, "config must be a JSON object of method options");
-    }
-    for (const auto& [key, value] : f.options) options[key] = value;
+    Json options = method_options(f.config, f.options);
     for (auto& m : f.job.masks)
       if (m == "none" || m == "-") m.clear();
     if (options.contains("model") && cmd->count("--method") == 0) f.job.method = "network";

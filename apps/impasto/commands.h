@@ -32,6 +32,7 @@ CLI::App* add_cyclegan_command(CLI::App& train, Context& context);     // cmd_tr
 void reject_options_besides_resume(const CLI::App& command);
 CLI::App* add_generate_command(CLI::App& app, Context& context);
 CLI::App* add_eval_command(CLI::App& app, Context& context);
+CLI::App* add_explain_command(CLI::App& app, Context& context);
 CLI::App* add_serve_command(CLI::App& app, Context& context);  // cmd_serve.cpp
 CLI::App* add_keys_command(CLI::App& app, Context& context);   // cmd_serve.cpp
 

@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   cli::add_train_command(app, context);
   cli::add_generate_command(app, context);
   cli::add_eval_command(app, context);
+  cli::add_explain_command(app, context);
   cli::add_serve_command(app, context);
   cli::add_keys_command(app, context);
   // CLI11 reports an unknown command as "a subcommand is required"; name it and the valid ones.

@@ -120,6 +120,62 @@ at::Tensor line_chart(const std::vector<ChartSeries>& series, const ChartOptions
   return torch::from_blob(rgb.data, {h, w, 3}, torch::kUInt8).permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32).div(255.0).contiguous();
 }
 
+at::Tensor bar_chart(const std::vector<Bar>& bars, const BarChartOptions& options) {
+  if (options.width < 240) throw OptionError("chart", "bar charts need at least 240 pixels of width");
+  if (bars.empty()) throw OptionError("chart", "a bar chart needs at least one bar");
+  const auto font = cv::FONT_HERSHEY_SIMPLEX;
+  const cv::Scalar ink(60, 60, 60), grid(225, 225, 225);
+  int label_w = 0;
+  for (const auto& b : bars) {
+    int base = 0;
+    label_w = std::max(label_w, cv::getTextSize(b.label, font, 0.42, 1, &base).width);
+  }
+  const int w = static_cast<int>(options.width), bh = static_cast<int>(std::max<int64_t>(12, options.bar_height));
+  const int top = (options.title.empty() ? 10 : 32) + (options.group_names.empty() ? 0 : 18);
+  const int left = std::min(label_w + 14, w / 2), right = 70, bottom = 40;
+  const int h = top + bh * static_cast<int>(bars.size()) + bottom;
+  cv::Mat img(h, w, CV_8UC3, cv::Scalar(255, 255, 255));
+  double lo = 0, hi = 0;
+  for (const auto& b : bars)
+    if (std::isfinite(b.value)) lo = std::min(lo, b.value), hi = std::max(hi, b.value);
+  if (hi == lo) hi = lo + 1;
+  const cv::Rect plot(left, top, w - left - right, bh * static_cast<int>(bars.size()));
+  auto px = [&](double v) { return plot.x + static_cast<int>(std::lround((v - lo) / (hi - lo) * plot.width)); };
+  for (double t : ticks(lo, hi, 5)) {
+    cv::line(img, {px(t), plot.y}, {px(t), plot.y + plot.height}, grid, 1);
+    cv::putText(img, tick_label(t, false), {px(t) - 12, plot.y + plot.height + 16}, font, 0.4, ink, 1, cv::LINE_AA);
+  }
+  for (size_t i = 0; i < bars.size(); ++i) {
+    const auto& b = bars[i];
+    const int y = plot.y + static_cast<int>(i) * bh;
+    int base = 0;
+    const auto size = cv::getTextSize(b.label, font, 0.42, 1, &base);
+    cv::putText(img, b.label, {left - 8 - size.width, y + bh / 2 + size.height / 2}, font, 0.42, ink, 1, cv::LINE_AA);
+    if (!std::isfinite(b.value)) continue;
+    const int x0 = px(0), x1 = px(b.value);
+    cv::rectangle(img, cv::Point(std::min(x0, x1), y + 3), cv::Point(std::max(x0, x1), y + bh - 3),
+                  kColours[static_cast<size_t>(std::max(0, b.group)) % 10], cv::FILLED);
+    char value[32];
+    std::snprintf(value, sizeof value, "%.3g", b.value);
+    cv::putText(img, value, {std::max(x0, x1) + 4, y + bh / 2 + 4}, font, 0.38, ink, 1, cv::LINE_AA);
+  }
+  cv::line(img, {px(0), plot.y}, {px(0), plot.y + plot.height}, ink, 1);
+  if (!options.value_label.empty())
+    cv::putText(img, options.value_label, {plot.x + plot.width / 2 - 40, h - 8}, font, 0.45, ink, 1, cv::LINE_AA);
+  if (!options.title.empty()) cv::putText(img, options.title, {8, 22}, font, 0.55, ink, 1, cv::LINE_AA);
+  int lx = left;
+  for (size_t g = 0; g < options.group_names.size(); ++g) {
+    const int ly = top - 10;
+    cv::rectangle(img, cv::Point(lx, ly - 9), cv::Point(lx + 14, ly + 1), kColours[g % 10], cv::FILLED);
+    cv::putText(img, options.group_names[g], {lx + 18, ly}, font, 0.42, ink, 1, cv::LINE_AA);
+    int base = 0;
+    lx += 30 + cv::getTextSize(options.group_names[g], font, 0.42, 1, &base).width;
+  }
+  cv::Mat rgb;
+  cv::cvtColor(img, rgb, cv::COLOR_BGR2RGB);
+  return torch::from_blob(rgb.data, {h, w, 3}, torch::kUInt8).permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32).div(255.0).contiguous();
+}
+
 at::Tensor scatter_plot(const at::Tensor& points, const at::Tensor& marks, double extent, int64_t side) {
   if (points.dim() != 2 || points.size(1) != 2) throw OptionError("points", "expected [N,2] points");
   if (side < 64) throw OptionError("side", "must be at least 64");

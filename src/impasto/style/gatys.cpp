@@ -129,41 +129,52 @@ Json GatysStylizer::options() const {
 
 namespace {
 
-// Style Gram matrices of one image region (or of the whole image when `mask` is undefined).
-struct StyleTargetGroup {
-  at::Tensor mask;
-  std::map<std::string, at::Tensor> grams;
-};
-
-// What one optimisation level compares against.
-struct LevelTargets {
-  FeatureMaps content;                   // features of the content image at the content layers
-  std::vector<StyleTargetGroup> groups;  // the blended unmasked styles first, then one per masked style
-};
-
 std::set<std::string> names_of(const LayerWeights& layers) {
   std::set<std::string> names;
   for (const auto& [name, w] : layers) names.insert(name);
   return names;
 }
 
-// Targets at h x w. Each style image is resized so that its longest side is style_scale times the
-// level's; Grams are per location, so styles of any size blend and compare.
-LevelTargets level_targets(BackboneImpl& backbone, const GatysOptions& o, const at::Tensor& content,
+}  // namespace
+
+std::set<std::string> gatys_taps(const GatysOptions& o) {
+  std::set<std::string> taps = names_of(o.content_layers);
+  for (const auto& name : names_of(o.style_layers)) taps.insert(name);
+  return taps;
+}
+
+GatysWorkImages gatys_work_images(const GatysOptions& o, const StylizeInputs& inputs, int64_t out_h, int64_t out_w,
+                                  c10::Device device) {
+  torch::NoGradGuard no_grad;
+  GatysWorkImages w;
+  w.content = resize_image(inputs.content.rgb.to(device, torch::kFloat32), out_h, out_w);
+  const bool luminance = o.preserve_colors == "luminance";
+  w.content_work = luminance ? grey_luminance(w.content) : w.content;
+  for (const auto& s : inputs.styles) {
+    at::Tensor img = s.image.to(device, torch::kFloat32);
+    if (o.preserve_colors == "histogram") img = match_color_statistics(img, w.content);
+    if (luminance) img = matched_luminance(img, w.content);
+    w.styles.push_back(img);
+  }
+  return w;
+}
+
+GatysTargets gatys_targets(BackboneImpl& backbone, const GatysOptions& o, const at::Tensor& content,
                            const std::vector<StyleInput>& styles, const std::vector<at::Tensor>& style_images,
                            int64_t h, int64_t w) {
-  LevelTargets t;
+  torch::NoGradGuard no_grad;
+  GatysTargets t;
   t.content = backbone.extract(resize_image(content, h, w), names_of(o.content_layers));
   double unmasked_weight = 0;
   for (const auto& s : styles)
     if (!s.mask.defined()) unmasked_weight += s.weight;
-  StyleTargetGroup blended;
+  GatysStyleGroup blended;
   for (size_t i = 0; i < styles.size(); ++i) {
     const int64_t longest = std::max<int64_t>(16, std::llround(std::max(h, w) * o.style_scale));
     const auto [sh, sw] = fit_longest_side(style_images[i].size(2), style_images[i].size(3), longest);
     const FeatureMaps features = backbone.extract(resize_image(style_images[i], sh, sw), names_of(o.style_layers));
     if (styles[i].mask.defined()) {
-      StyleTargetGroup g;
+      GatysStyleGroup g;
       g.mask = resize_image(styles[i].mask.to(content.device(), torch::kFloat32), h, w);
       for (const auto& [name, f] : features) g.grams[name] = gram_matrix(f);
       t.groups.push_back(std::move(g));
@@ -179,17 +190,16 @@ LevelTargets level_targets(BackboneImpl& backbone, const GatysOptions& o, const 
   return t;
 }
 
-// The weighted objective alpha * content + beta * style + tv of `image` (whose features are
-// `features`); fills the record's terms and per-layer shares.
-at::Tensor weighted_loss(const FeatureMaps& features, const at::Tensor& image, const LevelTargets& targets,
-                         const GatysOptions& o, LossNormalisation norm, StepRecord& record) {
-  at::Tensor content_sum = torch::zeros({}, image.options());
+GatysTerms gatys_terms(const FeatureMaps& features, const at::Tensor& image, const GatysTargets& targets,
+                       const GatysOptions& o, LossNormalisation norm) {
+  GatysTerms terms;
+  terms.content = torch::zeros({}, image.options());
   for (const auto& [name, layer_weight] : o.content_layers) {
     auto l = *o.content_weight * layer_weight * content_loss(features.at(name), targets.content.at(name), norm);
-    record.content_layers.emplace_back(name, l.item<double>());
-    content_sum = content_sum + l;
+    terms.content_layers.emplace_back(name, l);
+    terms.content = terms.content + l;
   }
-  at::Tensor style_sum = torch::zeros({}, image.options());
+  terms.style = torch::zeros({}, image.options());
   for (const auto& [name, layer_weight] : o.style_layers) {
     const auto& f = features.at(name);
     at::Tensor l = torch::zeros({}, image.options());
@@ -199,19 +209,31 @@ at::Tensor weighted_loss(const FeatureMaps& features, const at::Tensor& image, c
       l = l + style_loss(gram_matrix(f, mask), g.grams.at(name), norm);
     }
     l = *o.style_weight * layer_weight * l;
-    record.style_layers.emplace_back(name, l.item<double>());
-    style_sum = style_sum + l;
+    terms.style_layers.emplace_back(name, l);
+    terms.style = terms.style + l;
   }
-  at::Tensor total = content_sum + style_sum;
+  terms.total = terms.content + terms.style;
+  terms.tv = torch::zeros({}, image.options());
   if (*o.tv_weight > 0) {
-    auto tv = *o.tv_weight * tv_loss(image);
-    record.tv = tv.item<double>();
-    total = total + tv;
+    terms.tv = *o.tv_weight * tv_loss(image);
+    terms.total = terms.total + terms.tv;
   }
-  record.content = content_sum.item<double>();
-  record.style = style_sum.item<double>();
-  record.total = total.item<double>();
-  return total;
+  return terms;
+}
+
+namespace {
+
+// The objective of `image` as a tensor, its numbers into `record`.
+at::Tensor weighted_loss(const FeatureMaps& features, const at::Tensor& image, const GatysTargets& targets,
+                         const GatysOptions& o, LossNormalisation norm, StepRecord& record) {
+  const GatysTerms terms = gatys_terms(features, image, targets, o, norm);
+  for (const auto& [name, l] : terms.content_layers) record.content_layers.emplace_back(name, l.item<double>());
+  for (const auto& [name, l] : terms.style_layers) record.style_layers.emplace_back(name, l.item<double>());
+  record.content = terms.content.item<double>();
+  record.style = terms.style.item<double>();
+  record.tv = terms.tv.item<double>();
+  record.total = terms.total.item<double>();
+  return terms.total;
 }
 
 }  // namespace
@@ -250,20 +272,14 @@ StylizeResult GatysStylizer::stylize(const StylizeInputs& inputs, const StylizeH
   Backbone& backbone = backbone_;
   backbone->to(device);
 
-  std::set<std::string> taps = names_of(o.content_layers);
-  for (const auto& name : names_of(o.style_layers)) taps.insert(name);
+  const std::set<std::string> taps = gatys_taps(o);
 
   torch::NoGradGuard outer_no_grad;
-  const at::Tensor content_full = resize_image(inputs.content.rgb.to(device, torch::kFloat32), out_h, out_w);
   const bool luminance = o.preserve_colors == "luminance";
-  const at::Tensor content_work = luminance ? grey_luminance(content_full) : content_full;
-  std::vector<at::Tensor> style_work;
-  for (const auto& s : inputs.styles) {
-    at::Tensor img = s.image.to(device, torch::kFloat32);
-    if (o.preserve_colors == "histogram") img = match_color_statistics(img, content_full);
-    if (luminance) img = matched_luminance(img, content_full);
-    style_work.push_back(img);
-  }
+  const GatysWorkImages work = gatys_work_images(o, inputs, out_h, out_w, device);
+  const at::Tensor& content_full = work.content;
+  const at::Tensor& content_work = work.content_work;
+  const std::vector<at::Tensor>& style_work = work.styles;
 
   // Start image at full output size.
   at::Tensor init;
@@ -287,7 +303,7 @@ StylizeResult GatysStylizer::stylize(const StylizeInputs& inputs, const StylizeH
     const int64_t h = std::max<int64_t>(1, std::llround(static_cast<double>(out_h) / factor));
     const int64_t w = std::max<int64_t>(1, std::llround(static_cast<double>(out_w) / factor));
 
-    const LevelTargets targets = level_targets(*backbone, o, content_work, inputs.styles, style_work, h, w);
+    const GatysTargets targets = gatys_targets(*backbone, o, content_work, inputs.styles, style_work, h, w);
     at::Tensor x = resize_image(current, h, w).clone().set_requires_grad(true);
     const bool lbfgs = o.optimizer == "lbfgs";
     const double lr = o.learning_rate > 0 ? o.learning_rate : (lbfgs ? 1.0 : 0.02);

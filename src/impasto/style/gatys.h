@@ -6,7 +6,11 @@
 // colour preservation (luminance-only transfer or colour histogram matching, Gatys et al. 2016),
 // spatial masks (a style per region, or style only inside a region) and coarse-to-fine
 // optimisation over several scales.
+#include <c10/core/Device.h>
+
+#include <map>
 #include <optional>
+#include <set>
 
 #include "impasto/losses/losses.h"
 #include "impasto/nn/backbone.h"
@@ -43,10 +47,60 @@ class GatysStylizer : public Stylizer {
   explicit GatysStylizer(GatysOptions options);
   StylizeResult stylize(const StylizeInputs& inputs, const StylizeHooks& hooks) override;
   Json options() const override;
+  // The options with the backbone's recipe filled in (every optional set), and the backbone, for
+  // evaluating the objective outside stylize() (explain/).
+  const GatysOptions& resolved_options() const { return options_; }
+  const Backbone& backbone() const { return backbone_; }
 
  private:
   GatysOptions options_;
   Backbone backbone_;  // built (weights loaded) once, in the constructor
 };
+
+// ---- The objective, as stylize() builds and minimises it (also used by explain/) -----------------
+// With `o` resolved (GatysStylizer::resolved_options()) these give exactly the numbers of the
+// StepRecords: the final level works at the output size, earlier levels at fractions of it.
+
+// The images the optimisation compares with, at the output size: `content` (the resized content
+// image), `content_work` (its grey luminance with preserve_colors = luminance, else the same) and
+// the style images recoloured as preserve_colors says (histogram matching or matched luminance),
+// still at their own sizes.
+struct GatysWorkImages {
+  at::Tensor content, content_work;
+  std::vector<at::Tensor> styles;
+};
+GatysWorkImages gatys_work_images(const GatysOptions& o, const StylizeInputs& inputs, int64_t out_h, int64_t out_w,
+                                  c10::Device device);
+
+// Style Gram matrices of one image region (or of the whole image when `mask` is undefined).
+struct GatysStyleGroup {
+  at::Tensor mask;                         // [1,1,h,w] or undefined
+  std::map<std::string, at::Tensor> grams;  // per style layer, per-location Grams [1,C,C]
+};
+
+// What one optimisation level compares against: the content features at the content layers, and
+// the blended Grams of the unmasked styles (first group, weighted by their blend weights) followed by
+// one group per masked style. Each style image is resized so that its longest side is
+// style_scale times the level's (Grams are per location, so any size compares).
+struct GatysTargets {
+  FeatureMaps content;
+  std::vector<GatysStyleGroup> groups;
+};
+GatysTargets gatys_targets(BackboneImpl& backbone, const GatysOptions& o, const at::Tensor& content_work,
+                           const std::vector<StyleInput>& styles, const std::vector<at::Tensor>& style_work,
+                           int64_t h, int64_t w);
+
+// The weighted terms of alpha * content + beta * style + tv of `image` (whose features at
+// gatys_taps(o) are `features`), each layer's entry its weighted share. Scalars that keep the
+// autograd graph when `image` requires grad; tv is 0 (not part of `total`) when tv_weight is 0.
+struct GatysTerms {
+  at::Tensor total, content, style, tv;
+  std::vector<std::pair<std::string, at::Tensor>> content_layers, style_layers;
+};
+GatysTerms gatys_terms(const FeatureMaps& features, const at::Tensor& image, const GatysTargets& targets,
+                       const GatysOptions& o, LossNormalisation norm);
+
+// The layers the objective taps: the content layers and the style layers.
+std::set<std::string> gatys_taps(const GatysOptions& o);
 
 }  // namespace impasto

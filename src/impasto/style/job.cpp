@@ -158,6 +158,7 @@ Json stylize_one(Stylizer& stylizer, const StylizeJob& job, const SharedInputs& 
   summary["styles"] = job.styles;
   summary["style_blend_weights"] = job.style_blend_weights;
   summary["masks"] = job.masks;
+  summary["init_image"] = job.init_image;
   summary["output"] = to_file ? to.path : "-";
   summary["losses"] = steps ? to.losses : "";
   summary["loss_curves"] = curves_path;

@@ -49,28 +49,62 @@ std::string style_network_kind(const StateDict& dict, const std::string& source)
                           "or a CycleGAN/pix2pix generator (model.1.weight or model.model.0.weight)");
 }
 
-// The loaded network as one function on canonical images.
+at::Tensor StyleNetwork::operator()(const at::Tensor& image, Activations* features) const {
+  const at::Tensor x = image.to(device);
+  at::Tensor y;
+  if (transformer) {
+    y = features ? transformer->forward_with_features(x, *features) : transformer->forward(x);
+  } else {
+    y = translate(*cyclegan, x, features);
+  }
+  if (features)
+    for (auto& [name, a] : *features) a = a.to(torch::kCPU);
+  return y.to(torch::kCPU);
+}
+
+int64_t StyleNetwork::num_blocks() const {
+  if (transformer) return transformer->options().residual_blocks;
+  if (auto resnet = std::dynamic_pointer_cast<ResnetGeneratorImpl>(cyclegan)) return resnet->num_blocks();
+  return 0;
+}
+
+torch::nn::Module& StyleNetwork::module() const {
+  return transformer ? static_cast<torch::nn::Module&>(*transformer) : static_cast<torch::nn::Module&>(*cyclegan);
+}
+
+void StyleNetwork::set_block_enabled(int64_t block, bool enabled) const {
+  if (transformer) return transformer->set_block_enabled(block, enabled);
+  auto resnet = std::dynamic_pointer_cast<ResnetGeneratorImpl>(cyclegan);
+  if (!resnet) throw OptionError("block", "a U-Net generator has no residual blocks");
+  resnet->set_block_enabled(block, enabled);
+}
+
+StyleNetwork load_style_network(const std::string& path, c10::Device device) {
+  StyleNetwork net;
+  net.device = device;
+  const StateDict weights = load_weights(path);  // read once: kind, then the network
+  net.kind = style_network_kind(weights, path);
+  if (net.kind == "transformer_net")
+    net.transformer = load_transformer_net(weights, path, device);
+  else
+    net.cyclegan = load_cyclegan_generator(weights, path, device);
+  return net;
+}
+
+at::Tensor finish_network_output(const at::Tensor& stylized, const at::Tensor& content, double strength,
+                                 const std::string& preserve_colors) {
+  at::Tensor out = stylized.clamp(0, 1);
+  if (preserve_colors == "luminance") out = combine_luminance(out, content);
+  if (preserve_colors == "histogram") out = match_color_statistics(out, content);
+  // strength s: content + s * (stylized - content), a straight line from the photo to the result.
+  if (strength < 1) out = content + strength * (out - content);
+  return out.clamp(0, 1);
+}
+
+// The loaded network, shared by the stylizers made from it, and who is using it.
 struct NetworkStylizer::Net {
-  std::string kind;
-  TransformerNet transformer;
-  CycleGanGenerator cyclegan;
-  c10::Device device = c10::kCPU;
+  StyleNetwork net;
   std::shared_mutex in_use;
-
-  at::Tensor operator()(const at::Tensor& image) {
-    const at::Tensor x = image.to(device);
-    at::Tensor y = transformer ? transformer->forward(x) : translate(*cyclegan, x);
-    return y.to(torch::kCPU);
-  }
-
-  torch::nn::Module& module() {
-    return transformer ? static_cast<torch::nn::Module&>(*transformer) : static_cast<torch::nn::Module&>(*cyclegan);
-  }
-  // The side every input is padded to a multiple of, and the stride tiles start on: 4 for
-  // TransformerNet and the ResNet generators (two stride-2 stages); a U-Net reaches across the whole
-  // image anyway, so its tiles are not aligned.
-  int64_t multiple() const { return transformer ? 4 : cyclegan->size_multiple(); }
-  int64_t align() const { return multiple() <= 4 ? multiple() : 1; }
 };
 
 void NetworkStylizer::check_options() const {
@@ -87,13 +121,7 @@ void NetworkStylizer::check_options() const {
 
 NetworkStylizer::NetworkStylizer(NetworkStylizerOptions o) : options_(std::move(o)), net_(std::make_shared<Net>()) {
   check_options();
-  net_->device = resolve_device(options_.device);
-  const StateDict weights = load_weights(options_.model);  // read once: kind, then the network
-  net_->kind = style_network_kind(weights, options_.model);
-  if (net_->kind == "transformer_net")
-    net_->transformer = load_transformer_net(weights, options_.model, net_->device);
-  else
-    net_->cyclegan = load_cyclegan_generator(weights, options_.model, net_->device);
+  net_->net = load_style_network(options_.model, resolve_device(options_.device));
 }
 
 NetworkStylizer::NetworkStylizer(const NetworkStylizer& loaded, NetworkStylizerOptions o)
@@ -101,11 +129,13 @@ NetworkStylizer::NetworkStylizer(const NetworkStylizer& loaded, NetworkStylizerO
   check_options();
   if (options_.model != loaded.options_.model)
     throw OptionError("model", "'" + options_.model + "' is not the loaded network '" + loaded.options_.model + "'");
-  if (resolve_device(options_.device) != net_->device)
-    throw OptionError("device", "the loaded network is on " + net_->device.str() + ", not " + options_.device);
+  if (resolve_device(options_.device) != net_->net.device)
+    throw OptionError("device", "the loaded network is on " + net_->net.device.str() + ", not " + options_.device);
 }
 
 NetworkStylizer::~NetworkStylizer() = default;
+
+const StyleNetwork& NetworkStylizer::network() const { return net_->net; }
 
 Json NetworkStylizer::options() const {
   Json j;
@@ -126,8 +156,8 @@ StylizeResult NetworkStylizer::stylize(const StylizeInputs& inputs, const Styliz
   TileOptions tiles;
   tiles.tile = options_.tile;
   tiles.overlap = options_.overlap;
-  tiles.multiple = net_->multiple();
-  tiles.align = net_->align();
+  tiles.multiple = net_->net.multiple();
+  tiles.align = net_->net.align();
   const int64_t tile_count = static_cast<int64_t>(plan_tiles(content.size(2), content.size(3), tiles).size());
   // Tiled runs fix statistics inside the network's norms, so they have it to themselves; whole-image
   // runs (the common case) may share it between threads (stylizers built from one loaded network).
@@ -136,7 +166,7 @@ StylizeResult NetworkStylizer::stylize(const StylizeInputs& inputs, const Styliz
   std::optional<WholeImageNorms> norms;  // released when it goes out of scope, also on errors
   if (tile_count > 1) {
     sole_use.lock();
-    norms.emplace(net_->module());
+    norms.emplace(net_->net.module());
   } else {
     shared_use.lock();
   }
@@ -155,7 +185,7 @@ StylizeResult NetworkStylizer::stylize(const StylizeInputs& inputs, const Styliz
     e.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     hooks.callbacks.progress(e);
   };
-  auto net = [this](const at::Tensor& x) { return (*net_)(x); };
+  auto net = [this](const at::Tensor& x) { return net_->net(x); };
   if (statistics == "image") {
     // The whole image shrunk to fit one tile, normalised with its own statistics.
     torch::NoGradGuard no_grad;
@@ -181,18 +211,14 @@ StylizeResult NetworkStylizer::stylize(const StylizeInputs& inputs, const Styliz
   }
   at::Tensor out = apply_tiled(content, net, tiles, [&](int64_t, int64_t) { progress(""); });
   if (norms) norms->release();
-  out = out.clamp(0, 1);
-  if (options_.preserve_colors == "luminance") out = combine_luminance(out, content);
-  if (options_.preserve_colors == "histogram") out = match_color_statistics(out, content);
-  // strength s: content + s * (stylized - content), a straight line from the photo to the result.
-  if (options_.strength < 1) out = content + options_.strength * (out - content);
+  out = finish_network_output(out, content, options_.strength, options_.preserve_colors);
 
   StylizeResult result;
-  result.image.rgb = out.clamp(0, 1);
+  result.image.rgb = out;
   if (inputs.content.alpha.defined())
     result.image.alpha = options_.image_size > 0 ? resize_image(inputs.content.alpha, out.size(2), out.size(3)) : inputs.content.alpha;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  result.summary = Json{{"method", "network"},   {"network", net_->kind},  {"options", options()},
+  result.summary = Json{{"method", "network"},   {"network", net_->net.kind},  {"options", options()},
                         {"width", out.size(3)},  {"height", out.size(2)},  {"tiles", tile_count},
                         {"tile_statistics", statistics},
                         {"seconds", seconds}};

@@ -26,6 +26,9 @@
 #include <string>
 
 #include "impasto/io/weights.h"
+#include "impasto/nn/activations.h"
+#include "impasto/nn/cyclegan_nets.h"
+#include "impasto/nn/transformer_net.h"
 #include "impasto/style/stylizer.h"
 #include "impasto/style/tiling.h"
 
@@ -50,6 +53,37 @@ NetworkStylizerOptions network_stylizer_options_from_json(const Json& json);  //
 std::string style_network_kind(const std::string& path);
 std::string style_network_kind(const StateDict& dict, const std::string& source);
 
+// A loaded style network of either kind as one function on canonical images (the part of the
+// method that explain/ also drives: activations, residual blocks switched off).
+struct StyleNetwork {
+  std::string kind;              // "transformer_net" | "cyclegan_generator"
+  TransformerNet transformer;    // set for transformer_net
+  CycleGanGenerator cyclegan;    // set for cyclegan_generator
+  c10::Device device = c10::kCPU;
+
+  // Canonical image in (any size: the networks pad and crop) -> canonical image out, on the CPU.
+  // `features`, when given, receives the residual blocks' activations: a TransformerNet's "conv3",
+  // "res1".."resN", a ResNet generator's "down", "block1".."blockN" (none for a U-Net).
+  at::Tensor operator()(const at::Tensor& image, Activations* features = nullptr) const;
+  // Residual blocks (0 for a U-Net) and switching one off (1-based; OptionError("block") outside).
+  int64_t num_blocks() const;
+  void set_block_enabled(int64_t block, bool enabled) const;
+  torch::nn::Module& module() const;
+  // The side every input is padded to a multiple of, and the stride tiles start on: 4 for
+  // TransformerNet and the ResNet generators (two stride-2 stages); a U-Net reaches across the whole
+  // image anyway, so its tiles are not aligned.
+  int64_t multiple() const { return transformer ? 4 : cyclegan->size_multiple(); }
+  int64_t align() const { return multiple() <= 4 ? multiple() : 1; }
+};
+
+// Reads the weights once, tells the kind by the keys and builds the network in eval mode.
+StyleNetwork load_style_network(const std::string& path, c10::Device device = c10::kCPU);
+
+// What the method does to the network's output `stylized` (same size as `content`): colour
+// preservation, then strength s: content + s * (stylized - content), clamped to [0,1].
+at::Tensor finish_network_output(const at::Tensor& stylized, const at::Tensor& content, double strength,
+                                 const std::string& preserve_colors);
+
 class NetworkStylizer : public Stylizer {
  public:
   explicit NetworkStylizer(NetworkStylizerOptions options);  // loads the network; throws on bad options
@@ -62,6 +96,9 @@ class NetworkStylizer : public Stylizer {
   Json options() const override;
   bool uses_style_images() const override { return false; }
   bool reports_steps() const override { return false; }
+  // The loaded network, shared with the stylizers made from this one: switching blocks off there
+  // (explain/) must not overlap their stylize calls.
+  const StyleNetwork& network() const;
 
  private:
   struct Net;

@@ -16,6 +16,26 @@ Json to_json(const StepRecord& r) {
               {"content_layers", cl}, {"style_layers", sl}, {"elapsed_s", r.elapsed_s}};
 }
 
+StepRecord step_record_from_json(const Json& j, const std::string& source) {
+  StepRecord r;
+  try {
+    r.scale = j.at("scale").get<int>();
+    r.height = j.at("height").get<int64_t>();
+    r.width = j.at("width").get<int64_t>();
+    r.step = j.at("step").get<int64_t>();
+    r.total = j.at("total").get<double>();
+    r.content = j.at("content").get<double>();
+    r.style = j.at("style").get<double>();
+    r.tv = j.value("tv", 0.0);
+    for (const auto& [name, v] : j.at("content_layers").items()) r.content_layers.emplace_back(name, v.get<double>());
+    for (const auto& [name, v] : j.at("style_layers").items()) r.style_layers.emplace_back(name, v.get<double>());
+    r.elapsed_s = j.value("elapsed_s", 0.0);
+  } catch (const Json::exception& e) {
+    throw FormatError(source, std::string("not a step record: ") + e.what());
+  }
+  return r;
+}
+
 StylizerRegistry& stylizer_registry() {
   static StylizerRegistry registry = [] {
     StylizerRegistry r("method", "method");

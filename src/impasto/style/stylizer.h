@@ -42,6 +42,8 @@ struct StepRecord {
   double elapsed_s = 0;
 };
 Json to_json(const StepRecord& record);
+// The inverse (a line of losses.jsonl); FormatError(source) when a field is missing or mistyped.
+StepRecord step_record_from_json(const Json& json, const std::string& source);
 
 struct StylizeHooks {
   Callbacks callbacks;

@@ -9,6 +9,7 @@
 
 #include "impasto/core/error.h"
 #include "impasto/io/chart.h"
+#include "impasto/io/html.h"
 #include "impasto/io/image.h"
 
 namespace impasto {
@@ -28,20 +29,6 @@ std::string read_text(const std::string& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-std::string html_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
 }
 
 }  // namespace
