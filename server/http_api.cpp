@@ -19,12 +19,12 @@ void send_error(httplib::Response& res, int status, const std::string& code, con
   Json error{{"status", status}, {"code", code}, {"message", message}};
   if (!option.empty()) error["option"] = option;
   res.status = status;
-  res.set_content(Json{{"error", error}}.dump() + "\n", "application/json");
+  res.set_content(json_text(Json{{"error", error}}) + "\n", "application/json");
 }
 
 void send_json(httplib::Response& res, int status, const Json& body) {
   res.status = status;
-  res.set_content(body.dump(2) + "\n", "application/json");
+  res.set_content(json_text(body, 2) + "\n", "application/json");
 }
 
 // What a status without a body means, for errors the HTTP library answers itself (413 over the
@@ -211,7 +211,7 @@ struct HttpServer::Impl : httplib::Server {
     Get(R"(/v1/jobs/([^/]+)/report)", [this](const httplib::Request& req, httplib::Response& res) {
       res.set_redirect(req.path + "/");
     });
-    Get(R"(/v1/jobs/([^/]+)/report/([^/]*))", [this](const httplib::Request& req, httplib::Response& res) {
+    Get(R"(/v1/jobs/([^/]+)/report/((?:figures/|inputs/)?[^/]*))", [this](const httplib::Request& req, httplib::Response& res) {
       guarded(res, [&] {
         send_file(res, service.job_file(req.matches[1], "report/" + req.matches[2].str()));
         res.set_header("Content-Security-Policy", "default-src 'self' 'unsafe-inline' data:");
@@ -225,7 +225,7 @@ struct HttpServer::Impl : httplib::Server {
         const StylizedImage out = service.stylize_now(parse(req), slot);
         res.set_content(out.bytes, out.content_type);
         res.set_header("Cache-Control", "no-store");
-        res.set_header("X-Impasto-Summary", out.summary.dump());
+        res.set_header("X-Impasto-Summary", json_text(out.summary));
       });
     });
   }

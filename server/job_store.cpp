@@ -113,9 +113,9 @@ void JobStore::insert(const JobRecord& j) {
   std::lock_guard<std::mutex> lock(mutex_);
   Statement s(db_, std::string("INSERT INTO jobs(") + kJobColumns + ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
   s.bind(1, j.id).bind(2, j.key_id).bind(3, std::string(to_string(j.state))).bind(4, j.method);
-  s.bind(5, j.request.dump()).bind(6, j.created_at).bind(7, j.started_at).bind(8, j.finished_at);
-  s.bind(9, static_cast<int64_t>(j.attempts)).bind(10, j.progress.is_null() ? std::string() : j.progress.dump());
-  s.bind(11, j.error).bind(12, j.summary.is_null() ? std::string() : j.summary.dump());
+  s.bind(5, json_text(j.request)).bind(6, j.created_at).bind(7, j.started_at).bind(8, j.finished_at);
+  s.bind(9, static_cast<int64_t>(j.attempts)).bind(10, j.progress.is_null() ? std::string() : json_text(j.progress));
+  s.bind(11, j.error).bind(12, j.summary.is_null() ? std::string() : json_text(j.summary));
   s.step();
 }
 
@@ -168,14 +168,14 @@ void JobStore::mark_running(const std::string& id, double now) {
 void JobStore::update_progress(const std::string& id, const Json& progress) {
   std::lock_guard<std::mutex> lock(mutex_);
   Statement s(db_, "UPDATE jobs SET progress = ? WHERE id = ?");
-  s.bind(1, progress.dump()).bind(2, id).step();
+  s.bind(1, json_text(progress)).bind(2, id).step();
 }
 
 void JobStore::finish(const std::string& id, JobState state, double now, const std::string& error, const Json& summary) {
   std::lock_guard<std::mutex> lock(mutex_);
   Statement s(db_, "UPDATE jobs SET state = ?, finished_at = ?, error = ?, summary = ? WHERE id = ?");
   s.bind(1, std::string(to_string(state))).bind(2, now).bind(3, error);
-  s.bind(4, summary.is_null() ? std::string() : summary.dump()).bind(5, id).step();
+  s.bind(4, summary.is_null() ? std::string() : json_text(summary)).bind(5, id).step();
 }
 
 void JobStore::requeue(const std::string& id) {

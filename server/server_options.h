@@ -31,6 +31,7 @@ struct ServerOptions {
   double ttl_s = 24 * 3600;                // finished jobs' inputs and results are deleted after this
   double sweep_interval_s = 60;            // how often expired jobs are looked for
   int max_attempts = 3;                    // a job interrupted this often (crashes) is failed
+  bool reports = true;                     // explain every finished job (explain/, quick mode: seconds)
 
   std::vector<std::string> cors_origins;  // allowed Origins for browsers on other sites ("*" = any)
   double default_rate_per_minute = 60;    // requests creating work, per API key (when keys are used)

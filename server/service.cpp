@@ -10,11 +10,11 @@
 #include <random>
 #include <sstream>
 
+#include "impasto/explain/explain.h"
 #include "impasto/io/image.h"
 #include "impasto/io/image_ops.h"
 #include "impasto/nn/backbone.h"
 #include "impasto/style/job.h"
-#include "job_report.h"
 
 namespace impasto::server {
 
@@ -68,17 +68,36 @@ ServiceError not_found(const std::string& id) {
 }
 
 // What of a stylization's summary a client sees: numbers and options, no server paths.
+// A method's effective options without what only the server should know (file paths, devices,
+// tiling); a model is named as the catalogue names it.
+Json public_options(Json options, const std::string& model) {
+  for (const char* key : {"weights", "model", "tile", "overlap", "device"}) options.erase(key);
+  if (!model.empty()) options["model"] = model;
+  return options;
+}
+
 Json public_summary(const Json& summary, const std::string& model) {
   Json out = Json::object();
   for (const char* key : {"method", "network", "width", "height", "seconds", "stopped_early", "final", "tiles", "device"})
     if (summary.contains(key)) out[key] = summary[key];
-  if (summary.contains("options")) {
-    Json options = summary["options"];
-    for (const char* key : {"weights", "model", "tile", "overlap", "device"}) options.erase(key);
-    if (!model.empty()) options["model"] = model;
-    out["options"] = options;
-  }
+  if (summary.contains("options")) out["options"] = public_options(summary["options"], model);
   return out;
+}
+
+// The explanation report of a finished job (explain/explain.h, quick mode: losses, attribution with
+// its deletion test, Gram matrices; for networks their blocks), in <job>/report. report.json's copy
+// of the method options gets the same treatment as the public summary.
+void write_job_report(const std::string& dir, const std::string& model, const Callbacks& callbacks) {
+  const std::string out = dir + "/report";
+  std::error_code ec;
+  fs::remove_all(out, ec);  // a retried job's older report
+  explain::explain_stylize_job(dir + "/result.json", explain::ExplainOptions::quick(), out, callbacks);
+  const std::string index = out + "/report.json";
+  std::ifstream in(index);
+  Json report = Json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!report.is_object()) throw FormatError(index, "the explanation's index is not a JSON object");
+  if (report.contains("method_options")) report["method_options"] = public_options(report["method_options"], model);
+  std::ofstream(index, std::ios::trunc) << json_text(report, 2) << "\n";
 }
 
 Json progress_json(const ProgressEvent& e) {
@@ -326,11 +345,16 @@ std::pair<std::string, std::string> Service::job_file(const std::string& id, con
       if (fs::path(s.get<std::string>()).stem() == name) path = dir + "/" + s.get<std::string>();
   } else if (name.rfind("report/", 0) == 0) {
     if (r->state != JobState::succeeded) throw ServiceError(409, "not_ready", "job " + id + " has no report until it succeeds");
+    // report.html, or one file of its figures/ or inputs/ folder: plain names only.
     std::string file = name.substr(7);
-    if (file.empty()) file = "index.html";
+    if (file.empty()) file = "report.html";
+    std::string folder;
+    for (const char* sub : {"figures/", "inputs/"})
+      if (file.rfind(sub, 0) == 0) folder = sub;
+    file = file.substr(folder.size());
     const bool safe = !file.empty() && file[0] != '.' &&
                       std::all_of(file.begin(), file.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'; });
-    if (safe) path = dir + "/report/" + file;
+    if (safe) path = dir + "/report/" + folder + file;
   }
   if (path.empty() || !fs::is_regular_file(path)) throw ServiceError(404, "not_found", "job " + id + " has no file '" + name + "'");
   return {path, content_type_for(path)};
@@ -428,6 +452,25 @@ void Service::run_job(const std::string& id) {
     } else {
       outcome = "succeeded";
       summary = public_summary(result, model);
+      if (options_.reports) {
+        // Its report, under the same deadline (sections past it are listed as skipped). A job whose
+        // report fails still succeeds: the result is what was asked for. The progress shown while
+        // it is written is the report's; the progress kept is the stylization's last step.
+        Json stylized;
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          stylized = running->progress;
+        }
+        try {
+          write_job_report(dir, model, cb);
+          summary["report"] = true;
+        } catch (const Error& e) {
+          summary["report"] = false;
+          log_.warn("job " + id + ": report not written: " + e.what());
+        }
+        std::lock_guard<std::mutex> lock(mutex_);
+        running->progress = stylized;
+      }
     }
   } catch (const Error& e) {
     error = e.what();
@@ -456,12 +499,9 @@ void Service::run_job(const std::string& id) {
     delete_job_files(id);
     return;
   }
+  const double seconds = finished - started;
+  metrics_.observe_job(record->method, outcome, seconds);  // before the state changes: a client that sees it finished sees it counted
   if (outcome == "succeeded") {
-    try {
-      write_job_report(dir, req, summary);
-    } catch (const Error& e) {
-      log_.warn("job " + id + ": report not written: " + e.what());
-    }
     store_.finish(id, JobState::succeeded, finished, "", summary);
   } else {
     // A failed job keeps no partial result.
@@ -470,8 +510,6 @@ void Service::run_job(const std::string& id) {
       if (f.path().filename().string().rfind("result", 0) == 0) fs::remove(f.path(), ec);
     store_.finish(id, JobState::failed, finished, error, Json());
   }
-  const double seconds = finished - started;
-  metrics_.observe_job(record->method, outcome, seconds);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     mean_job_s_ = 0.8 * mean_job_s_ + 0.2 * seconds;

@@ -41,6 +41,9 @@ CLI::App* add_serve_command(CLI::App& app, Context& context) {
   cmd->add_option("--backbone-weights", f.backbone_weights, "NAME=FILE: offer a backbone that needs weights (vgg19=vgg19.pth); repeatable");
   cmd->add_option("--workers", o.workers, "jobs run at the same time")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--queue", o.queue_capacity, "jobs that may wait; beyond, POST /v1/jobs answers 429")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_flag("--reports,!--no-reports", o.reports,
+                "explain every finished job: its report (losses, attribution maps, Gram matrices) at /v1/jobs/{id}/report/")
+      ->capture_default_str();
   cmd->add_option("--sync-concurrency", o.sync_concurrency, "POST /v1/stylize requests served at once; beyond, 429")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--http-threads", o.http_threads, "connections handled at once")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--max-upload-mb", f.max_upload_mb, "largest request body in MiB (413 beyond)")->capture_default_str()->check(CLI::PositiveNumber);

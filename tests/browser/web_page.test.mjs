@@ -113,7 +113,8 @@ try {
   check(/^\/v1\/jobs\/[0-9a-f]{32}\/result$/.test(await page.getAttribute('#download', 'href')), 'the download link points at the result');
   const reportHref = await page.getAttribute('#report', 'href');
   const report = await page.request.get(url + reportHref);
-  check(report.ok() && (await report.text()).includes('result.png'), 'the report opens');
+  const reportText = report.ok() ? await report.text() : '';
+  check(reportText.includes('inputs/result.png') && reportText.includes('id="attribution"'), 'the report opens with its attribution maps');
   check((await page.textContent('#status-text')).startsWith('Done'), 'the status says done');
   await page.screenshot({ path: path.join(out, 'web-page-optimisation.png'), fullPage: true });
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "impasto/io/image.h"
@@ -90,12 +91,27 @@ TEST(ServerApi, OptimisationJobRunsToAResultAndAReport) {
   auto report = client.Get("/v1/jobs/" + id + "/report/");
   ASSERT_TRUE(report);
   ASSERT_EQ(report->status, 200);
-  for (const std::string file : {"content.png", "style-1.png", "result.png", "losses.png"}) {
-    EXPECT_NE(report->body.find("src=\"" + file + "\""), std::string::npos) << file;
+  EXPECT_EQ(report->get_header_value("Content-Type").rfind("text/html", 0), 0u);
+  // explain's report: every picture it shows is served from the job's report folder.
+  for (const char* section : {"id=\"losses\"", "id=\"attribution\"", "id=\"faithfulness\"", "id=\"gram\""})
+    EXPECT_NE(report->body.find(section), std::string::npos) << section;
+  std::set<std::string> files;
+  for (size_t at = report->body.find("src=\""); at != std::string::npos; at = report->body.find("src=\"", at + 1)) {
+    const size_t from = at + 5;
+    files.insert(report->body.substr(from, report->body.find('"', from) - from));
+  }
+  EXPECT_GE(files.size(), 5u);
+  for (const std::string& file : files) {
     auto figure = client.Get("/v1/jobs/" + id + "/report/" + file);
     ASSERT_TRUE(figure);
     EXPECT_EQ(figure->status, 200) << file;
   }
+  auto index = client.Get("/v1/jobs/" + id + "/report/report.json");
+  ASSERT_TRUE(index);
+  ASSERT_EQ(index->status, 200);
+  EXPECT_EQ(index->body.find(server.service().options().data_dir), std::string::npos) << "report.json leaks server paths";
+  EXPECT_TRUE(body_json(index)["sections"].is_array());
+  expect_error(client.Get("/v1/jobs/" + id + "/report/figures/..%2F..%2Fresult.json"), 404, "not_found");
   expect_error(client.Get("/v1/jobs/" + id + "/report/..%2Fjobs.sqlite3"), 404, "not_found");
 }
 
@@ -198,6 +214,15 @@ TEST(ServerApi, EveryBadRequestGetsAJsonError) {
   expect_error(client.Get("/v1/jobs/not-a-job"), 404, "not_found");
   expect_error(client.Delete("/v1/jobs/0123456789abcdef0123456789abcdef"), 404, "not_found");
   expect_error(client.Get("/v1/nothing-here"), 404, "not_found");
+  // Bytes that are not UTF-8 in the path, a field's name and a value (the fuzzer's first find: the
+  // error's JSON, which repeats them, could not be written and the server aborted).
+  expect_error(client.Get("/v1/job\xe2/0123456789abcdef0123456789abcdef"), 404, "not_found");
+  form = gatys_form();
+  form.push_back(text_field("colour\xff", "blue"));
+  expect_error(client.Post("/v1/jobs", form), 400, "bad_option");
+  form = gatys_form();
+  form.push_back(text_field("style_layers", "relu1_1,\xed\xed"));
+  EXPECT_EQ(expect_error(client.Post("/v1/jobs", form), 400, "bad_option")["option"], "style_layers");
   // Nothing was queued by any of these.
   EXPECT_EQ(body_json(client.Get("/v1/health"))["queue_depth"], 0);
   EXPECT_TRUE(fs::is_empty(server.service().options().data_dir + "/jobs"));

@@ -48,4 +48,10 @@ class JsonReader {
   std::set<std::string> known_;
 };
 
+// JSON text for output that carries what users typed (paths, form fields, request lines): bytes that
+// are not valid UTF-8 become U+FFFD instead of making nlohmann::json throw (found by fuzzing).
+inline std::string json_text(const Json& json, int indent = -1) {
+  return json.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+
 }  // namespace impasto
