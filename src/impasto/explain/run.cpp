@@ -19,31 +19,13 @@
 #include "impasto/io/image.h"
 #include "impasto/io/weights.h"
 #include "impasto/nn/gan_model.h"
+#include "impasto/train/run_dir.h"
 
 namespace impasto::explain {
 using namespace detail;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::vector<Json> read_log(const std::string& path) {
-  std::vector<Json> records;
-  std::ifstream in(path);
-  if (!in) return records;
-  std::string line;
-  int64_t number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.empty()) continue;
-    try {
-      records.push_back(Json::parse(line));
-    } catch (const Json::exception&) {
-      if (in.peek() == EOF) break;  // a line torn by a crash while writing
-      throw FormatError(path, "line " + std::to_string(number) + " is not JSON");
-    }
-  }
-  return records;
-}
 
 // The chart a logged key belongs to.
 std::string group_of(const std::string& key) {
@@ -255,16 +237,9 @@ std::string explain_run(const std::string& run_dir, const ExplainOptions& option
   if (!fs::is_directory(run_dir)) throw FileError(run_dir, "not a folder (expected a training run folder: impasto train ... --out DIR)");
   const std::string config_path = run_dir + "/config.json";
   if (!fs::exists(config_path)) throw FileError(run_dir, "no config.json: not a training run folder (impasto train ... --out DIR)");
-  Json config;
-  {
-    std::ifstream in(config_path);
-    try {
-      config = Json::parse(in);
-    } catch (const Json::exception& e) {
-      throw FormatError(config_path, std::string("not valid JSON: ") + e.what());
-    }
-  }
-  const std::vector<Json> log = read_log(run_dir + "/log.jsonl");
+  const RunDirectory run(run_dir);
+  const Json config = run.read_config();
+  const std::vector<Json> log = run.read_log();
   const std::string checkpoint = run_dir + "/checkpoints/latest.ckpt";
   std::string kind = "unknown";
   if (fs::exists(checkpoint)) {
