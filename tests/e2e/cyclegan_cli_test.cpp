@@ -12,6 +12,7 @@
 #include "test_support.h"
 
 using namespace impasto;
+using impasto::test::expect_cli_failure;
 using impasto::test::run_cli;
 using impasto::test::run_shell;
 namespace fs = std::filesystem;
@@ -21,13 +22,6 @@ namespace {
 const std::string kTiny =
     " --synthetic-a digits-paper --synthetic-b digits-neon --size 16 --batch-size 2 --netG resnet_1blocks --ngf 4"
     " --netD n_layers --n-layers-D 2 --ndf 4 --no-flip --num-samples 2 --device cpu --threads 1";
-
-void expect_failure(const std::string& args, const std::string& needle) {
-  auto r = run_cli(args);
-  EXPECT_NE(r.exit_code, 0) << args << "\n" << r.output;
-  EXPECT_NE(r.output.find(needle), std::string::npos) << "expected '" << needle << "' in:\n" << r.output;
-  EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
-}
 
 }  // namespace
 
@@ -66,7 +60,7 @@ TEST(CycleGanCli, CtrlCWritesACheckpointAndResumeFinishes) {
   EXPECT_GT(stopped, 0);
   EXPECT_TRUE(fs::exists(run + "/G_A.ckpt"));
 
-  expect_failure("train cyclegan --resume " + run + " --gan-mode vanilla", "--gan-mode");
+  expect_cli_failure("train cyclegan --resume " + run + " --gan-mode vanilla", "--gan-mode");
   r = run_cli("train cyclegan -q --resume " + run + " --steps " + std::to_string(stopped + 3));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto log = RunDirectory(run).read_log();
@@ -77,15 +71,15 @@ TEST(CycleGanCli, CtrlCWritesACheckpointAndResumeFinishes) {
 
 TEST(CycleGanCli, BadFlagsAreNamed) {
   const std::string dir = test::temp_dir("cyclegan_cli_bad");
-  expect_failure("train cyclegan" + kTiny + " --gan-mode hinge --out " + dir + "/a", "--gan-mode");
-  expect_failure("train cyclegan" + kTiny + " --netG resnet_big --out " + dir + "/b", "--netG");
-  expect_failure("train cyclegan" + kTiny + " --n-layers-D 6 --out " + dir + "/c", "--n-layers-D");
-  expect_failure("train cyclegan --synthetic-a nope --synthetic-b digits --out " + dir + "/d", "--synthetic-a");
-  expect_failure("train cyclegan --synthetic-a digits --out " + dir + "/e", "--domain-b");
-  expect_failure("train cyclegan --domain-a " + dir + "/missing --synthetic-b digits --out " + dir + "/f", "missing");
-  expect_failure("train cyclegan" + kTiny + " --output-nc 1 --out " + dir + "/g", "--lambda-identity");
-  expect_failure("train cyclegan" + kTiny, "--out");
-  expect_failure("train cyclegan --resume " + dir + "/none", "none");
+  expect_cli_failure("train cyclegan" + kTiny + " --gan-mode hinge --out " + dir + "/a", "--gan-mode");
+  expect_cli_failure("train cyclegan" + kTiny + " --netG resnet_big --out " + dir + "/b", "--netG");
+  expect_cli_failure("train cyclegan" + kTiny + " --n-layers-D 6 --out " + dir + "/c", "--n-layers-D");
+  expect_cli_failure("train cyclegan --synthetic-a nope --synthetic-b digits --out " + dir + "/d", "--synthetic-a");
+  expect_cli_failure("train cyclegan --synthetic-a digits --out " + dir + "/e", "--domain-b");
+  expect_cli_failure("train cyclegan --domain-a " + dir + "/missing --synthetic-b digits --out " + dir + "/f", "missing");
+  expect_cli_failure("train cyclegan" + kTiny + " --output-nc 1 --out " + dir + "/g", "--lambda-identity");
+  expect_cli_failure("train cyclegan" + kTiny, "--out");
+  expect_cli_failure("train cyclegan --resume " + dir + "/none", "none");
 }
 
 TEST(CycleGanCli, FolderDomainsTakeTheReferencesPreprocessingFlags) {
@@ -109,6 +103,6 @@ TEST(CycleGanCli, FolderDomainsTakeTheReferencesPreprocessingFlags) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(RunDirectory(run + "2").read_config()["preprocess"], "resize_and_crop");
   EXPECT_EQ(RunDirectory(run + "2").read_config()["load_size"], 18);
-  expect_failure("train cyclegan" + kTiny + " --preprocess none --steps 1 --out " + dir + "/x", "--preprocess");
-  expect_failure("train cyclegan" + kTiny + " --load-size 8 --steps 1 --out " + dir + "/y", "--load-size");
+  expect_cli_failure("train cyclegan" + kTiny + " --preprocess none --steps 1 --out " + dir + "/x", "--preprocess");
+  expect_cli_failure("train cyclegan" + kTiny + " --load-size 8 --steps 1 --out " + dir + "/y", "--load-size");
 }

@@ -13,6 +13,7 @@
 #include "test_support.h"
 
 using namespace impasto;
+using impasto::test::expect_cli_failure;
 using impasto::test::run_cli;
 
 namespace {
@@ -41,13 +42,6 @@ EvalFolders make_folders(const std::string& name) {
     write_image(f.real + "/painting" + std::to_string(i) + ".png", synthetic_painting(48, 64, 30 + i));
   }
   return f;
-}
-
-void expect_failure(const std::string& args, const std::string& needle) {
-  auto r = run_cli(args);
-  EXPECT_NE(r.exit_code, 0) << args << "\n" << r.output;
-  EXPECT_NE(r.output.find(needle), std::string::npos) << "expected '" << needle << "' in:\n" << r.output;
-  EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
 }
 
 std::vector<std::string> lines_of(const std::string& path) {
@@ -107,18 +101,18 @@ TEST(EvalCli, PrintsTheTableAndWritesCsvAndJson) {
 TEST(EvalCli, BadInputsExitNonZeroNamingTheProblem) {
   const EvalFolders f = make_folders("eval_cli_errors");
   const std::string fake = " --fake " + f.fake;
-  expect_failure("eval -q --fake " + f.root + "/nowhere --style " + f.style, "nowhere");
-  expect_failure("eval -q --fake " + f.empty + " --style " + f.style, "no image files");
-  expect_failure("eval -q" + fake + " --real " + f.real + " --features alexnet", "--features: unknown backbone 'alexnet'");
-  expect_failure("eval -q" + fake + " --style " + f.root + "/nostyle.png", "nostyle.png");
-  expect_failure("eval -q" + fake, "nothing to compute");
-  expect_failure("eval -q" + fake + " --content " + f.real, "no content image for photo0_starry.png");
-  expect_failure("eval -q" + fake + " --real " + f.real, "--allow-rank-deficient");
-  expect_failure("eval -q" + fake + " --style " + f.style + " --classifier resnet", "--classifier");
-  expect_failure("eval -q" + fake + " --style " + f.style + " --style-layers relu9_9", "relu9_9");
-  expect_failure("eval -q" + fake + " --style " + f.style + " --classifier digits --is-splits 5", "--is-splits");
-  expect_failure("eval -q" + fake + " --style " + f.style + " --csv " + f.root + "/no/such/dir/rows.csv", "no/such/dir");
-  expect_failure("eval -q --style " + f.style, "--fake");
+  expect_cli_failure("eval -q --fake " + f.root + "/nowhere --style " + f.style, "nowhere");
+  expect_cli_failure("eval -q --fake " + f.empty + " --style " + f.style, "no image files");
+  expect_cli_failure("eval -q" + fake + " --real " + f.real + " --features alexnet", "--features: unknown backbone 'alexnet'");
+  expect_cli_failure("eval -q" + fake + " --style " + f.root + "/nostyle.png", "nostyle.png");
+  expect_cli_failure("eval -q" + fake, "nothing to compute");
+  expect_cli_failure("eval -q" + fake + " --content " + f.real, "no content image for photo0_starry.png");
+  expect_cli_failure("eval -q" + fake + " --real " + f.real, "--allow-rank-deficient");
+  expect_cli_failure("eval -q" + fake + " --style " + f.style + " --classifier resnet", "--classifier");
+  expect_cli_failure("eval -q" + fake + " --style " + f.style + " --style-layers relu9_9", "relu9_9");
+  expect_cli_failure("eval -q" + fake + " --style " + f.style + " --classifier digits --is-splits 5", "--is-splits");
+  expect_cli_failure("eval -q" + fake + " --style " + f.style + " --csv " + f.root + "/no/such/dir/rows.csv", "no/such/dir");
+  expect_cli_failure("eval -q --style " + f.style, "--fake");
   std::ofstream(f.fake + "/broken.png") << "not an image";
-  expect_failure("eval -q" + fake + " --style " + f.style, "broken.png");
+  expect_cli_failure("eval -q" + fake + " --style " + f.style, "broken.png");
 }

@@ -11,6 +11,7 @@
 #include "test_support.h"
 
 using namespace impasto;
+using impasto::test::expect_cli_failure;
 using impasto::test::run_cli;
 namespace fs = std::filesystem;
 
@@ -34,13 +35,6 @@ Json read_json(const std::string& path) {
   std::ifstream in(path);
   EXPECT_TRUE(in.good()) << path;
   return Json::parse(in);
-}
-
-void expect_failure(const std::string& args, const std::string& needle) {
-  auto r = run_cli(args);
-  EXPECT_NE(r.exit_code, 0) << args << "\n" << r.output;
-  EXPECT_NE(r.output.find(needle), std::string::npos) << "expected '" << needle << "' in:\n" << r.output;
-  EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
 }
 
 }  // namespace
@@ -88,13 +82,13 @@ TEST(ExplainCli, NetworkWithStyleAndDiscriminator) {
 TEST(ExplainCli, BadInputsGiveClearErrors) {
   Files f = make_files("explain_cli_bad");
   const std::string q = "explain -q -o " + f.dir + "/r ";
-  expect_failure(q, "nothing to explain");
-  expect_failure(q + "--run " + f.dir + " -c " + f.content, "--run");
-  expect_failure(q + "--run " + f.dir, "no config.json");
-  expect_failure(q + "--job " + f.dir + "/missing.json", "missing.json");
-  expect_failure(q + "-c " + f.content + " -s " + f.style + " --deletion-mode erase", "--deletion-mode");
-  expect_failure(q + "-c " + f.content + " -s " + f.style + " --discriminator d.pth", "--discriminator");
-  expect_failure(q + "-c " + f.content, "--style");
-  expect_failure(q + "-c " + f.dir + "/nope.png -s " + f.style, "nope.png");
-  expect_failure(q + "--model " + f.style + " -c " + f.content, "style.jpg");
+  expect_cli_failure(q, "nothing to explain");
+  expect_cli_failure(q + "--run " + f.dir + " -c " + f.content, "--run");
+  expect_cli_failure(q + "--run " + f.dir, "no config.json");
+  expect_cli_failure(q + "--job " + f.dir + "/missing.json", "missing.json");
+  expect_cli_failure(q + "-c " + f.content + " -s " + f.style + " --deletion-mode erase", "--deletion-mode");
+  expect_cli_failure(q + "-c " + f.content + " -s " + f.style + " --discriminator d.pth", "--discriminator");
+  expect_cli_failure(q + "-c " + f.content, "--style");
+  expect_cli_failure(q + "-c " + f.dir + "/nope.png -s " + f.style, "nope.png");
+  expect_cli_failure(q + "--model " + f.style + " -c " + f.content, "style.jpg");
 }

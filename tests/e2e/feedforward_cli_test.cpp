@@ -10,6 +10,7 @@
 #include "test_support.h"
 
 using namespace impasto;
+using impasto::test::expect_cli_failure;
 using impasto::test::run_cli;
 namespace fs = std::filesystem;
 
@@ -18,13 +19,6 @@ namespace {
 std::string tiny(const std::string& style) {
   return " --style " + style + " --synthetic textures --image-size 16 --style-size 32 --batch-size 2 --width 4"
          " --residual-blocks 1 --num-samples 2 --device cpu --threads 1";
-}
-
-void expect_failure(const std::string& args, const std::string& needle) {
-  auto r = run_cli(args);
-  EXPECT_NE(r.exit_code, 0) << args << "\n" << r.output;
-  EXPECT_NE(r.output.find(needle), std::string::npos) << "expected '" << needle << "' in:\n" << r.output;
-  EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
 }
 
 }  // namespace
@@ -50,18 +44,18 @@ TEST(FeedforwardCli, TrainWritesTheRunAndItsModelStylizesAPhoto) {
   r = run_cli("train feedforward -q --resume " + run + " --steps 6");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(RunDirectory(run).read_log().back()["step"], 6);
-  expect_failure("train feedforward --resume " + run + " --lr 0.1", "--lr cannot be combined");
+  expect_cli_failure("train feedforward --resume " + run + " --lr 0.1", "--lr cannot be combined");
 }
 
 TEST(FeedforwardCli, BadInputsNameTheProblem) {
   const std::string dir = test::temp_dir("feedforward_cli_bad");
   write_image(dir + "/style.png", synthetic_painting(40, 40, 1));
-  expect_failure("train feedforward --synthetic textures --steps 2 --out " + dir + "/a", "--style");
-  expect_failure("train feedforward --style " + dir + "/missing.png --synthetic textures --steps 2 --out " + dir + "/b",
+  expect_cli_failure("train feedforward --synthetic textures --steps 2 --out " + dir + "/a", "--style");
+  expect_cli_failure("train feedforward --style " + dir + "/missing.png --synthetic textures --steps 2 --out " + dir + "/b",
                  "missing.png");
-  expect_failure("train feedforward" + tiny(dir + "/style.png") + " --out " + dir + "/c", "--steps");
-  expect_failure("train feedforward" + tiny(dir + "/style.png") + " --steps 2 --image-size 18 --out " + dir + "/d",
+  expect_cli_failure("train feedforward" + tiny(dir + "/style.png") + " --out " + dir + "/c", "--steps");
+  expect_cli_failure("train feedforward" + tiny(dir + "/style.png") + " --steps 2 --image-size 18 --out " + dir + "/d",
                  "--image-size");
-  expect_failure("train feedforward" + tiny(dir + "/style.png") + " --steps 2 --style-layers nope --out " + dir + "/e",
+  expect_cli_failure("train feedforward" + tiny(dir + "/style.png") + " --steps 2 --style-layers nope --out " + dir + "/e",
                  "nope");
 }

@@ -16,6 +16,7 @@
 #include "test_support.h"
 
 using namespace impasto;
+using impasto::test::expect_cli_failure;
 using impasto::test::run_cli;
 using impasto::test::run_shell;
 namespace fs = std::filesystem;
@@ -25,13 +26,6 @@ namespace {
 const std::string kTinyDigits =
     " --synthetic digits --size 32 --batch-size 8 --g-width 8 --d-width 8 --z-dim 16 --device cpu --threads 1";
 const std::string kTinyRing = " --synthetic ring8 --batch-size 16 --z-dim 4 --mlp-hidden 32 --mlp-layers 2 --device cpu --threads 1";
-
-void expect_failure(const std::string& args, const std::string& needle) {
-  auto r = run_cli(args);
-  EXPECT_NE(r.exit_code, 0) << args << "\n" << r.output;
-  EXPECT_NE(r.output.find(needle), std::string::npos) << "expected '" << needle << "' in:\n" << r.output;
-  EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
-}
 
 int free_port() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -73,22 +67,22 @@ TEST(GanCli, TrainWritesRunFolderAndGenerateUsesIt) {
   Image strip = read_image(dir + "/strip.png");
   EXPECT_GT(strip.width(), 2 * strip.height());  // 2 rows of 5
 
-  expect_failure("generate --model " + dir + "/nowhere -o x.png", "nowhere");
-  expect_failure("generate --model " + dir + "/grid.png -o x.png", "grid.png");
-  expect_failure("generate --model " + run + " --interpolate 1 -o x.png", "--interpolate");
-  expect_failure("generate --model " + run + " -o " + dir + "/out.xyz", "out.xyz");
+  expect_cli_failure("generate --model " + dir + "/nowhere -o x.png", "nowhere");
+  expect_cli_failure("generate --model " + dir + "/grid.png -o x.png", "grid.png");
+  expect_cli_failure("generate --model " + run + " --interpolate 1 -o x.png", "--interpolate");
+  expect_cli_failure("generate --model " + run + " -o " + dir + "/out.xyz", "out.xyz");
 }
 
 TEST(GanCli, BadFlagsAreNamed) {
   const std::string dir = test::temp_dir("gan_cli_bad");
-  expect_failure("train gan --synthetic ring8 --loss wasserstein --out " + dir + "/a", "--loss");
-  expect_failure("train gan --synthetic nope --out " + dir + "/b", "nope");
-  expect_failure("train gan --data " + dir + "/missing --out " + dir + "/c", "missing");
-  expect_failure("train gan --synthetic digits --size 40 --out " + dir + "/d", "--size");
-  expect_failure("train gan --synthetic digits", "--out");
-  expect_failure("train gan --resume " + dir + "/none", "none");
-  expect_failure("train gan --synthetic ring8 --schedule steps --out " + dir + "/e", "--schedule");
-  expect_failure("train wgan", "wgan");
+  expect_cli_failure("train gan --synthetic ring8 --loss wasserstein --out " + dir + "/a", "--loss");
+  expect_cli_failure("train gan --synthetic nope --out " + dir + "/b", "nope");
+  expect_cli_failure("train gan --data " + dir + "/missing --out " + dir + "/c", "missing");
+  expect_cli_failure("train gan --synthetic digits --size 40 --out " + dir + "/d", "--size");
+  expect_cli_failure("train gan --synthetic digits", "--out");
+  expect_cli_failure("train gan --resume " + dir + "/none", "none");
+  expect_cli_failure("train gan --synthetic ring8 --schedule steps --out " + dir + "/e", "--schedule");
+  expect_cli_failure("train wgan", "wgan");
 }
 
 TEST(GanCli, CtrlCWritesACheckpointAndResumeFinishes) {
@@ -104,7 +98,7 @@ TEST(GanCli, CtrlCWritesACheckpointAndResumeFinishes) {
   EXPECT_GT(stopped, 0);
   EXPECT_LT(stopped, 1000000);
 
-  expect_failure("train gan --resume " + run + " --loss hinge", "--loss");
+  expect_cli_failure("train gan --resume " + run + " --loss hinge", "--loss");
   r = run_cli("train gan -q --resume " + run + " --steps " + std::to_string(stopped + 5));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto log = RunDirectory(run).read_log();

@@ -22,6 +22,13 @@ std::string temp_dir(const std::string& name) {
 
 CommandResult run_cli(const std::string& args) { return run_shell(std::string(IMPASTO_CLI_PATH) + " " + args); }
 
+void expect_cli_failure(const std::string& args, const std::string& needle) {
+  auto r = run_cli(args);
+  EXPECT_NE(r.exit_code, 0) << args << "\n" << r.output;
+  EXPECT_NE(r.output.find(needle), std::string::npos) << "expected '" << needle << "' in:\n" << r.output;
+  EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
+}
+
 CommandResult run_shell(const std::string& command_line) {
   CommandResult result;
   const std::string command = "(" + command_line + ") 2>&1";

@@ -21,6 +21,8 @@ struct CommandResult {
 CommandResult run_shell(const std::string& command);
 // Runs `impasto <args>` (the built CLI).
 CommandResult run_cli(const std::string& args);
+// Runs `impasto <args>` and expects it to fail with `needle` in its output, and not as an internal error.
+void expect_cli_failure(const std::string& args, const std::string& needle);
 
 std::string fixture(const std::string& relative);  // absolute path of tests/fixtures/<relative>
 
