@@ -19,10 +19,11 @@ Needs Debian's python3-torch (a benchmark tool only).
 import argparse
 import itertools
 import random
-import time
 
 import torch
 import torch.nn as nn
+
+from reference_timing import seconds_per_call
 
 
 def instance_norm(channels):
@@ -133,13 +134,7 @@ def main():
         loss_d.backward()
         opt_d.step()
 
-    for _ in range(2):  # warm-up
-        step()
-    n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < args.seconds or n == 0:
-        step()
-        n += 1
-    seconds = (time.perf_counter() - start) / n
+    seconds, n = seconds_per_call(step, args.seconds)
     print(f"pytorch CycleGAN resnet_9blocks/basic {args.size} px batch {args.batch}: {seconds * 1000:.0f} ms/step, "
           f"{args.batch / seconds:.3f} images/s ({n} steps, {args.threads} threads)", flush=True)
 

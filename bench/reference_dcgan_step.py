@@ -11,11 +11,12 @@ of the D update (one G forward fewer per step). Real images are a fixed random b
 loading is timed. Needs Debian's python3-torch (a benchmark tool only).
 """
 import argparse
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from reference_timing import seconds_per_call
 
 
 def generator(nz=100, ngf=64, nc=3):
@@ -70,13 +71,7 @@ def main():
         loss_g.backward()
         opt_g.step()
 
-    for _ in range(3):  # warm-up
-        step()
-    n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < args.seconds:
-        step()
-        n += 1
-    seconds = (time.perf_counter() - start) / n
+    seconds, n = seconds_per_call(step, args.seconds, warmup=3)
     order = "examples order (fake reused)" if args.reuse_fake else "impasto order"
     print(f"pytorch DCGAN-64 batch {b}, {order}: {seconds * 1000:.0f} ms/step, "
           f"{b / seconds:.1f} images/s ({n} steps, {args.threads} threads)", flush=True)

@@ -21,13 +21,14 @@ Needs Debian's python3-torch (a benchmark tool only).
 import argparse
 import os
 import sys
-import time
 
 import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from make_style_net_fixtures import TransformerNet  # noqa: E402
+
+from reference_timing import seconds_per_call  # noqa: E402
 
 # VGG16's convolutions up to relu4_3 (0 = max pool), and the layers the losses read.
 VGG16_TO_RELU4_3 = [64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512]
@@ -105,13 +106,7 @@ def main():
         total.backward()
         opt.step()
 
-    for _ in range(2):  # warm-up
-        step()
-    n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < args.seconds or n == 0:
-        step()
-        n += 1
-    seconds = (time.perf_counter() - start) / n
+    seconds, n = seconds_per_call(step, args.seconds)
     print(f"pytorch fast_neural_style step (TransformerNet + VGG16 to relu4_3) {args.size} px batch {args.batch}: "
           f"{seconds * 1000:.0f} ms/step, {args.batch / seconds:.2f} images/s ({n} steps, {args.threads} threads)", flush=True)
 

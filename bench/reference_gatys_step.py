@@ -16,6 +16,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
+from reference_timing import seconds_per_call
+
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 
@@ -89,12 +91,8 @@ def bench(name, net, content_layers, style_layers, size, seconds):
         loss = sum(energy(f[l], ct[l]) for l in content_layers) + sum(energy(gram(f[l]), st[l]) for l in style_layers)
         loss.backward()
 
-    step()  # warm-up
-    n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        step()
-        n += 1
-    ms = (time.perf_counter() - start) / n * 1000
+    per_step, n = seconds_per_call(step, seconds, warmup=1)
+    ms = per_step * 1000
     print(f"pytorch {name:18s} {size:4d} px  {ms:9.1f} ms/step  ({n} steps)", flush=True)
 
 

@@ -23,6 +23,7 @@
 #include "impasto/style/gatys.h"
 #include "impasto/style/job.h"
 #include "impasto/train/gan_trainer.h"
+#include "style_inputs.h"
 #include "test_support.h"
 
 using namespace impasto;
@@ -30,16 +31,6 @@ using namespace impasto::explain;
 namespace fs = std::filesystem;
 
 namespace {
-
-StylizeInputs landscape_and_painting(int64_t size) {
-  StylizeInputs in;
-  in.content.rgb = synthetic_landscape(size, size, 1);
-  StyleInput s;
-  s.name = "painting";
-  s.image = synthetic_painting(size, size, 2);
-  in.styles.push_back(s);
-  return in;
-}
 
 Json read_json(const std::string& path) {
   std::ifstream in(path);
@@ -173,7 +164,7 @@ TEST(Attribution, MasksAndRemoval) {
 // report shows both; see attribution.h).
 TEST(Attribution, DeletingTopAttributedPixelsChangesTheTermMoreThanRandomPixels) {
   const int64_t size = 48;
-  StylizeInputs inputs = landscape_and_painting(size);
+  StylizeInputs inputs = test::landscape_and_painting(size);
   for (int64_t iterations : {8, 40}) {
     const Json options = {{"image_size", size}, {"iterations", iterations}, {"tv_weight", 1e-3}, {"device", "cpu"}};
     GatysStylizer stylizer(gatys_options_from_json(options));
@@ -301,7 +292,7 @@ TEST(Figures, ColourMapsAndLayoutsHaveTheRightShape) {
 TEST(Explain, GatysReportListsEverySectionAndEveryFileItReferencesExists) {
   const std::string dir = test::temp_dir("explain_gatys");
   Stylization s;
-  s.inputs = landscape_and_painting(40);
+  s.inputs = test::landscape_and_painting(40);
   s.options = {{"image_size", 32}, {"iterations", 4}, {"tv_weight", 1e-3}, {"device", "cpu"}};
   std::vector<std::string> stages;
   Callbacks cb;
@@ -357,7 +348,7 @@ TEST(Explain, GatysReportListsEverySectionAndEveryFileItReferencesExists) {
 TEST(Explain, GramFigureNumbersMatchADirectComputation) {
   const std::string dir = test::temp_dir("explain_gram");
   Stylization s;
-  s.inputs = landscape_and_painting(36);
+  s.inputs = test::landscape_and_painting(36);
   s.inputs.styles[0].image = synthetic_painting(50, 40, 2);  // another size: resized to the result's longest side
   s.options = {{"image_size", 36}, {"iterations", 2}, {"device", "cpu"}};
   s.result = (0.5 * synthetic_landscape(36, 36, 1) + 0.5 * synthetic_painting(36, 36, 4)).clamp(0, 1);
@@ -477,7 +468,7 @@ TEST(Explain, BadInputsAreNamed) {
   EXPECT_EQ(test::failing_option([&] { check_explain_options(o); }), "strengths");
   const std::string dir = test::temp_dir("explain_bad");
   Stylization s;
-  s.inputs = landscape_and_painting(32);
+  s.inputs = test::landscape_and_painting(32);
   s.options = {{"style_layers", Json::array({"relu9_9"})}};
   EXPECT_EQ(test::failing_option([&] { explain_stylization(s, ExplainOptions::quick(), dir + "/r", {}); }), "style_layers");
   s.options = Json::object();
@@ -552,7 +543,7 @@ TEST(Explain, FinishedJobFolderIsExplainedQuickly) {
 TEST(Explain, StopRequestStillWritesTheReportWithSkippedSections) {
   const std::string dir = test::temp_dir("explain_stop");
   Stylization s;
-  s.inputs = landscape_and_painting(32);
+  s.inputs = test::landscape_and_painting(32);
   s.options = {{"image_size", 32}, {"iterations", 2}, {"device", "cpu"}};
   int events = 0;
   Callbacks cb;

@@ -6,6 +6,7 @@
 #include "impasto/data/synthetic.h"
 #include "impasto/style/color.h"
 #include "impasto/style/gatys.h"
+#include "style_inputs.h"
 #include "test_support.h"
 
 using namespace impasto;
@@ -25,16 +26,6 @@ Run stylize(const Json& options, const StylizeInputs& inputs) {
   return run;
 }
 
-StylizeInputs landscape_and_painting(int64_t size) {
-  StylizeInputs in;
-  in.content.rgb = synthetic_landscape(size, size, 1);
-  StyleInput s;
-  s.name = "painting";
-  s.image = synthetic_painting(size, size, 2);
-  in.styles.push_back(s);
-  return in;
-}
-
 template <class E>
 std::string error_of(const Json& options, const StylizeInputs& inputs) {
   return test::expect_error<E>([&] { stylize(options, inputs); });
@@ -43,7 +34,7 @@ std::string error_of(const Json& options, const StylizeInputs& inputs) {
 }  // namespace
 
 TEST(Gatys, StyleLossFallsWhileContentStaysBounded) {
-  auto run = stylize(Json{{"image_size", 96}, {"iterations", 40}}, landscape_and_painting(96));
+  auto run = stylize(Json{{"image_size", 96}, {"iterations", 40}}, test::landscape_and_painting(96));
   ASSERT_EQ(run.steps.size(), 40u);
   const auto& first = run.steps.front();
   const auto& last = run.steps.back();
@@ -65,7 +56,7 @@ TEST(Gatys, StyleLossFallsWhileContentStaysBounded) {
 
 TEST(Gatys, AdamAlsoReducesTheLoss) {
   auto run = stylize(Json{{"image_size", 64}, {"iterations", 30}, {"optimizer", "adam"}, {"learning_rate", 0.03}},
-                     landscape_and_painting(64));
+                     test::landscape_and_painting(64));
   EXPECT_LT(run.steps.back().total, 0.5 * run.steps.front().total);
 }
 
@@ -73,15 +64,15 @@ TEST(Gatys, SameSeedSameOutputOtherSeedOtherOutput) {
   const Json base{{"image_size", 64}, {"iterations", 8}, {"init", "noise"}};
   Json other = base;
   other["seed"] = 5;
-  auto a = stylize(base, landscape_and_painting(64)).result.image.rgb;
-  auto b = stylize(base, landscape_and_painting(64)).result.image.rgb;
-  auto c = stylize(other, landscape_and_painting(64)).result.image.rgb;
+  auto a = stylize(base, test::landscape_and_painting(64)).result.image.rgb;
+  auto b = stylize(base, test::landscape_and_painting(64)).result.image.rgb;
+  auto c = stylize(other, test::landscape_and_painting(64)).result.image.rgb;
   EXPECT_TRUE(torch::equal(a, b));
   EXPECT_GT((a - c).abs().mean().item<float>(), 1e-3f);
 }
 
 TEST(Gatys, LuminanceModeKeepsTheContentChroma) {
-  auto inputs = landscape_and_painting(64);
+  auto inputs = test::landscape_and_painting(64);
   auto out = stylize(Json{{"image_size", 64}, {"iterations", 20}, {"preserve_colors", "luminance"}}, inputs).result.image.rgb;
   auto yiq_out = rgb_to_yiq(out), yiq_content = rgb_to_yiq(inputs.content.rgb);
   auto chroma_diff = (yiq_out.narrow(1, 1, 2) - yiq_content.narrow(1, 1, 2)).abs();
@@ -95,7 +86,7 @@ TEST(Gatys, LuminanceModeKeepsTheContentChroma) {
 }
 
 TEST(Gatys, HistogramModeMatchesStyleColoursToContent) {
-  auto in = landscape_and_painting(64);
+  auto in = test::landscape_and_painting(64);
   // A content with moderate colours, so that no matched value needs clipping to [0,1].
   in.content.rgb = in.content.rgb * 0.5 + 0.25;
   auto matched = match_color_statistics(in.styles[0].image, in.content.rgb);
@@ -109,7 +100,7 @@ TEST(Gatys, HistogramModeMatchesStyleColoursToContent) {
 }
 
 TEST(Gatys, MaskConfinesStyleToItsRegion) {
-  auto in = landscape_and_painting(64);
+  auto in = test::landscape_and_painting(64);
   auto mask = torch::zeros({1, 1, 64, 64});
   mask.narrow(3, 0, 32).fill_(1.0);  // left half
   in.styles[0].mask = mask;
@@ -122,7 +113,7 @@ TEST(Gatys, MaskConfinesStyleToItsRegion) {
 }
 
 TEST(Gatys, TwoMaskedStylesEachChangeTheirRegion) {
-  auto in = landscape_and_painting(64);
+  auto in = test::landscape_and_painting(64);
   StyleInput second;
   second.name = "flat";
   second.image = torch::full({1, 3, 64, 64}, 0.8);
@@ -143,7 +134,7 @@ TEST(Gatys, TwoMaskedStylesEachChangeTheirRegion) {
 }
 
 TEST(Gatys, BlendWeightZeroEqualsSingleStyle) {
-  auto one = landscape_and_painting(64);
+  auto one = test::landscape_and_painting(64);
   auto two = one;
   StyleInput extra;
   extra.name = "other";
@@ -155,7 +146,7 @@ TEST(Gatys, BlendWeightZeroEqualsSingleStyle) {
 }
 
 TEST(Gatys, MultiScaleRunsCoarseToFine) {
-  auto run = stylize(Json{{"image_size", 96}, {"iterations", 4}, {"scales", 2}}, landscape_and_painting(96));
+  auto run = stylize(Json{{"image_size", 96}, {"iterations", 4}, {"scales", 2}}, test::landscape_and_painting(96));
   ASSERT_EQ(run.steps.size(), 8u);
   EXPECT_EQ(run.steps.front().width, 48);
   EXPECT_EQ(run.steps.back().width, 96);
@@ -163,7 +154,7 @@ TEST(Gatys, MultiScaleRunsCoarseToFine) {
 }
 
 TEST(Gatys, AlphaIsCarriedThrough) {
-  auto in = landscape_and_painting(64);
+  auto in = test::landscape_and_painting(64);
   in.content.alpha = torch::linspace(0, 1, 64).view({1, 1, 1, 64}).expand({1, 1, 64, 64}).contiguous();
   auto out = stylize(Json{{"image_size", 32}, {"iterations", 2}}, in).result.image;
   ASSERT_TRUE(out.alpha.defined());
@@ -173,7 +164,7 @@ TEST(Gatys, AlphaIsCarriedThrough) {
 }
 
 TEST(Gatys, ClearErrors) {
-  auto in = landscape_and_painting(64);
+  auto in = test::landscape_and_painting(64);
   EXPECT_NE(error_of<OptionError>(Json{{"style_layers", {"relu9_9"}}}, in).find("'relu9_9'"), std::string::npos);
   EXPECT_NE(error_of<OptionError>(Json{{"content_weight", -1.0}}, in).find("content_weight"), std::string::npos);
   EXPECT_NE(error_of<OptionError>(Json{{"style_layers", {"s1_relu1:-2"}}}, in).find(">= 0"), std::string::npos);
@@ -218,14 +209,14 @@ static double block_boundary_ratio(const at::Tensor& image) {
 }
 
 TEST(Gatys, NoBlockGridFromThePyramid) {
-  auto in = landscape_and_painting(128);
+  auto in = test::landscape_and_painting(128);
   auto out = stylize(Json{{"image_size", 128}, {"iterations", 60}}, in).result.image.rgb;
   const double content_ratio = block_boundary_ratio(in.content.rgb);
   EXPECT_LT(block_boundary_ratio(out), content_ratio + 0.06) << "content " << content_ratio;
 }
 
 TEST(Gatys, InitFromAGivenImage) {
-  auto in = landscape_and_painting(64);
+  auto in = test::landscape_and_painting(64);
   in.init = synthetic_painting(32, 32, 7);  // resized to the output size
   auto out = stylize(Json{{"image_size", 64}, {"iterations", 0}, {"init", "image"}}, in).result.image.rgb;
   auto expected = torch::nn::functional::interpolate(
