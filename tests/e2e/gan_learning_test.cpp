@@ -106,7 +106,7 @@ TEST_P(RingOfGaussians, CoversTheModesWithSharpSamples) {
 //               seeds 3 and 5 checked at 4000 and 5000: 0.060-0.081), mean top-1 0.927-0.939,
 //               exp(E KL) 7.8-8.2 (10 = perfect).
 // The class that stays short is the 4 (2.5-6%): closed-top 4s are the hardest shape for G.
-// This test takes about 2.5 minutes on 2 cores (4500 G steps at ~27 ms, the judge ~35 s): longer
+// This test takes about 3.5 minutes on 2 cores (4500 G steps at ~32 ms, the judge ~35 s): longer
 // than the other learning tests, because fewer steps leave the balance at the threshold.
 TEST(RenderedDigits, GeneratedDigitsAreRecognisedAndCoverTheClasses) {
   const int64_t channels = 1;
