@@ -67,7 +67,6 @@ ServiceError not_found(const std::string& id) {
   return ServiceError(404, "not_found", "no job '" + id + "' (unknown, deleted or expired)");
 }
 
-// What of a stylization's summary a client sees: numbers and options, no server paths.
 // A method's effective options without what only the server should know (file paths, devices,
 // tiling); a model is named as the catalogue names it.
 Json public_options(Json options, const std::string& model) {
@@ -76,6 +75,7 @@ Json public_options(Json options, const std::string& model) {
   return options;
 }
 
+// What of a stylization's summary a client sees: numbers and options, no server paths.
 Json public_summary(const Json& summary, const std::string& model) {
   Json out = Json::object();
   for (const char* key : {"method", "network", "width", "height", "seconds", "stopped_early", "final", "tiles", "device"})

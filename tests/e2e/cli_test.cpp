@@ -98,7 +98,7 @@ TEST(Cli, BadInputsExitNonZeroNamingTheProblem) {
   expect_cli_failure(base + " --max-pixels 100", "limit");
   expect_cli_failure("stylize -q -c " + f.content + " -s " + f.style + " -o " + f.dir + "/out.gif", ".gif");
   expect_cli_failure("stylize -q -c " + f.content + " -s " + f.style + " -o /nonexistent-dir/x.png --iterations 1 --image-size 32",
-                 "nonexistent-dir");
+                     "nonexistent-dir");
   expect_cli_failure("stylize -q -c " + f.content + " -s " + f.style + " --backbone vgg19", "--weights");
   expect_cli_failure("nosuchcommand", "nosuchcommand");
 }
@@ -141,7 +141,7 @@ TEST(Cli, WeightsInspectAndImport) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
 
   expect_cli_failure("weights import " + test::fixture("weights/vgg16_w8.pth") + " --arch vgg19 -o " + dir + "/x.ckpt",
-                 "features.17.weight");
+                     "features.17.weight");
   expect_cli_failure("weights import " + pth + " --arch alexnet -o " + dir + "/x.ckpt", "unknown backbone 'alexnet'");
   expect_cli_failure("weights inspect " + dir + "/none.pth", "none.pth");
   expect_cli_failure("weights inspect " + f.text, "notes.png");

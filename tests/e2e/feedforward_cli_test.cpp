@@ -52,10 +52,10 @@ TEST(FeedforwardCli, BadInputsNameTheProblem) {
   write_image(dir + "/style.png", synthetic_painting(40, 40, 1));
   expect_cli_failure("train feedforward --synthetic textures --steps 2 --out " + dir + "/a", "--style");
   expect_cli_failure("train feedforward --style " + dir + "/missing.png --synthetic textures --steps 2 --out " + dir + "/b",
-                 "missing.png");
+                     "missing.png");
   expect_cli_failure("train feedforward" + tiny(dir + "/style.png") + " --out " + dir + "/c", "--steps");
   expect_cli_failure("train feedforward" + tiny(dir + "/style.png") + " --steps 2 --image-size 18 --out " + dir + "/d",
-                 "--image-size");
+                     "--image-size");
   expect_cli_failure("train feedforward" + tiny(dir + "/style.png") + " --steps 2 --style-layers nope --out " + dir + "/e",
-                 "nope");
+                     "nope");
 }
