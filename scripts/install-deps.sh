@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git ccache   # ccache: rebuilds reuse earlier compiles
   libtorch-dev            # LibTorch 1.13 (oneDNN, gloo)
   libgloo-dev             # c10d Gloo headers (distributed training)
   libopenblas0-pthread    # takes over libblas.so.3: 16-40x faster matmuls than reference BLAS
