@@ -14,7 +14,7 @@
 #include "impasto/io/weights.h"
 #include "impasto/losses/losses.h"
 #include "impasto/nn/backbone.h"
-#include "impasto/style/stylizer.h"
+#include "impasto/style/method.h"
 #include "bench_support.h"
 
 using namespace impasto;
@@ -59,8 +59,7 @@ void BM_DefaultRun(benchmark::State& state) {
   in.content.rgb = synthetic_landscape(192, 256, 1);
   in.styles.push_back(StyleInput{"painting", synthetic_painting(256, 256, 2), 1.0, {}});
   for (auto _ : state) {
-    auto stylizer = make_stylizer("gatys", Json{{"image_size", 256}, {"iterations", 150}});
-    auto result = stylizer->stylize(in, StylizeHooks{});
+    auto result = stylize_once("gatys", Json{{"image_size", 256}, {"iterations", 150}}, in);
     benchmark::DoNotOptimize(result.image.rgb.data_ptr());
   }
 }

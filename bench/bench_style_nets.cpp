@@ -89,11 +89,11 @@ Json stylizer_options(int64_t tile, int64_t statistics) {
 
 void BM_TiledPeakRss(benchmark::State& state) {
   const int64_t side = state.range(0);
-  auto stylizer = make_stylizer("network", stylizer_options(state.range(1), state.range(2)));  // weights count
-  StylizeInputs in;
-  in.content.rgb = torch::rand({1, 3, side, side});
+  auto session = open_session("network", stylizer_options(state.range(1), state.range(2)));  // weights count
+  Image photo;
+  photo.rgb = torch::rand({1, 3, side, side});
   for (auto _ : state) {
-    StylizeResult r = stylizer->stylize(in, {});
+    StylizeResult r = session->stylize(photo, {});
     benchmark::DoNotOptimize(r.image.rgb.data_ptr());
   }
   rusage usage{};
@@ -104,10 +104,10 @@ void BM_TiledPeakRss(benchmark::State& state) {
 void BM_TilingError(benchmark::State& state) {
   StylizeInputs in;
   in.content.rgb = synthetic_landscape(1024, 1024, 5);
-  const at::Tensor whole = make_stylizer("network", stylizer_options(2048, 1))->stylize(in, {}).image.rgb;  // one tile
-  auto stylizer = make_stylizer("network", stylizer_options(state.range(0), state.range(1)));
+  const at::Tensor whole = stylize_once("network", stylizer_options(2048, 1), in, {}).image.rgb;  // one tile
+  auto session = open_session("network", stylizer_options(state.range(0), state.range(1)));
   at::Tensor tiled;
-  for (auto _ : state) tiled = stylizer->stylize(in, {}).image.rgb;
+  for (auto _ : state) tiled = session->stylize(in.content, {}).image.rgb;
   const at::Tensor a = tiled.flatten() - tiled.mean(), b = whole.flatten() - whole.mean();
   state.counters["mean_abs_diff"] = (tiled - whole).abs().mean().item<double>();
   state.counters["max_abs_diff"] = (tiled - whole).abs().max().item<double>();

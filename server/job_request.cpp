@@ -5,52 +5,20 @@
 #include <set>
 
 #include "impasto/core/error.h"
+#include "impasto/core/text.h"
+#include "impasto/style/method.h"
 
 namespace impasto::server {
 
-const std::vector<std::string>& allowed_options(const std::string& method) {
-  static const std::vector<std::string> gatys = {
-      "backbone",      "backbone_seed", "content_layers", "content_weight", "image_size", "init",
-      "iterations",    "learning_rate", "normalisation",  "optimizer",      "pooling",    "preserve_colors",
-      "scales",        "seed",          "style_layers",   "style_scale",    "style_weight", "tv_weight"};
-  static const std::vector<std::string> network = {"image_size", "preserve_colors", "strength"};
-  static const std::vector<std::string> none;
-  if (method == "gatys") return gatys;
-  if (method == "network") return network;
-  return none;
-}
-
 namespace {
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
+bool settable_by_clients(const OptionSpec& spec) { return spec.in_service && spec.role != OptionRole::model; }
 
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t comma = std::min(text.find(',', start), text.size());
-    const std::string part = trim(text.substr(start, comma - start));
-    if (!part.empty()) parts.push_back(part);
-    start = comma + 1;
-  }
-  return parts;
-}
-
-// A text field's value as the JSON the method's parser reads: layer lists split at commas as on the
-// command line, JSON literals (numbers, true, "quoted", [..]) as themselves, anything else a string.
-Json field_value(const std::string& key, const std::string& text) {
+// A text field's value as the JSON the method reads: layer lists split at commas as on the command
+// line, JSON literals (numbers, true, "quoted", [..]) as themselves, anything else a string.
+Json field_value(const OptionSpec* spec, const std::string& text) {
   const std::string t = trim(text);
-  if (key.size() > 7 && key.compare(key.size() - 7, 7, "_layers") == 0 && !t.empty() && t[0] != '[') {
+  if (spec && spec->type == OptionType::layers && !t.empty() && t[0] != '[') {
     Json list = Json::array();
     for (const auto& part : split_commas(t)) list.push_back(part);
     return list;
@@ -74,19 +42,12 @@ UploadedImage decode_upload(const FormField& field, const std::string& role, int
   return u;
 }
 
-double number_option(const Json& options, const std::string& key, double fallback) {
-  auto it = options.find(key);
-  if (it == options.end() || it->is_null()) return fallback;
-  if (!it->is_number()) throw OptionError(key, "must be a number, got " + it->dump());
-  return it->get<double>();
-}
-
 std::vector<double> parse_blend_weights(const std::string& text) {
   Json v = Json::parse(trim(text), nullptr, false);
   std::vector<double> weights;
   if (!v.is_discarded() && v.is_array()) {
     for (const auto& w : v) {
-      if (!w.is_number()) throw OptionError("style_blend_weights", "expected numbers, got " + w.dump());
+      if (!w.is_number()) throw OptionError("style_blend_weights", "expected numbers, got " + json_text(w));
       weights.push_back(w.get<double>());
     }
   } else {
@@ -102,36 +63,64 @@ std::vector<double> parse_blend_weights(const std::string& text) {
   return weights;
 }
 
-// The server's limits on top of the method's own checks: bounded work per job.
-void apply_limits(JobRequest& r, const ServerOptions& limits) {
+std::string number_text(double v) { return std::to_string(static_cast<int64_t>(v)); }
+
+// The server's limits on top of the method's own checks (bounded work per job), from the schema: a
+// value over an option's limit is refused, an unset option whose default is over it runs at the
+// limit; the output size (an output_side option, 0 = the content's) stays within the limits too.
+void apply_limits(JobRequest& r, const OptionSchema& schema, const ServerOptions& limits) {
+  for (const OptionSpec& spec : schema.options()) {
+    if (spec.service_limit.empty() && !spec.service_max) continue;
+    const std::optional<double> named = limits.option_limit(spec.service_limit);
+    if (!named && !spec.service_max) continue;
+    const double cap = named ? *named : *spec.service_max;
+    const bool given = r.options.contains(spec.name);
+    const Json& value = given ? r.options[spec.name] : spec.default_value;
+    if (!value.is_number()) continue;
+    if (value.get<double>() > cap) {
+      if (given) throw OptionError(spec.name, "at most " + number_text(cap) + " on this server");
+      r.options[spec.name] = static_cast<int64_t>(cap);
+    }
+  }
   const int64_t content_side = std::max(r.content.image.height(), r.content.image.width());
-  if (r.method == "gatys") {
-    const double iterations = number_option(r.options, "iterations", 300);
-    if (!r.options.contains("iterations") && iterations > limits.max_iterations) r.options["iterations"] = limits.max_iterations;
-    else if (iterations > limits.max_iterations)
-      throw OptionError("iterations", "at most " + std::to_string(limits.max_iterations) + " on this server");
-    const double size = number_option(r.options, "image_size", 512);
-    if (!r.options.contains("image_size") && size > limits.max_side) r.options["image_size"] = limits.max_side;
-    else if (size > limits.max_side)
-      throw OptionError("image_size", "at most " + std::to_string(limits.max_side) + " on this server");
-    else if (size == 0 && content_side > limits.max_side)
-      throw OptionError("image_size", "0 keeps the content's size, " + std::to_string(content_side) +
-                                         " px, over this server's limit of " + std::to_string(limits.max_side));
-    if (r.options.contains("init") && r.options["init"].is_string() && r.options["init"] == "image")
-      throw OptionError("init", "'image' needs an init image, which the service does not take; valid: content, noise");
-  } else {
-    const double size = number_option(r.options, "image_size", 0);
-    if (size > 0) {
-      const double scale = size / static_cast<double>(content_side);
+  for (const OptionSpec& spec : schema.options()) {
+    if (spec.role != OptionRole::output_side) continue;
+    const Json& value = r.options.contains(spec.name) ? r.options[spec.name] : spec.default_value;
+    const double side = value.is_number() ? value.get<double>() : 0;
+    const std::optional<double> side_limit = limits.option_limit(spec.service_limit);
+    if (side == 0 && side_limit && content_side > *side_limit)
+      throw OptionError(spec.name, "0 keeps the content's size, " + std::to_string(content_side) +
+                                       " px, over this server's limit of " + number_text(*side_limit));
+    if (side > 0) {
+      const double scale = side / static_cast<double>(content_side);
       const double pixels = r.content.image.height() * scale * r.content.image.width() * scale;
       if (pixels > static_cast<double>(limits.max_pixels))
-        throw OptionError("image_size", "the output would have " + std::to_string(static_cast<int64_t>(pixels)) +
-                                           " pixels, over this server's limit of " + std::to_string(limits.max_pixels));
+        throw OptionError(spec.name, "the output would have " + std::to_string(static_cast<int64_t>(pixels)) +
+                                         " pixels, over this server's limit of " + std::to_string(limits.max_pixels));
     }
   }
 }
 
+// The method a request names, or the one its options (and a model) imply.
+std::string implied_method(const std::string& named, const std::string& model, const Json& options) {
+  if (!named.empty()) return named;
+  std::vector<std::string> keys;
+  for (auto it = options.begin(); it != options.end(); ++it) keys.push_back(it.key());
+  if (!model.empty())  // a model names the method whose model option it is for
+    for (const auto& m : method_registry().methods())
+      if (const OptionSpec* spec = m->description().options.find_role(OptionRole::model))
+        if (std::find(keys.begin(), keys.end(), spec->name) == keys.end()) keys.push_back(spec->name);
+  return method_registry().method_for(keys);
+}
+
 }  // namespace
+
+std::vector<std::string> client_options(const std::string& method) {
+  std::vector<std::string> out;
+  for (const auto& spec : method_registry().get(method).description().options.options())
+    if (settable_by_clients(spec)) out.push_back(spec.name);
+  return out;
+}
 
 JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerOptions& limits) {
   JobRequest r;
@@ -165,35 +154,55 @@ JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerO
     }
   }
 
-  // The method: named, or implied by a model.
-  if (method.empty()) method = r.model.empty() ? "gatys" : "network";
-  if (method != "gatys" && method != "network")
-    throw OptionError("method", "unknown method '" + method + "'; valid: gatys, network");
-  r.method = method;
-  if (method == "network" && r.model.empty())
-    throw OptionError("model", "method network needs the name of a model (GET /v1/models lists them)");
-  if (method == "gatys" && !r.model.empty())
-    throw OptionError("model", "method gatys takes style images, not a model; leave out 'method' to use the model");
-
   if (options_json) {
     Json o = Json::parse(options_json->content, nullptr, false);
     if (o.is_discarded()) throw OptionError("options", "not valid JSON");
     if (!o.is_object()) throw OptionError("options", "must be a JSON object of method options, got " + std::string(o.type_name()));
     r.options = std::move(o);
   }
-  for (const FormField* f : option_fields) r.options[f->name] = field_value(f->name, f->content);
-  const auto& allowed = allowed_options(method);
-  for (auto it = r.options.begin(); it != r.options.end(); ++it)
-    if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end())
-      throw OptionError(it.key(), "unknown option for method " + method + "; valid: " + join(allowed));
+  std::vector<std::string> field_names;
+  for (const FormField* f : option_fields) field_names.push_back(f->name);
+
+  // The method: named, or implied by the options and the model.
+  {
+    Json keys = r.options;
+    for (const auto& n : field_names) keys[n] = true;
+    r.method = implied_method(method, r.model, keys);
+  }
+  const MethodDescription& d = method_registry().get(r.method).description();  // OptionError("method") for unknown
+  const OptionSchema& schema = d.options;
+  const OptionSpec* model_option = schema.find_role(OptionRole::model);
+  if (model_option && r.model.empty())
+    throw OptionError("model", "method " + r.method + " needs the name of a model (GET /v1/models lists them)");
+  if (!model_option && !r.model.empty())
+    throw OptionError("model", "method " + r.method + " takes style images, not a model; leave out 'method' to use the model");
+
+  for (const FormField* f : option_fields) r.options[f->name] = field_value(schema.find(f->name), f->content);
+  const std::vector<std::string> allowed = client_options(r.method);
+  for (auto it = r.options.begin(); it != r.options.end(); ++it) {
+    const OptionSpec* spec = schema.find(it.key());
+    if (!spec || !settable_by_clients(*spec))
+      throw OptionError(it.key(), "unknown option for method " + r.method + "; valid: " + join(allowed));
+    if (it->is_null()) continue;
+    OptionSchema::check_value(*spec, *it);
+    if (!spec->service_choices.empty() && it->is_string() &&
+        std::find(spec->service_choices.begin(), spec->service_choices.end(), it->get<std::string>()) == spec->service_choices.end())
+      throw OptionError(it.key(), "'" + it->get<std::string>() + "' is not offered by the service; valid: " + join(spec->service_choices));
+  }
 
   if (r.format == "jpg") r.format = "jpeg";
   if (r.format != "png" && r.format != "jpeg" && r.format != "webp")
     throw OptionError("format", "unknown output format '" + r.format + "'; valid: png, jpeg, webp");
 
   if (!content) throw OptionError("content", "no content image: send the photo as the file field 'content'");
-  if (method == "gatys" && styles.empty()) throw OptionError("style", "no style image: send one or more as the file field 'style'");
-  if (method == "network" && !styles.empty()) throw OptionError("style", "a model carries its own style; send no style image with it");
+  const MethodCapabilities& can = d.capabilities;
+  if (!can.takes_styles() && !styles.empty())
+    throw OptionError("style", "method " + r.method + " carries its style in its model; send no style image with it");
+  if (styles.size() < static_cast<size_t>(can.min_styles))
+    throw OptionError("style", "no style image: send one or more as the file field 'style'");
+  if (styles.size() > static_cast<size_t>(can.max_styles))
+    throw OptionError("style", std::to_string(styles.size()) + " style images; method " + r.method + " takes at most " +
+                                   std::to_string(can.max_styles));
   if (!blend.empty()) {
     r.style_blend_weights = parse_blend_weights(blend);
     if (r.style_blend_weights.size() != styles.size())
@@ -204,7 +213,7 @@ JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerO
   r.content = decode_upload(*content, "content image", limits.max_pixels);
   for (size_t i = 0; i < styles.size(); ++i)
     r.styles.push_back(decode_upload(*styles[i], "style image " + std::to_string(i + 1), limits.max_pixels));
-  apply_limits(r, limits);
+  apply_limits(r, schema, limits);
   return r;
 }
 

@@ -4,11 +4,12 @@
 // limits, and every uploaded image (format, truncation, pixel count from the header, then a decode).
 // No HTTP types here, so the same path is unit-tested and fuzzed (server/fuzz/).
 //
-// Fields: `content` (file, required), `style` (file, one or more for optimisation), `model` (name of
-// a trained network: method `network`), `method` (gatys | network; implied by `model`), `options`
-// (a JSON object of method options), `format` (png | jpeg | webp) and any method option as its own
-// text field (`iterations=200`, `style_layers=relu1_1,relu2_1`), with the names of the CLI's
-// JSON config. Anything else is an error naming it.
+// Fields: `content` (file, required), `style` (file, as many as the method takes), `model` (name of a
+// trained network, for a method with a model option), `method` (any registered method; implied by
+// the options, and by `model`), `options` (a JSON object of method options), `format` (png | jpeg |
+// webp) and any method option as its own text field (`iterations=200`, `style_layers=relu1_1,relu2_1`),
+// with the names of the CLI's JSON config. What a client may set, and up to which limit, is the
+// method's option schema's (style/method.h, core/option_schema.h); anything else is an error naming it.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -36,8 +37,8 @@ struct UploadedImage {
 };
 
 struct JobRequest {
-  std::string method;        // gatys | network
-  std::string model;         // network: the model's name
+  std::string method;        // a registered method
+  std::string model;         // methods with a model option: the model's name in the catalogue
   Json options = Json::object();  // the method's options as given (server-side paths not included)
   std::vector<double> style_blend_weights;
   std::string format = "png";
@@ -45,8 +46,9 @@ struct JobRequest {
   std::vector<UploadedImage> styles;
 };
 
-// Options a user may set through the service, per method (paths and devices are the server's).
-const std::vector<std::string>& allowed_options(const std::string& method);
+// Options a client may set for `method` (paths, devices and tiling are the operator's; the model is
+// named by the `model` field).
+std::vector<std::string> client_options(const std::string& method);
 
 // Throws OptionError (a field or option: unknown, missing, wrong type or value, over a limit),
 // FormatError (an upload that is not a supported image or is cut off) or LimitError (an image

@@ -3,6 +3,8 @@
 #include <filesystem>
 
 #include "impasto/core/error.h"
+#include "impasto/core/text.h"
+#include "impasto/style/method.h"
 
 namespace impasto::server {
 
@@ -33,10 +35,19 @@ void ModelCatalog::refresh_locked() {
     e.info.file = f.path().filename().string();
     e.info.bytes = static_cast<int64_t>(f.file_size());
     e.mtime = mtime;
-    try {
-      e.info.kind = style_network_kind(f.path().string());
-    } catch (const Error& err) {
-      log_.warn("models: skipping " + e.info.file + ": " + err.what());
+    std::vector<std::string> refusals;
+    for (const auto& method : method_registry().methods()) {
+      if (!method->description().options.find_role(OptionRole::model)) continue;
+      try {
+        e.info.kind = method->model_kind(f.path().string());
+        e.info.method = method->name();
+        break;
+      } catch (const Error& err) {
+        refusals.push_back(err.what());
+      }
+    }
+    if (e.info.method.empty()) {
+      log_.warn("models: skipping " + e.info.file + ": " + (refusals.empty() ? "no method takes model files" : join(refusals, "; ")));
       continue;
     }
     next[name] = std::move(e);
@@ -69,23 +80,6 @@ ModelCatalog::Entry& ModelCatalog::find_locked(const std::string& name) {
 std::string ModelCatalog::path(const std::string& name) {
   std::lock_guard<std::mutex> lock(mutex_);
   return (fs::path(dir_) / find_locked(name).info.file).string();
-}
-
-std::unique_ptr<NetworkStylizer> ModelCatalog::stylizer(const std::string& name, NetworkStylizerOptions options) {
-  std::shared_ptr<NetworkStylizer> loaded;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    Entry& e = find_locked(name);
-    options.model = (fs::path(dir_) / e.info.file).string();
-    if (!e.loaded) {
-      NetworkStylizerOptions base;
-      base.model = options.model;
-      base.device = options.device;
-      e.loaded = std::make_shared<NetworkStylizer>(base);  // reads the weights, once
-    }
-    loaded = e.loaded;
-  }
-  return std::make_unique<NetworkStylizer>(*loaded, options);
 }
 
 }  // namespace impasto::server

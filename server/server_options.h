@@ -4,6 +4,7 @@
 // single machine: loopback only, one worker, bounded queue, inputs deleted after a day.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,13 @@ struct ServerOptions {
 
   std::vector<std::string> cors_origins;  // allowed Origins for browsers on other sites ("*" = any)
   double default_rate_per_minute = 60;    // requests creating work, per API key (when keys are used)
+
+  // The operator's limit that a method option names (OptionSpec::service_limit), or none.
+  std::optional<double> option_limit(const std::string& name) const {
+    if (name == "max_iterations") return static_cast<double>(max_iterations);
+    if (name == "max_side") return static_cast<double>(max_side);
+    return std::nullopt;
+  }
 };
 
 }  // namespace impasto::server

@@ -14,7 +14,9 @@
 #include "impasto/io/image.h"
 #include "impasto/io/image_ops.h"
 #include "impasto/nn/backbone.h"
+#include "impasto/core/text.h"
 #include "impasto/style/job.h"
+#include "impasto/style/method.h"
 
 namespace impasto::server {
 
@@ -67,39 +69,6 @@ ServiceError not_found(const std::string& id) {
   return ServiceError(404, "not_found", "no job '" + id + "' (unknown, deleted or expired)");
 }
 
-// A method's effective options without what only the server should know (file paths, devices,
-// tiling); a model is named as the catalogue names it.
-Json public_options(Json options, const std::string& model) {
-  for (const char* key : {"weights", "model", "tile", "overlap", "device"}) options.erase(key);
-  if (!model.empty()) options["model"] = model;
-  return options;
-}
-
-// What of a stylization's summary a client sees: numbers and options, no server paths.
-Json public_summary(const Json& summary, const std::string& model) {
-  Json out = Json::object();
-  for (const char* key : {"method", "network", "width", "height", "seconds", "stopped_early", "final", "tiles", "device"})
-    if (summary.contains(key)) out[key] = summary[key];
-  if (summary.contains("options")) out["options"] = public_options(summary["options"], model);
-  return out;
-}
-
-// The explanation report of a finished job (explain/explain.h, quick mode: losses, attribution with
-// its deletion test, Gram matrices; for networks their blocks), in <job>/report. report.json's copy
-// of the method options gets the same treatment as the public summary.
-void write_job_report(const std::string& dir, const std::string& model, const Callbacks& callbacks) {
-  const std::string out = dir + "/report";
-  std::error_code ec;
-  fs::remove_all(out, ec);  // a retried job's older report
-  explain::explain_stylize_job(dir + "/result.json", explain::ExplainOptions::quick(), out, callbacks);
-  const std::string index = out + "/report.json";
-  std::ifstream in(index);
-  Json report = Json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (!report.is_object()) throw FormatError(index, "the explanation's index is not a JSON object");
-  if (report.contains("method_options")) report["method_options"] = public_options(report["method_options"], model);
-  std::ofstream(index, std::ios::trunc) << json_text(report, 2) << "\n";
-}
-
 Json progress_json(const ProgressEvent& e) {
   Json metrics = Json::object();
   for (const auto& [name, value] : e.metrics) metrics[name] = value;
@@ -136,11 +105,6 @@ Service::Service(ServerOptions options, Callbacks log)
   std::error_code ec;
   for (const auto& d : fs::directory_iterator(fs::path(options_.data_dir) / "jobs", ec))
     if (d.is_directory() && !store_.get(d.path().filename().string())) fs::remove_all(d.path(), ec);
-
-  const StyleRecipe recipe = make_backbone(BackboneOptions{})->recipe();  // the default backbone's
-  gatys_defaults_ = Json{{"backbone", "random-multiscale"}, {"content_weight", recipe.content_weight},
-                         {"style_weight", recipe.style_weight}, {"tv_weight", recipe.tv_weight},
-                         {"normalisation", recipe.normalisation}, {"iterations", 300}, {"image_size", 512}};
 
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { worker_loop(); });
   sweeper_ = std::thread([this] { sweeper_loop(); });
@@ -188,32 +152,72 @@ void Service::check_rate(const Caller& caller) {
   }
 }
 
-// The method's options as the library runs them: the server's file paths filled in.
+// The method's options as the library runs them, by the options' roles: the model's file for a
+// model option, the operator's weight file for the chosen backbone.
 Json Service::run_options(const std::string& method, const Json& options, const std::string& model) {
+  const OptionSchema& schema = method_registry().get(method).description().options;
   Json o = options;
-  if (method == "network") {
-    o["model"] = catalog_.path(model);
-    return o;
-  }
-  const std::string backbone = o.value("backbone", std::string("random-multiscale"));
-  auto it = options_.backbone_weights.find(backbone);
-  if (it != options_.backbone_weights.end()) {
-    o["weights"] = it->second;
-  } else if (backbone != "random-multiscale") {
-    std::string valid = "random-multiscale";
-    for (const auto& [name, path] : options_.backbone_weights) valid += ", " + name;
-    throw OptionError("backbone", "backbone '" + backbone + "' is not offered by this server; valid: " + valid);
+  if (const OptionSpec* spec = schema.find_role(OptionRole::model)) o[spec->name] = catalog_.path(model);
+  const OptionSpec* backbone_spec = schema.find_role(OptionRole::backbone);
+  const OptionSpec* weights_spec = schema.find_role(OptionRole::backbone_weights);
+  if (backbone_spec && weights_spec) {
+    const Json chosen = o.contains(backbone_spec->name) && !o[backbone_spec->name].is_null() ? o[backbone_spec->name]
+                                                                                             : backbone_spec->default_value;
+    const std::string backbone = chosen.is_string() ? chosen.get<std::string>() : "";
+    auto it = options_.backbone_weights.find(backbone);
+    if (it != options_.backbone_weights.end()) {
+      o[weights_spec->name] = it->second;
+    } else if (!backbone_registry().contains(backbone) || backbone_info(backbone).needs_weights) {
+      std::vector<std::string> valid;
+      for (const auto& name : backbone_registry().names())
+        if (!backbone_info(name).needs_weights) valid.push_back(name);
+      for (const auto& [name, path] : options_.backbone_weights) valid.push_back(name);
+      throw OptionError(backbone_spec->name, "backbone '" + backbone + "' is not offered by this server; valid: " + join(valid));
+    }
   }
   return o;
 }
 
-Json Service::submit(const JobRequest& request, const Caller& caller) {
-  // Every option value is checked by the method itself before anything is stored.
-  if (request.method == "network") {
-    catalog_.stylizer(request.model, network_stylizer_options_from_json(run_options("network", request.options, request.model)));
-  } else {
-    make_stylizer(request.method, run_options(request.method, request.options, ""));
+// A method's effective options without what only the operator should see (file paths, devices,
+// tiling: the options clients cannot set); a model is named as the catalogue names it.
+Json Service::public_options(const std::string& method, Json options, const std::string& model) const {
+  for (const OptionSpec& spec : method_registry().get(method).description().options.options()) {
+    if (spec.role == OptionRole::model) {
+      if (model.empty()) options.erase(spec.name);
+      else options[spec.name] = model;
+    } else if (!spec.in_service) {
+      options.erase(spec.name);
+    }
   }
+  return options;
+}
+
+// What of a stylization's summary a client sees: numbers and options, no server paths.
+Json Service::public_summary(const std::string& method, const Json& summary, const std::string& model) const {
+  Json out = Json::object();
+  for (const char* key : {"method", "network", "width", "height", "seconds", "stopped_early", "final", "tiles", "device"})
+    if (summary.contains(key)) out[key] = summary[key];
+  if (summary.contains("options")) out["options"] = public_options(method, summary["options"], model);
+  return out;
+}
+
+// The explanation report of a finished job (explain/explain.h, quick mode: losses, attribution with
+// its deletion test, Gram matrices; for networks their blocks), in <job>/report, showing the method
+// options as the public summary does.
+void Service::write_job_report(const std::string& dir, const std::string& method, const std::string& model,
+                               const Callbacks& callbacks) const {
+  const std::string out = dir + "/report";
+  std::error_code ec;
+  fs::remove_all(out, ec);  // a retried job's older report
+  explain::ExplainOptions options = explain::ExplainOptions::quick();
+  options.shown_options = [this, method, model](const Json& o) { return public_options(method, o, model); };
+  explain::explain_stylize_job(dir + "/result.json", options, out, callbacks);
+}
+
+Json Service::submit(const JobRequest& request, const Caller& caller) {
+  // Every option value is checked by the method itself before anything is stored, without loading
+  // any network (the workers load each once, through the cache).
+  method_registry().get(request.method).check(run_options(request.method, request.options, request.model));
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) throw ServiceError(503, "shutting_down", "the service is shutting down");
@@ -409,6 +413,7 @@ void Service::run_job(const std::string& id) {
     job.style_blend_weights = req.value("style_blend_weights", std::vector<double>{});
     job.output = dir + "/result." + extension_for(req.value("format", std::string("png")));
     job.max_pixels = options_.max_pixels;
+    job.cache = &cache_;
     Callbacks cb;
     cb.log = [this, id](LogLevel level, const std::string& message) { log_.emit(level, "job " + id + ": " + message); };
     cb.progress = [this, id, running](const ProgressEvent& e) {
@@ -433,25 +438,24 @@ void Service::run_job(const std::string& id) {
       }
       return unix_now() > running->deadline;
     };
-    const Json result = run_stylize_job(job, cb);
+    const StylizeJobResult result = run_stylize_job(job, cb);
     bool stopping;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stopping = stopping_;
     }
-    if (result.value("stopped_early", false)) {
+    if (result.stopped_early) {
       if (running->cancelled) {
         outcome = "deleted";
       } else if (stopping) {
         requeue = true;
       } else {
-        const Json& fin = result.value("final", Json::object());
-        error = "time limit of " + std::to_string(static_cast<int>(options_.job_time_limit_s)) + " s reached at step " +
-                std::to_string(fin.value("step", 0)) + " of " + std::to_string(job.options.value("iterations", 300));
+        error = "time limit of " + std::to_string(static_cast<int>(options_.job_time_limit_s)) + " s reached" +
+                (result.steps > 0 ? " at step " + std::to_string(result.steps) : std::string()) + ": " + result.detail;
       }
     } else {
       outcome = "succeeded";
-      summary = public_summary(result, model);
+      summary = public_summary(record->method, result.summary, model);
       if (options_.reports) {
         // Its report, under the same deadline (sections past it are listed as skipped). A job whose
         // report fails still succeeds: the result is what was asked for. The progress shown while
@@ -462,7 +466,7 @@ void Service::run_job(const std::string& id) {
           stylized = running->progress;
         }
         try {
-          write_job_report(dir, model, cb);
+          write_job_report(dir, record->method, model, cb);
           summary["report"] = true;
         } catch (const Error& e) {
           summary["report"] = false;
@@ -550,18 +554,26 @@ Service::SyncSlot Service::reserve_sync_slot() {
 }
 
 StylizedImage Service::stylize_now(const JobRequest& request, const SyncSlot&) {
-  if (request.method != "network")
-    throw OptionError("model", "POST /v1/stylize runs trained models only; stylization with style images is a job (POST /v1/jobs)");
+  const Method& method = method_registry().get(request.method);
+  if (method.description().capabilities.iterative)
+    throw OptionError("model", "POST /v1/stylize runs one-pass methods only (a trained model); method " + request.method +
+                                   " optimises, so it is a job (POST /v1/jobs)");
   const auto start = std::chrono::steady_clock::now();
-  auto stylizer = catalog_.stylizer(request.model, network_stylizer_options_from_json(run_options("network", request.options, request.model)));
-  StylizeInputs inputs;
-  inputs.content = request.content.image;
-  StylizeResult result = stylizer->stylize(inputs, StylizeHooks{});
+  StyleSet styles;
+  for (size_t i = 0; i < request.styles.size(); ++i) {
+    StyleInput s;
+    s.name = "style image " + std::to_string(i + 1);
+    s.image = request.styles[i].image.rgb;
+    if (i < request.style_blend_weights.size()) s.weight = request.style_blend_weights[i];
+    styles.styles.push_back(std::move(s));
+  }
+  auto session = method.open(run_options(request.method, request.options, request.model), styles, &cache_);
+  StylizeResult result = session->stylize(request.content.image, StylizeHooks{});
   const std::vector<uint8_t> bytes = encode_image(result.image.rgb, extension_for(request.format), result.image.alpha);
   StylizedImage out;
   out.bytes.assign(bytes.begin(), bytes.end());
   out.content_type = request.format == "jpeg" ? "image/jpeg" : "image/" + request.format;
-  out.summary = public_summary(result.summary, request.model);
+  out.summary = public_summary(request.method, result.summary, request.model);
   metrics_.observe_sync(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return out;
 }
@@ -569,13 +581,36 @@ StylizedImage Service::stylize_now(const JobRequest& request, const SyncSlot&) {
 Json Service::models() {
   Json list = Json::array();
   for (const auto& m : catalog_.list())
-    list.push_back(Json{{"name", m.name}, {"kind", m.kind}, {"file", m.file}, {"bytes", m.bytes}, {"method", "network"}});
-  Json backbones = Json::array({"random-multiscale"});
+    list.push_back(Json{{"name", m.name}, {"kind", m.kind}, {"file", m.file}, {"bytes", m.bytes}, {"method", m.method}});
+  Json backbones = Json::array();
+  for (const auto& name : backbone_registry().names())
+    if (!backbone_info(name).needs_weights) backbones.push_back(name);
   for (const auto& [name, path] : options_.backbone_weights) backbones.push_back(name);
+  // Every registered method as a client sees it: the options it may set (with types, defaults,
+  // ranges, limits and how the web page shows them), its capabilities, and its effective defaults
+  // (for a gatys method the default backbone's recipe, which the page's weight sliders scale).
   Json methods = Json::array();
-  for (const std::string m : {"gatys", "network"})
-    methods.push_back(Json{{"name", m}, {"description", stylizer_registry().description(m)}, {"options", allowed_options(m)},
-                           {"synchronous", m == "network"}, {"defaults", m == "gatys" ? gatys_defaults_ : Json::object()}});
+  for (const auto& m : method_registry().methods()) {
+    const MethodDescription& d = m->description();
+    Json j = d.to_json(/*service_view=*/true);
+    Json options = Json::array();
+    for (const auto& o : j["options"])
+      if (o.value("role", "") != "model") options.push_back(o);
+    j["options"] = options;
+    for (auto& o : j["options"]) {  // the operator's limits, as they apply here
+      const std::string limit = o.value("service_limit", "");
+      if (const auto v = options_.option_limit(limit)) o["max_here"] = *v;
+      else if (o.contains("service_max")) o["max_here"] = o["service_max"];
+    }
+    Json defaults = d.options.resolve(Json::object(), "method " + d.name);
+    try {
+      defaults = public_options(d.name, m->check(run_options(d.name, Json::object(), "")), "");
+    } catch (const Error&) {  // e.g. a model is needed to know them all
+    }
+    j["defaults"] = defaults;
+    j["synchronous"] = !d.capabilities.iterative;
+    methods.push_back(j);
+  }
   return Json{{"models", list},
               {"methods", methods},
               {"backbones", backbones},
@@ -607,6 +642,8 @@ std::string Service::metrics_text() const {
       << "impasto_jobs_running " << running << "\n"
       << "# HELP impasto_stylize_in_flight Synchronous stylizations running now.\n# TYPE impasto_stylize_in_flight gauge\n"
       << "impasto_stylize_in_flight " << sync_running_.load() << "\n"
+      << "# HELP impasto_networks_loaded_total Networks and backbones read from their files (each once while cached).\n"
+      << "# TYPE impasto_networks_loaded_total counter\nimpasto_networks_loaded_total " << cache_.loads() << "\n"
       << "# HELP impasto_jobs Jobs stored, by state.\n# TYPE impasto_jobs gauge\n";
   for (const auto& [state, n] : store_.count_by_state()) out << "impasto_jobs{state=\"" << to_string(state) << "\"} " << n << "\n";
   return out.str();

@@ -23,6 +23,7 @@
 #include "api_keys.h"
 #include "impasto/core/error.h"
 #include "impasto/core/log.h"
+#include "impasto/core/resource_cache.h"
 #include "job_request.h"
 #include "job_store.h"
 #include "metrics.h"
@@ -109,7 +110,8 @@ class Service {
   };
   // 429 busy when sync_concurrency requests are running already; 503 after shutdown().
   SyncSlot reserve_sync_slot();
-  // One pass of a model, answered at once (method network only), in a reserved slot.
+  // One pass of a one-pass method (a model, or a method that is not iterative), answered at once, in
+  // a reserved slot.
   StylizedImage stylize_now(const JobRequest& request, const SyncSlot& slot);
 
   Json models();
@@ -134,11 +136,15 @@ class Service {
   std::string job_dir(const std::string& id) const;
   Json job_json(const JobRecord& record) const;
   Json run_options(const std::string& method, const Json& options, const std::string& model);
+  Json public_options(const std::string& method, Json options, const std::string& model) const;
+  Json public_summary(const std::string& method, const Json& summary, const std::string& model) const;
+  void write_job_report(const std::string& dir, const std::string& method, const std::string& model, const Callbacks& callbacks) const;
 
   ServerOptions options_;
   Callbacks log_;
   JobStore store_;
   ModelCatalog catalog_;
+  ResourceCache cache_;  // networks and backbones loaded once, shared by every worker and request
   RateLimiter rates_;
   Metrics metrics_;
 
@@ -152,7 +158,6 @@ class Service {
   std::atomic<int> sync_running_{0};
   std::vector<std::thread> workers_;
   std::thread sweeper_;
-  Json gatys_defaults_;      // the default backbone's recipe, for clients that scale weights
   double mean_job_s_ = 10;  // running mean of job durations, for Retry-After
 };
 

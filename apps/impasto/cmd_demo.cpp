@@ -37,16 +37,14 @@ CLI::App* add_demo_command(CLI::App& app, Context& context) {
     job.styles = {dir + "style.png"};
     job.output = dir + "result.png";
     job.options = Json{{"image_size", f->size}, {"iterations", f->iterations}};
-    Json summary = run_stylize_job(job, context.callbacks());
+    const StylizeJobResult result_info = run_stylize_job(job, context.callbacks());
     const auto content = read_image(job.content).rgb, style = read_image(job.styles[0]).rgb,
                result = read_image(job.output).rgb;
     write_image(dir + "compare.png", make_grid({content, style, result}, 3, f->size * 3 / 4));
-    const auto& fin = summary["final"];
     std::printf("demo: wrote %scontent.png, style.png, result.png, compare.png (content | style | result), "
                 "result.losses.jsonl, result.losses.png (loss curves) and result.json\n"
-                "final loss %.4g (content %.4g, style %.4g) after %lld iterations in %.1f s\n",
-                dir.c_str(), fin["total"].get<double>(), fin["content"].get<double>(), fin["style"].get<double>(),
-                static_cast<long long>(f->iterations), summary["seconds"].get<double>());
+                "%s after %lld iterations in %.1f s\n",
+                dir.c_str(), result_info.detail.c_str(), static_cast<long long>(result_info.steps), result_info.seconds);
   });
   return cmd;
 }

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "impasto/core/error.h"
+#include "impasto/io/text_file.h"
 #include "impasto/metrics/evaluate.h"
 #include "impasto/train/eval_classifiers.h"
 
@@ -36,13 +37,6 @@ void check_output_file(const std::string& path) {
   std::error_code ec;
   if (!parent.empty() && !fs::is_directory(parent, ec)) throw FileError(path, "the folder " + parent.string() + " does not exist");
   if (fs::is_directory(path, ec)) throw FileError(path, "is a folder; expected a file name");
-}
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  if (!out) throw FileError(path, "cannot open for writing");
-  out << text;
-  if (!out.flush()) throw FileError(path, "cannot write");
 }
 
 void print_set_metrics(const EvaluationResult& r) {
@@ -162,8 +156,8 @@ CLI::App* add_eval_command(CLI::App& app, Context& context) {
       if (result.fid || result.kid || result.inception_score_fake) std::printf("\n");
       print_rows(result);
     }
-    if (!f.csv.empty()) write_text(f.csv, evaluation_csv(result));
-    if (!f.json.empty()) write_text(f.json, to_json(result).dump(2) + "\n");
+    if (!f.csv.empty()) write_text_file(f.csv, evaluation_csv(result));
+    if (!f.json.empty()) write_text_file(f.json, to_json(result).dump(2) + "\n");
     if (!context.quiet)
       std::fprintf(stderr, "evaluated %lld images in %.1f s%s%s%s%s\n", static_cast<long long>(result.fake_images), result.seconds,
                    f.csv.empty() ? "" : "; rows in ", f.csv.c_str(), f.json.empty() ? "" : "; everything in ", f.json.c_str());

@@ -12,6 +12,7 @@
 #include "impasto/core/error.h"
 #include "impasto/explain/explain.h"
 #include "impasto/style/job.h"
+#include "impasto/style/method.h"
 #include "stylize_flags.h"
 
 namespace impasto::cli {
@@ -50,13 +51,6 @@ Json read_json_object(const std::string& path) {
   return j;
 }
 
-// Keys of the network method's options; the other method flags measure its result (ExplainOptions::loss).
-bool is_network_option(const std::string& key) {
-  for (const char* k : {"model", "strength", "tile", "overlap", "preserve_colors", "image_size", "device"})
-    if (key == k) return true;
-  return false;
-}
-
 }  // namespace
 
 CLI::App* add_explain_command(CLI::App& app, Context& context) {
@@ -69,7 +63,6 @@ CLI::App* add_explain_command(CLI::App& app, Context& context) {
   cmd->add_option("-c,--content", f.job.content, "content image (photo): stylize it, then explain");
   cmd->add_option("-s,--style", f.job.styles,
                   "style image(s); with --model: style image(s) to measure the network's result against")->delimiter(',');
-  cmd->add_option("--method", f.job.method, "stylization method: gatys (optimisation) or network (--model)")->capture_default_str();
   cmd->add_option("--config", f.config, "JSON file with method options (flags override it)");
   cmd->add_option("--style-blend-weights", f.job.style_blend_weights, "one weight per style image (default all 1)")->delimiter(',');
   cmd->add_option("--masks", f.job.masks, "one mask image per style; '' or 'none' for a style without mask")->delimiter(',');
@@ -77,7 +70,7 @@ CLI::App* add_explain_command(CLI::App& app, Context& context) {
   cmd->add_option("--max-pixels", f.job.max_pixels, "refuse input images with more pixels (default 64 MP)");
   cmd->add_option("--job", f.job_summary, "explain a finished stylization: the <stem>.json that stylize wrote");
   cmd->add_option("--run", f.run, "explain a training run folder (impasto train gan ... --out DIR)");
-  add_stylize_method_flags(cmd, f.method);
+  add_method_flags(cmd, f.job.method, f.method);
   add_threads_flag(*cmd, f.threads);
 
   cmd->add_flag("--quick", f.quick, "the cheap mode: no ablation, no sweeps, analysis at 256 px (seconds)");
@@ -135,19 +128,20 @@ CLI::App* add_explain_command(CLI::App& app, Context& context) {
     } else if (!f.job_summary.empty()) {
       report = explain::explain_stylize_job(f.job_summary, options, f.out, callbacks);
     } else {
-      Json method = method_options(f.config, {});
-      for (const auto& [k, v] : f.method) method[k] = v;
-      if (method.contains("model") && cmd->count("--method") == 0) f.job.method = "network";
-      if (f.job.method == "network") {
-        // The style images and the loss flags measure the network's result; the rest runs it.
+      Json method = method_options(f.config, f.method);
+      f.job.method = chosen_method(*cmd, f.job.method, method);
+      const MethodDescription& chosen = method_registry().get(f.job.method).description();
+      if (!chosen.capabilities.takes_styles()) {
+        // A method whose style is in its weights: the style images and the options it does not
+        // have (loss flags) measure its result; the rest runs it.
         options.style_images = f.job.styles;
         f.job.styles.clear();
         Json run = Json::object();
-        for (const auto& [k, v] : method.items()) (is_network_option(k) ? run[k] : options.loss[k]) = v;
+        for (const auto& [k, v] : method.items()) (chosen.options.contains(k) ? run[k] : options.loss[k]) = v;
         method = run;
-      } else if (!options.discriminator.empty()) {
-        throw OptionError("discriminator", "a discriminator map needs a network (--model)");
       }
+      if (!options.discriminator.empty() && !chosen.capabilities.explains("network"))
+        throw OptionError("discriminator", "a discriminator map needs a network (--model)");
       for (auto& m : f.job.masks)
         if (m == "none" || m == "-") m.clear();
       f.job.options = method;
@@ -155,8 +149,7 @@ CLI::App* add_explain_command(CLI::App& app, Context& context) {
       fs::create_directories(f.out, ec);
       if (!fs::is_directory(f.out)) throw FileError(f.out, "cannot create the report folder");
       f.job.output = f.out + "/result.png";
-      const Json summary = run_stylize_job(f.job, callbacks);
-      if (summary.value("stopped_early", false)) context.exit_code = 130;
+      if (run_stylize_job(f.job, callbacks).stopped_early) context.exit_code = 130;
       report = explain::explain_stylize_job(output_stem(f.job.output) + ".json", options, f.out, callbacks);
     }
     // Summarise from the index the report wrote.

@@ -1,7 +1,8 @@
 // impasto list: what can be chosen by name (backbones and their layers, stylization methods).
 #include "commands.h"
+#include "impasto/core/text.h"
 #include "impasto/nn/backbone.h"
-#include "impasto/style/stylizer.h"
+#include "impasto/style/method.h"
 
 namespace impasto::cli {
 
@@ -16,8 +17,11 @@ CLI::App* add_list_command(CLI::App& app, Context&) {
     for (const auto& layer : random->layers()) std::printf(" %s", layer.c_str());
     std::printf("\n  vgg19 layers: relu1_1 ... relu5_4, conv1_1 ... conv5_4, pool1 ... pool5\n");
     std::printf("methods:\n");
-    for (const auto& name : stylizer_registry().names())
-      std::printf("  %-18s %s\n", name.c_str(), stylizer_registry().description(name).c_str());
+    for (const auto& m : method_registry().methods()) {
+      const MethodDescription& d = m->description();
+      std::printf("  %-18s %s\n", d.name.c_str(), d.summary.c_str());
+      std::printf("  %-18s options: %s\n", "", join(d.options.names()).c_str());
+    }
   });
   return cmd;
 }

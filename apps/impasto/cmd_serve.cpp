@@ -1,18 +1,11 @@
 // impasto serve: the online style-transfer service (REST API, web page, job queue) on one machine;
 // impasto keys: the API keys it accepts. Both only configure and call server/.
-#include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <filesystem>
-#include <thread>
 
 #include "commands.h"
 #include "impasto/core/error.h"
-#include "server/api_keys.h"
-#include "server/http_api.h"
-#include "server/job_store.h"
-#include "server/service.h"
+#include "server/server.h"
 
 namespace impasto::cli {
 namespace {
@@ -24,8 +17,6 @@ struct ServeFlags {
   bool log_requests = false;
   int threads = 0;
 };
-
-std::string database_path(const std::string& data_dir) { return data_dir + "/jobs.sqlite3"; }
 
 }  // namespace
 
@@ -74,31 +65,12 @@ CLI::App* add_serve_command(CLI::App& app, Context& context) {
       if (level == LogLevel::debug && !requests) return;
       if (print) print(level == LogLevel::debug ? LogLevel::info : level, message);
     };
-    server::Service service(f.options, log);
-    server::HttpServer http(service, log);
-    const int port = http.bind(f.options.host, f.options.port);
-    const auto models = service.models()["models"].size();
-    std::fprintf(stderr, "impasto serve: listening on http://%s:%d (data in %s, %zu model(s), %s)\n", f.options.host.c_str(), port,
-                 f.options.data_dir.c_str(), models, service.keys_required() ? "API keys required" : "no API keys");
-    std::fflush(stderr);
-    // Ctrl-C / SIGTERM (see main.cpp) stops the listener; running jobs stop at their next step and
-    // stay queued for the next start.
-    std::atomic<bool> done{false};
-    const auto should_stop = log.should_stop;
-    std::thread watcher([&] {
-      while (!done) {
-        if (should_stop && should_stop()) {
-          http.stop();
-          return;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
+    server::serve(f.options, log, [&](const server::ServeInfo& info) {
+      std::fprintf(stderr, "impasto serve: listening on http://%s:%d (data in %s, %zu model(s), %s)\n", f.options.host.c_str(),
+                   info.port, f.options.data_dir.c_str(), info.models, info.keys_required ? "API keys required" : "no API keys");
+      std::fflush(stderr);
     });
-    http.run();
-    done = true;
-    watcher.join();
     std::fprintf(stderr, "impasto serve: stopping (queued jobs are kept in %s)\n", f.options.data_dir.c_str());
-    service.shutdown();
   });
   return cmd;
 }
@@ -115,19 +87,14 @@ CLI::App* add_keys_command(CLI::App& app, Context& context) {
   add->add_option("name", *name, "a name for the key (who uses it)")->required();
   add->add_option("--rate", *rate, "requests that create work per minute (0 = unlimited)")->capture_default_str()->check(CLI::NonNegativeNumber);
   add->callback([data_dir, name, rate] {
-    std::error_code ec;
-    std::filesystem::create_directories(*data_dir, ec);
-    server::JobStore store(database_path(*data_dir));
-    const std::string key = server::generate_api_key();
-    store.add_key(*name, server::sha256_hex(key), *rate, server::unix_now());
+    const std::string key = server::add_api_key(*data_dir, *name, *rate);
     std::printf("%s\n", key.c_str());
     std::fprintf(stderr, "created API key '%s' (%g requests/min); it is shown only now: send it as X-API-Key\n", name->c_str(), *rate);
   });
 
   CLI::App* list = cmd->add_subcommand("list", "list the keys (names, limits, state; never the keys)");
   list->callback([data_dir] {
-    server::JobStore store(database_path(*data_dir));
-    for (const auto& k : store.keys()) {
+    for (const auto& k : server::list_api_keys(*data_dir)) {
       const std::time_t t = static_cast<std::time_t>(k.created_at);
       char when[32];
       std::strftime(when, sizeof when, "%Y-%m-%d %H:%M", std::gmtime(&t));
@@ -139,8 +106,7 @@ CLI::App* add_keys_command(CLI::App& app, Context& context) {
   auto revoke_name = std::make_shared<std::string>();
   revoke->add_option("name", *revoke_name, "the key's name")->required();
   revoke->callback([data_dir, revoke_name] {
-    server::JobStore store(database_path(*data_dir));
-    if (!store.revoke_key(*revoke_name)) throw OptionError("name", "no active key named '" + *revoke_name + "'");
+    if (!server::revoke_api_key(*data_dir, *revoke_name)) throw OptionError("name", "no active key named '" + *revoke_name + "'");
     std::fprintf(stderr, "revoked API key '%s'\n", revoke_name->c_str());
   });
   (void)context;

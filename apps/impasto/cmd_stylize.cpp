@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "impasto/core/error.h"
 #include "impasto/style/job.h"
+#include "impasto/style/method.h"
 #include "stylize_flags.h"
 
 namespace impasto::cli {
@@ -26,7 +27,6 @@ CLI::App* add_stylize_command(CLI::App& app, Context& context) {
   cmd->add_option("-s,--style", f.job.styles, "style image(s); repeat or separate by commas (not with --model)")->delimiter(',');
   cmd->add_option("-o,--output", f.job.output, "output image (.png .jpg .webp .bmp .tif), output folder (with a content folder), or - for stdout")->capture_default_str();
   cmd->add_option("--format", f.job.format, "output format for -o - (default png) and for a folder's outputs (default: each input's): png, jpg, webp, bmp, tif");
-  cmd->add_option("--method", f.job.method, "stylization method: gatys (optimisation) or network (--model)")->capture_default_str();
   cmd->add_option("--config", f.config, "JSON file with method options (flags override it)");
   cmd->add_option("--style-blend-weights", f.job.style_blend_weights, "one weight per style image (default all 1)")->delimiter(',');
   cmd->add_option("--masks", f.job.masks,
@@ -36,14 +36,14 @@ CLI::App* add_stylize_command(CLI::App& app, Context& context) {
   cmd->add_option("--save-every", f.job.save_every, "write the current image every N iterations (0 = never)");
   cmd->add_option("--max-pixels", f.job.max_pixels, "refuse input images with more pixels (default 64 MP)")->capture_default_str();
   add_threads_flag(*cmd, f.threads);
-  add_stylize_method_flags(cmd, f.options);
+  add_method_flags(cmd, f.job.method, f.options);
 
   cmd->callback([flags, &context, cmd] {
     auto& f = *flags;
     Json options = method_options(f.config, f.options);
     for (auto& m : f.job.masks)
       if (m == "none" || m == "-") m.clear();
-    if (options.contains("model") && cmd->count("--method") == 0) f.job.method = "network";
+    f.job.method = chosen_method(*cmd, f.job.method, options);
     f.job.options = options;
     namespace fs = std::filesystem;
     std::error_code ec;
@@ -76,29 +76,23 @@ CLI::App* add_stylize_command(CLI::App& app, Context& context) {
       if (f.job.content_bytes.empty()) throw OptionError("content", "no image on stdin (-c -)");
       f.job.content.clear();
     }
-    Json summary = run_stylize_job(f.job, context.callbacks());
+    const StylizeJobResult result = run_stylize_job(f.job, context.callbacks());
     const std::string written = to_stdout ? "stdout" : f.job.output;
-    if (summary.value("method", "") == "network") {
-      if (!context.quiet)
-        std::fprintf(stderr, "wrote %s (%dx%d) with the %s in %.1f s (%lld tiles)\n", written.c_str(),
-                     summary["width"].get<int>(), summary["height"].get<int>(),
-                     summary["network"] == "transformer_net" ? "TransformerNet" : "CycleGAN generator",
-                     summary["seconds"].get<double>(), static_cast<long long>(summary["tiles"].get<int64_t>()));
-      return;
-    }
-    if (summary.value("stopped_early", false)) {
-      std::fprintf(stderr, "interrupted at step %lld: wrote the result so far to %s\n",
-                   static_cast<long long>(summary["final"]["step"].get<int64_t>()), written.c_str());
+    if (result.stopped_early) {
+      if (result.steps > 0)
+        std::fprintf(stderr, "interrupted at step %lld: wrote the result so far to %s\n", static_cast<long long>(result.steps),
+                     written.c_str());
+      else
+        std::fprintf(stderr, "interrupted: wrote the result so far to %s\n", written.c_str());
       context.exit_code = 130;
       return;
     }
     if (!context.quiet) {
-      const auto& fin = summary["final"];
-      std::fprintf(stderr, "wrote %s (%dx%d) in %.1f s; final loss %.4g (content %.4g, style %.4g, tv %.4g); losses in %s\n",
-                   written.c_str(), summary["width"].get<int>(), summary["height"].get<int>(),
-                   summary["seconds"].get<double>(), fin["total"].get<double>(), fin["content"].get<double>(),
-                   fin["style"].get<double>(), fin["tv"].get<double>(),
-                   summary["losses"].get<std::string>().empty() ? "(none: --losses FILE)" : summary["losses"].get<std::string>().c_str());
+      const bool iterative = method_registry().get(f.job.method).description().capabilities.iterative;
+      std::string losses;
+      if (iterative) losses = "; losses in " + (result.losses.empty() ? std::string("(none: --losses FILE)") : result.losses);
+      std::fprintf(stderr, "wrote %s (%lldx%lld) in %.1f s: %s%s\n", written.c_str(), static_cast<long long>(result.width),
+                   static_cast<long long>(result.height), result.seconds, result.detail.c_str(), losses.c_str());
     }
   });
   return cmd;

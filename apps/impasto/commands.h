@@ -4,7 +4,9 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
 
+#include "cli.h"
 #include "impasto/core/log.h"
 
 namespace impasto::cli {
@@ -38,5 +40,8 @@ CLI::App* add_keys_command(CLI::App& app, Context& context);   // cmd_serve.cpp
 
 // Common flags: --threads (applied by configure_runtime before the command runs).
 void add_threads_flag(CLI::App& command, int& threads);
+
+// The flag of a JSON option name: style_weight -> --style-weight.
+std::string flag_name(const std::string& option);
 
 }  // namespace impasto::cli

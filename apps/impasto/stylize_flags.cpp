@@ -2,49 +2,54 @@
 
 #include <fstream>
 
+#include "commands.h"
 #include "impasto/core/error.h"
+#include "impasto/core/text.h"
+#include "impasto/style/method.h"
 
 namespace impasto::cli {
 namespace {
 
-// Adds `--name` bound to flags[name_with_underscores] as JSON of type T.
 template <class T>
-CLI::Option* add_method_option(CLI::App* cmd, MethodFlags& f, const std::string& flag, const std::string& help) {
-  std::string key = flag;
-  for (char& c : key)
-    if (c == '-') c = '_';
-  return cmd->add_option_function<T>("--" + flag, [&f, key](const T& value) { f[key] = value; }, help);
+CLI::Option* add_typed(CLI::App* cmd, MethodFlags& flags, const std::string& key, const std::string& help) {
+  return cmd->add_option_function<T>(flag_name(key), [&flags, key](const T& value) { flags[key] = value; }, help);
+}
+
+// One flag's help from every method that has the option: shared text once, else per method.
+std::string help_of(const std::string& key) {
+  std::vector<std::pair<std::string, std::string>> helps;  // method, help
+  for (const auto& m : method_registry().methods())
+    if (const OptionSpec* spec = m->description().options.find(key)) helps.emplace_back(m->name(), spec->help);
+  bool same = true;
+  for (const auto& h : helps) same = same && h.second == helps.front().second;
+  if (helps.size() == 1 && method_registry().methods().size() > 1) return helps.front().first + ": " + helps.front().second;
+  if (same) return helps.front().second;
+  std::vector<std::string> parts;
+  for (const auto& [method, help] : helps) parts.push_back(method + ": " + help);
+  return join(parts, "; ");
 }
 
 }  // namespace
 
-void add_stylize_method_flags(CLI::App* cmd, MethodFlags& f) {
-  add_method_option<std::string>(cmd, f, "model", "trained network (.pth or checkpoint): fast_neural_style TransformerNet or CycleGAN generator; implies --method network");
-  add_method_option<double>(cmd, f, "strength", "network: 0 = the photo .. 1 = the full style (default 1)");
-  add_method_option<int64_t>(cmd, f, "tile", "network: tile side for large images (default 768)");
-  add_method_option<int64_t>(cmd, f, "overlap", "network: pixels blended between tiles (default 64)");
-  add_method_option<std::string>(cmd, f, "tile-statistics", "network: instance norms of tiles use the statistics of the whole image shrunk to a tile (image, default), of the full image measured norm by norm (exact: several times slower), or each tile's own (tile)");
-  add_method_option<std::string>(cmd, f, "backbone", "feature network: random-multiscale (default, no download), vgg19, vgg16, vgg19-normalised");
-  add_method_option<std::string>(cmd, f, "weights", "weight file for the backbone (.pth or impasto checkpoint)");
-  add_method_option<std::string>(cmd, f, "pooling", "VGG pooling: max or avg");
-  add_method_option<uint64_t>(cmd, f, "backbone-seed", "seed of the random-multiscale weights");
-  add_method_option<double>(cmd, f, "content-weight", "alpha: weight of the content loss");
-  add_method_option<double>(cmd, f, "style-weight", "beta: weight of the style loss");
-  add_method_option<double>(cmd, f, "tv-weight", "weight of the total-variation loss");
-  add_method_option<std::vector<std::string>>(cmd, f, "content-layers", "content layers, name or name:weight, comma separated")->delimiter(',');
-  add_method_option<std::vector<std::string>>(cmd, f, "style-layers", "style layers, name or name:weight, comma separated")->delimiter(',');
-  add_method_option<std::string>(cmd, f, "normalisation", "loss normalisation: energy, gatys or mse");
-  add_method_option<std::string>(cmd, f, "optimizer", "lbfgs (default) or adam");
-  add_method_option<int64_t>(cmd, f, "iterations", "iterations per scale (default 300)");
-  add_method_option<double>(cmd, f, "learning-rate", "step size (default: L-BFGS 1, Adam 0.02)");
-  add_method_option<int64_t>(cmd, f, "lbfgs-history", "L-BFGS history size (default 100)");
-  add_method_option<std::string>(cmd, f, "init", "start from: content (default), noise or image");
-  add_method_option<uint64_t>(cmd, f, "seed", "random seed (noise init)");
-  add_method_option<int64_t>(cmd, f, "image-size", "longest side of the output in pixels (default: gatys 512, network the content size; 0 = content size)");
-  add_method_option<double>(cmd, f, "style-scale", "style image size relative to the output (default 1)");
-  add_method_option<std::string>(cmd, f, "preserve-colors", "none (default), luminance or histogram");
-  add_method_option<int64_t>(cmd, f, "scales", "coarse-to-fine levels, each twice the previous size (default 1)");
-  add_method_option<std::string>(cmd, f, "device", "auto (default), cpu or cuda");
+void add_method_flags(CLI::App* cmd, std::string& method, MethodFlags& flags) {
+  std::vector<std::string> described;
+  for (const auto& m : method_registry().methods()) described.push_back(m->name() + " (" + m->description().summary + ")");
+  cmd->add_option("--method", method, "stylization method: " + join(described, "; "))->capture_default_str();
+  std::vector<std::string> added;
+  for (const auto& m : method_registry().methods()) {
+    for (const OptionSpec& spec : m->description().options.options()) {
+      if (std::find(added.begin(), added.end(), spec.name) != added.end()) continue;
+      added.push_back(spec.name);
+      const std::string help = help_of(spec.name);
+      switch (spec.type) {
+        case OptionType::boolean: add_typed<bool>(cmd, flags, spec.name, help); break;
+        case OptionType::integer: add_typed<int64_t>(cmd, flags, spec.name, help); break;
+        case OptionType::number: add_typed<double>(cmd, flags, spec.name, help); break;
+        case OptionType::string: add_typed<std::string>(cmd, flags, spec.name, help); break;
+        case OptionType::layers: add_typed<std::vector<std::string>>(cmd, flags, spec.name, help)->delimiter(','); break;
+      }
+    }
+  }
 }
 
 Json method_options(const std::string& config_file, const MethodFlags& flags) {
@@ -61,6 +66,13 @@ Json method_options(const std::string& config_file, const MethodFlags& flags) {
   }
   for (const auto& [key, value] : flags) options[key] = value;
   return options;
+}
+
+std::string chosen_method(const CLI::App& command, const std::string& method, const Json& options) {
+  if (command.count("--method") > 0) return method;
+  std::vector<std::string> keys;
+  for (auto it = options.begin(); it != options.end(); ++it) keys.push_back(it.key());
+  return method_registry().method_for(keys);
 }
 
 }  // namespace impasto::cli

@@ -1,9 +1,11 @@
 // impasto's web page: upload a photo, pick a style image or a trained model, watch the job, see and
-// download the result, open its report; recent jobs are remembered in this browser only.
+// download the result, open its report; recent jobs are remembered in this browser only. The methods
+// and their controls come from GET /v1/models: each method's option schema says which options the
+// page shows and how (select, range, number, or a scale over powers of ten of the method's default).
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const state = { mode: 'image', files: { content: null, style: null }, limits: {}, defaults: {}, pollTimer: null, current: null };
+const state = { mode: 'image', files: { content: null, style: null }, limits: {}, methods: [], method: null, pollTimer: null, current: null };
 const GALLERY_KEY = 'impasto.jobs';
 
 function authHeaders() {
@@ -64,49 +66,113 @@ function setupDrop(kind) {
   });
 }
 
+// 'image': methods that take style images; 'model': methods that run a trained model.
+function methodsFor(mode) {
+  return state.methods.filter((m) => (mode === 'model') === Boolean(m.capabilities && m.capabilities.model));
+}
+
 function setMode(mode) {
   state.mode = mode;
   $('tab-image').setAttribute('aria-selected', String(mode === 'image'));
   $('tab-model').setAttribute('aria-selected', String(mode === 'model'));
   $('panel-image').hidden = mode !== 'image';
   $('panel-model').hidden = mode !== 'model';
-  document.querySelectorAll('.for-image').forEach((el) => { el.hidden = mode !== 'image'; });
-  document.querySelectorAll('.for-model').forEach((el) => { el.hidden = mode !== 'model'; });
-  if (mode === 'image' && $('image-size').value === '0') $('image-size').value = '384';
+  const methods = methodsFor(mode);
+  const select = $('method');
+  select.replaceChildren(...methods.map((m) => {
+    const option = document.createElement('option');
+    option.value = m.name;
+    option.textContent = `${m.name}: ${m.description}`;
+    return option;
+  }));
+  $('method-box').hidden = methods.length < 2;
+  selectMethod(methods.length ? methods[0].name : null);
 }
 
-function multiplier(id) { return Math.pow(10, Number($(id).value)); }
+function selectMethod(name) {
+  state.method = state.methods.find((m) => m.name === name) || null;
+  if (state.method) $('method').value = state.method.name;
+  renderControls();
+}
+
+const controlId = (name) => name.replace(/_/g, '-');
+const scaleText = (exponent) => `×${Math.pow(10, exponent).toPrecision(2).replace(/\.0+$/, '')}`;
+
+// One control per option the method shows on the page.
+function renderControls() {
+  const box = $('method-controls');
+  box.replaceChildren();
+  if (!state.method) return;
+  for (const option of state.method.options) {
+    const web = option.web;
+    if (!web) continue;
+    const id = controlId(option.name);
+    const label = document.createElement('label');
+    label.append(`${web.label} `);
+    const limit = option.max_here != null ? option.max_here : option.max;
+    let input;
+    if (web.kind === 'select') {
+      input = document.createElement('select');
+      for (const choice of web.choices || (option.choices || []).map((c) => ({ value: c, label: c }))) {
+        const o = document.createElement('option');
+        o.value = String(choice.value);
+        o.textContent = choice.label;
+        if (typeof choice.value === 'number' && limit != null && choice.value > limit) o.disabled = true;
+        input.append(o);
+      }
+    } else {
+      input = document.createElement('input');
+      input.type = web.kind === 'number' ? 'number' : 'range';
+      if (web.kind === 'scale') {
+        input.min = '-2';
+        input.max = '2';
+      } else {
+        if (option.min != null) input.min = String(option.min);
+        if (limit != null) input.max = String(limit);
+      }
+      if (web.step) input.step = String(web.step);
+    }
+    input.id = id;
+    input.dataset.option = option.name;
+    input.dataset.kind = web.kind;
+    if (web.value != null) input.value = String(web.value);
+    if (web.kind === 'range' || web.kind === 'scale') {
+      const out = document.createElement('output');
+      out.id = `${id}-out`;
+      const show = () => { out.textContent = web.kind === 'scale' ? scaleText(Number(input.value)) : Number(input.value).toFixed(2); };
+      input.addEventListener('input', show);
+      show();
+      label.append(out);
+    }
+    label.append(input);
+    box.append(label);
+  }
+}
 
 function setupControls() {
-  const show = (id, text) => { $(`${id}-out`).textContent = text; };
-  $('strength').addEventListener('input', () => show('strength', Number($('strength').value).toFixed(2)));
-  for (const id of ['style-weight', 'content-weight'])
-    $(id).addEventListener('input', () => show(id, `×${multiplier(id).toPrecision(2).replace(/\.0+$/, '')}`));
   $('tab-image').addEventListener('click', () => setMode('image'));
   $('tab-model').addEventListener('click', () => setMode('model'));
+  $('method').addEventListener('change', () => selectMethod($('method').value));
 }
 
 async function loadCatalog() {
   try {
     const catalog = await (await api('/v1/models')).json();
     state.limits = catalog.limits || {};
-    const gatys = (catalog.methods || []).find((m) => m.name === 'gatys');
-    state.defaults = (gatys && gatys.defaults) || {};
+    state.methods = catalog.methods || [];
     const select = $('model');
     select.replaceChildren();
     for (const m of catalog.models) {
       const option = document.createElement('option');
       option.value = m.name;
-      option.textContent = `${m.name} (${m.kind === 'transformer_net' ? 'fast neural style' : 'CycleGAN'})`;
+      option.textContent = `${m.name} (${m.kind === 'transformer_net' ? 'fast neural style' : m.kind === 'cyclegan_generator' ? 'CycleGAN' : m.kind})`;
       select.append(option);
     }
     $('model-note').textContent = catalog.models.length ? '' : 'This server offers no trained models; use a style image.';
-    $('tab-model').disabled = catalog.models.length === 0;
-    if (state.limits.max_iterations) $('iterations').max = state.limits.max_iterations;
-    for (const option of $('image-size').options)
-      if (Number(option.value) > (state.limits.max_side || Infinity)) option.disabled = true;
+    $('tab-model').disabled = catalog.models.length === 0 || methodsFor('model').length === 0;
     if (state.limits.ttl_s) $('ttl').textContent = formatSeconds(state.limits.ttl_s);
     $('key-box').hidden = !$('api-key').value;
+    setMode(state.mode);
   } catch (e) {
     if (e.status === 401) {
       $('key-box').hidden = false;
@@ -122,21 +188,27 @@ async function loadCatalog() {
 function jobForm() {
   const form = new FormData();
   if (!state.files.content) throw new Error('Choose a photo first.');
+  if (!state.method) throw new Error('This server offers no method for this.');
+  const caps = state.method.capabilities || {};
   form.append('content', state.files.content, state.files.content.name || 'content');
-  const size = $('image-size').value;
-  form.append('preserve_colors', $('preserve-colors').value);
-  if (state.mode === 'model') {
+  form.append('method', state.method.name);
+  if (caps.model) {
     if (!$('model').value) throw new Error('Choose a model.');
     form.append('model', $('model').value);
-    form.append('strength', $('strength').value);
-    form.append('image_size', size);
-  } else {
+  }
+  if (caps.max_styles > 0) {
     if (!state.files.style) throw new Error('Choose a style image (a painting).');
     form.append('style', state.files.style, state.files.style.name || 'style');
-    form.append('image_size', size);
-    form.append('iterations', $('iterations').value);
-    if (state.defaults.style_weight != null) form.append('style_weight', String(state.defaults.style_weight * multiplier('style-weight')));
-    if (state.defaults.content_weight != null) form.append('content_weight', String(state.defaults.content_weight * multiplier('content-weight')));
+  }
+  const defaults = state.method.defaults || {};
+  for (const input of $('method-controls').querySelectorAll('[data-option]')) {
+    const name = input.dataset.option;
+    if (input.dataset.kind === 'scale') {
+      // A factor on the method's default (e.g. the style weight of the backbone's recipe).
+      if (defaults[name] != null) form.append(name, String(defaults[name] * Math.pow(10, Number(input.value))));
+    } else {
+      form.append(name, input.value);
+    }
   }
   return form;
 }

@@ -79,6 +79,22 @@ TEST(ExplainCli, NetworkWithStyleAndDiscriminator) {
   EXPECT_TRUE(fs::exists(f.dir + "/net/figures/discriminator.png"));
 }
 
+// Every option of the network method reaches the run, not the loss measurement (a regression:
+// --tile-statistics was taken for a gatys option and refused).
+TEST(ExplainCli, EveryNetworkOptionRunsTheNetwork) {
+  Files f = make_files("explain_cli_tiles");
+  auto r = run_cli("explain -q --quick --model " + test::fixture("style_nets/transformer_w4.pth") + " -c " + f.content +
+                   " --tile-statistics exact --tile 32 --overlap 8 -o " + f.dir + "/tiles --device cpu");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const Json index = read_json(f.dir + "/tiles/report.json");
+  EXPECT_EQ(index["method_options"]["tile_statistics"], "exact");
+  EXPECT_EQ(index["method_options"]["tile"], 32);
+  EXPECT_TRUE(index["explain_options"]["loss"].empty()) << index["explain_options"].dump();
+  const Json job = read_json(f.dir + "/tiles/result.json");
+  EXPECT_GT(job["tiles"].get<int>(), 1);
+  EXPECT_EQ(job["tile_statistics"], "exact");
+}
+
 TEST(ExplainCli, BadInputsGiveClearErrors) {
   Files f = make_files("explain_cli_bad");
   const std::string q = "explain -q -o " + f.dir + "/r ";

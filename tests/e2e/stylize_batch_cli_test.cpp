@@ -63,11 +63,10 @@ TEST(StylizeBatchCli, FolderWithANetworkSkipsTheUnreadableFileByName) {
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_EQ(r.output.find("stylize 3 images"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("broken.png"), std::string::npos) << r.output;
-  auto net = make_stylizer("network", Json{{"model", kTransformer}});
+  auto net = open_session("network", Json{{"model", kTransformer}});
   for (const std::string name : {"a", "b"}) {
-    StylizeInputs in;
-    in.content = read_image(photos + "/" + name + (name == "a" ? ".png" : ".jpg"));
-    const at::Tensor expected = net->stylize(in, {}).image.rgb;
+    const Image photo = read_image(photos + "/" + name + (name == "a" ? ".png" : ".jpg"));
+    const at::Tensor expected = net->stylize(photo, {}).image.rgb;
     const at::Tensor got = read_image(out + "2/" + name + ".png").rgb;
     ASSERT_EQ(got.sizes(), expected.sizes()) << name;
     EXPECT_LT((got - expected).abs().max().item<double>(), 0.6 / 255) << name;  // 8-bit rounding only

@@ -7,7 +7,7 @@
 #include "impasto/core/error.h"
 #include "impasto/io/weights.h"
 #include "impasto/nn/backbone.h"
-#include "impasto/style/stylizer.h"
+#include "impasto/style/method.h"
 #include "test_support.h"
 
 using namespace impasto;
@@ -116,7 +116,7 @@ TEST(VggGolden, StylizeRunsOnAVggBackbone) {
   std::vector<StepRecord> steps;
   StylizeHooks hooks;
   hooks.on_step = [&](const StepRecord& r) { steps.push_back(r); };
-  make_stylizer("gatys", options)->stylize(in, hooks);
+  stylize_once("gatys", options, in, hooks);
   ASSERT_EQ(steps.size(), 10u);
   EXPECT_LT(steps.back().style, steps.front().style);
 }

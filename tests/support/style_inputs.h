@@ -2,7 +2,7 @@
 // Inputs shared by the stylization tests.
 #include <cstdint>
 
-#include "impasto/style/stylizer.h"
+#include "impasto/style/method.h"
 
 namespace impasto::test {
 

@@ -311,7 +311,7 @@ TEST(CycleGanTrainer, RunFolderCheckpointAndExportedGenerators) {
   // `impasto stylize --model runs/x/G_A.ckpt` applies it to a photo of any size.
   StylizeInputs photo;
   photo.content.rgb = synthetic_landscape(30, 42, 3);
-  const at::Tensor out = make_stylizer("network", {{"model", dir + "/G_A.ckpt"}})->stylize(photo, {}).image.rgb;
+  const at::Tensor out = stylize_once("network", {{"model", dir + "/G_A.ckpt"}}, photo, {}).image.rgb;
   EXPECT_EQ(out.sizes(), (std::vector<int64_t>{1, 3, 30, 42}));
   torch::NoGradGuard no_grad;
   EXPECT_LT((out - translate(*G_A, photo.content.rgb).clamp(0, 1)).abs().max().item<float>(), 1e-6);

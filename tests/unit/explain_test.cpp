@@ -167,8 +167,8 @@ TEST(Attribution, DeletingTopAttributedPixelsChangesTheTermMoreThanRandomPixels)
   StylizeInputs inputs = test::landscape_and_painting(size);
   for (int64_t iterations : {8, 40}) {
     const Json options = {{"image_size", size}, {"iterations", iterations}, {"tv_weight", 1e-3}, {"device", "cpu"}};
-    GatysStylizer stylizer(gatys_options_from_json(options));
-    const at::Tensor result = stylizer.stylize(inputs, {}).image.rgb;
+    GatysSession stylizer(gatys_options_from_json(options), StyleSet{inputs.styles, inputs.init});
+    const at::Tensor result = stylizer.stylize(inputs.content, {}).image.rgb;
     const GatysOptions& o = stylizer.resolved_options();
     const auto norm = parse_normalisation(*o.normalisation);
     const GatysWorkImages work = gatys_work_images(o, inputs, size, size, c10::kCPU);

@@ -22,7 +22,7 @@ Run stylize(const Json& options, const StylizeInputs& inputs) {
   Run run;
   StylizeHooks hooks;
   hooks.on_step = [&](const StepRecord& r) { run.steps.push_back(r); };
-  run.result = make_stylizer("gatys", options)->stylize(inputs, hooks);
+  run.result = stylize_once("gatys", options, inputs, hooks);
   return run;
 }
 
@@ -182,14 +182,14 @@ TEST(Gatys, ClearErrors) {
 }
 
 TEST(Gatys, EffectiveOptionsFillTheRecipe) {
-  Json o = make_stylizer("gatys", Json{{"style_weight", 2.0}})->options();
+  Json o = open_session("gatys", Json{{"style_weight", 2.0}})->options();
   EXPECT_EQ(o["style_weight"], 2.0);
   EXPECT_EQ(o["content_weight"], 0.01);
   EXPECT_EQ(o["normalisation"], "energy");
   EXPECT_EQ(o["content_layers"].size(), 1u);
   EXPECT_EQ(o["style_layers"].size(), 8u);
   // Round trip: the saved options reproduce the same stylizer.
-  EXPECT_EQ(make_stylizer("gatys", o)->options(), o);
+  EXPECT_EQ(open_session("gatys", o)->options(), o);
 }
 
 // Mean absolute difference between neighbouring pixels across 8-pixel block boundaries, relative

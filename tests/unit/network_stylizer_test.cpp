@@ -30,7 +30,7 @@ StylizeInputs photo(int64_t h, int64_t w) {
 }
 
 at::Tensor stylize_with(Json options, const StylizeInputs& in) {
-  return make_stylizer("network", options)->stylize(in, StylizeHooks{}).image.rgb;
+  return stylize_once("network", options, in, StylizeHooks{}).image.rgb;
 }
 
 }  // namespace
@@ -78,7 +78,7 @@ TEST(NetworkStylizer, TilesWithTheWholeImagesStatisticsGiveTheWholePicture) {
     const at::Tensor whole = stylize_with({{"model", model}}, in);
     auto tiled = [&](const std::string& statistics) {
       Json options{{"model", model}, {"tile", 96}, {"overlap", 40}, {"tile_statistics", statistics}};
-      StylizeResult r = make_stylizer("network", options)->stylize(in, StylizeHooks{});
+      StylizeResult r = stylize_once("network", options, in, StylizeHooks{});
       EXPECT_EQ(r.summary["tiles"].get<int64_t>(), 6);
       EXPECT_EQ(r.summary["tile_statistics"], statistics);
       return r.image.rgb;
@@ -93,7 +93,7 @@ TEST(NetworkStylizer, TilesWithTheWholeImagesStatisticsGiveTheWholePicture) {
     EXPECT_GT(correlation(exact, whole), 0.99) << model;
   }
   // One tile: the statistics are the image's own whatever the mode.
-  const at::Tensor one = make_stylizer("network", Json{{"model", kTransformer}, {"tile_statistics", "exact"}})->stylize(in, {}).image.rgb;
+  const at::Tensor one = stylize_once("network", Json{{"model", kTransformer}, {"tile_statistics", "exact"}}, in, {}).image.rgb;
   EXPECT_TRUE(torch::equal(one, stylize_with({{"model", kTransformer}}, in)));
 }
 
@@ -121,7 +121,7 @@ TEST(NetworkStylizer, ColourPreservationKeepsThePhotosChroma) {
 }
 
 TEST(NetworkStylizer, BadOptionsNameTheOption) {
-  auto option_of = [](const Json& j) { return test::failing_option([&] { make_stylizer("network", j); }); };
+  auto option_of = [](const Json& j) { return test::failing_option([&] { open_session("network", j); }); };
   EXPECT_EQ(option_of(Json::object()), "model");
   EXPECT_EQ(option_of({{"model", kTransformer}, {"strength", 1.5}}), "strength");
   EXPECT_EQ(option_of({{"model", kTransformer}, {"preserve_colors", "sepia"}}), "preserve_colors");

@@ -5,18 +5,12 @@
 #include <algorithm>
 
 #include "impasto/core/error.h"
+#include "impasto/core/text.h"
 
 namespace impasto {
 namespace {
 
 const char* const kValid = "color, translation, cutout";
-
-std::string trim(const std::string& s) {
-  const size_t a = s.find_first_not_of(" \t");
-  if (a == std::string::npos) return "";
-  const size_t b = s.find_last_not_of(" \t");
-  return s.substr(a, b - a + 1);
-}
 
 // U(0,1) per sample, shaped [N,1,1,1] to broadcast over an image.
 at::Tensor per_sample_uniform(const at::Tensor& x, at::Generator& generator) {

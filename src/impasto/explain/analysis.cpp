@@ -68,10 +68,10 @@ StepRecord Objective::measure(const at::Tensor& image) const {
   return r;
 }
 
-Objective make_objective(const GatysStylizer& stylizer, const StylizeInputs& inputs, int64_t h, int64_t w, c10::Device device) {
+Objective make_objective(const GatysSession& session, const StylizeInputs& inputs, int64_t h, int64_t w, c10::Device device) {
   Objective obj;
-  obj.o = stylizer.resolved_options();
-  obj.backbone = stylizer.backbone();
+  obj.o = session.resolved_options();
+  obj.backbone = session.backbone();
   obj.backbone->to(device);
   obj.backbone->eval();
   obj.norm = parse_normalisation(*obj.o.normalisation);

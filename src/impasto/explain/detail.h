@@ -32,7 +32,7 @@ class Progress {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-// The objective of Gatys et al. as a GatysStylizer defines it, at one size, for measuring images of
+// The objective of Gatys et al. as a GatysSession defines it, at one size, for measuring images of
 // that size: terms (with gradients when the image requires them) and targets.
 struct Objective {
   GatysOptions o;   // resolved
@@ -52,8 +52,8 @@ struct Objective {
   StepRecord measure(const at::Tensor& image) const;
 };
 
-// Targets of `inputs` at h x w under the resolved options and backbone of `stylizer`.
-Objective make_objective(const GatysStylizer& stylizer, const StylizeInputs& inputs, int64_t h, int64_t w, c10::Device device);
+// Targets of `inputs` at h x w under the resolved options and backbone of `session`.
+Objective make_objective(const GatysSession& session, const StylizeInputs& inputs, int64_t h, int64_t w, c10::Device device);
 
 // The size at most `longest` on its longer side (0 = unchanged).
 std::pair<int64_t, int64_t> bounded_size(int64_t h, int64_t w, int64_t longest);

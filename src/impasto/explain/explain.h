@@ -2,7 +2,8 @@
 // impasto explain: a self-contained report (explain/report.h: report.html, report.json, every figure
 // as PNG + JSON) that makes a stylization or a GAN run inspectable.
 //
-// For a stylization (method "gatys", or "network": one pass of a TransformerNet / CycleGAN generator):
+// For a stylization by any method (style/method.h); which sections apply follows the method's
+// capabilities ("objective": gatys; "network": one pass of a TransformerNet / CycleGAN generator):
 //   inputs        content, style(s) and result
 //   losses        the weighted content / style / tv terms of the result and each layer's share (bar
 //                 chart), and their curves over the iterations (from the run's StepRecords)
@@ -37,12 +38,13 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "impasto/core/json_options.h"
 #include "impasto/core/log.h"
-#include "impasto/style/stylizer.h"
+#include "impasto/style/method.h"
 
 namespace impasto::explain {
 
@@ -87,6 +89,10 @@ struct ExplainOptions {
   uint64_t seed = 0;              // random pixels of the deletion test, latents
   std::string device = "auto";
 
+  // What report.json shows of the method's options (a service hides its own paths and names a model
+  // as its catalogue does); unset: all of them. Not part of the JSON form of these options.
+  std::function<Json(const Json&)> shown_options;
+
   // The cheap mode: no ablation, no sweeps, analysis at 256 px, one random deletion trial. A 256 px
   // result is explained in a few seconds.
   static ExplainOptions quick();
@@ -99,7 +105,7 @@ void check_explain_options(const ExplainOptions& options);
 
 // A stylization to explain, in memory.
 struct Stylization {
-  std::string method = "gatys";   // a stylizer name (style/stylizer.h)
+  std::string method = "gatys";   // a method's name (style/method.h)
   Json options = Json::object();  // the method's options (effective ones, e.g. a summary's "options")
   StylizeInputs inputs;           // content, styles with blend weights and masks, init image
   at::Tensor result;              // the finished result [1,3,H,W]; undefined = stylize here first

@@ -59,16 +59,15 @@ struct GalleryRun {
 // sweeps).
 using GalleryCache = std::map<std::string, at::Tensor>;
 
-// Runs the gatys stylizer with `options` (the run's effective options with changes).
+// Runs gatys with `options` (the run's effective options with changes).
 at::Tensor reoptimise(const Json& options, const StylizeInputs& inputs, const Callbacks& callbacks, GalleryCache& cache) {
   const std::string key = options.dump();
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
-  auto stylizer = make_stylizer("gatys", options);
   StylizeHooks hooks;
   hooks.callbacks = callbacks;
-  StylizeResult r = stylizer->stylize(inputs, hooks);
-  if (!r.summary.value("stopped_early", false)) cache[key] = r.image.rgb;
+  StylizeResult r = stylize_once("gatys", options, inputs, hooks);
+  if (!r.stopped_early) cache[key] = r.image.rgb;
   return r.image.rgb;
 }
 
@@ -82,7 +81,7 @@ Json gallery_base(const GatysOptions& resolved, const ExplainOptions& options, i
   return j;
 }
 
-void section_ablation(ReportWriter& report, Progress& progress, const GatysStylizer& base, const StylizeInputs& inputs,
+void section_ablation(ReportWriter& report, Progress& progress, const GatysSession& base, const StylizeInputs& inputs,
                       const at::Tensor& result, const ExplainOptions& options, c10::Device device, GalleryCache& cache) {
   const GatysOptions& o = base.resolved_options();
   const Json base_options = gallery_base(o, options, result.size(2), result.size(3));
@@ -109,8 +108,8 @@ void section_ablation(ReportWriter& report, Progress& progress, const GatysStyli
   }
   const int64_t h = runs[0].image.size(2), w = runs[0].image.size(3);
   // Measured with the full objective at the gallery size: which statistics each layer alone matches.
-  auto measure_stylizer = GatysStylizer(gatys_options_from_json(base_options));
-  const Objective obj = make_objective(measure_stylizer, inputs, h, w, device);
+  auto measure_session = GatysSession(gatys_options_from_json(base_options));
+  const Objective obj = make_objective(measure_session, inputs, h, w, device);
   std::vector<at::Tensor> images = {resize_image(result.cpu(), h, w)};
   std::vector<std::string> captions = {"the result (full run)"};
   Json numbers = Json{{"iterations", options.gallery_iterations}, {"size", {w, h}}, {"layer_weight", weight_sum},
@@ -139,7 +138,7 @@ void section_ablation(ReportWriter& report, Progress& progress, const GatysStyli
   report.table(header, rows);
 }
 
-void section_gatys_sweeps(ReportWriter& report, Progress& progress, const GatysStylizer& base, const StylizeInputs& inputs,
+void section_gatys_sweeps(ReportWriter& report, Progress& progress, const GatysSession& base, const StylizeInputs& inputs,
                           const at::Tensor& result, const ExplainOptions& options, c10::Device device, GalleryCache& cache) {
   const GatysOptions& o = base.resolved_options();
   const Json base_options = gallery_base(o, options, result.size(2), result.size(3));
@@ -165,8 +164,8 @@ void section_gatys_sweeps(ReportWriter& report, Progress& progress, const GatysS
       j[sweep.key] = value;
       const at::Tensor image = reoptimise(j, inputs, progress.nested(sweep.symbol + " x" + format_number(factor)), cache);
       if (!obj) {
-        auto measure_stylizer = GatysStylizer(gatys_options_from_json(base_options));
-        obj = std::make_unique<Objective>(make_objective(measure_stylizer, inputs, image.size(2), image.size(3), device));
+        auto measure_session = GatysSession(gatys_options_from_json(base_options));
+        obj = std::make_unique<Objective>(make_objective(measure_session, inputs, image.size(2), image.size(3), device));
       }
       const StepRecord m = obj->measure(image);
       images.push_back(image);
@@ -459,33 +458,44 @@ std::string explain_stylization(const Stylization& s, const ExplainOptions& opti
   check_explain_options(options);
   const auto start = std::chrono::steady_clock::now();
   if (!s.inputs.content.rgb.defined()) throw OptionError("content", "no content image given");
-  if (s.method != "gatys" && s.method != "network")
-    throw OptionError("method", "explain knows the methods gatys and network (got '" + s.method + "')");
+  const Method& method = method_registry().get(s.method);
+  const MethodCapabilities& can = method.description().capabilities;
   const c10::Device device = resolve_device(options.device);
-  const bool gatys = s.method == "gatys";
+  // Sections by what the method says of itself: its own Gatys objective (losses measured with the
+  // run's options, re-optimised ablation and sweeps), or a style network (blocks, realism, sweeps).
+  const bool objective_method = can.explains("objective");
+  const bool network_method = can.explains("network");
 
-  // Build the method first: bad options fail before any work.
-  std::unique_ptr<Stylizer> stylizer = make_stylizer(s.method, s.options);
-  auto* gatys_stylizer = dynamic_cast<GatysStylizer*>(stylizer.get());
-  auto* network_stylizer = dynamic_cast<NetworkStylizer*>(stylizer.get());
-  if (gatys && s.inputs.styles.empty()) throw OptionError("style", "no style image given; method gatys needs at least one");
-
-  // What the loss sections measure with: the run's own objective (gatys), or the measurement options
-  // with the style images of the options (network).
+  // Check and open the method first: bad options fail before any work. What the loss sections
+  // measure with: the run's own objective (a method with one reads gatys options, so its session is
+  // a GatysSession on them), or the measurement options with their own style images.
+  const Json method_options = method.check(s.options);
+  check_style_count(method.description(), s.inputs.styles.size());
+  const StyleSet style_set{s.inputs.styles, s.inputs.init};
+  std::unique_ptr<Session> session;
+  std::unique_ptr<GatysSession> measure_only;
+  const GatysSession* objective_session = nullptr;
   StylizeInputs measure_inputs = s.inputs;
-  std::unique_ptr<GatysStylizer> loss_stylizer;
-  if (!gatys) {
+  if (objective_method) {
+    auto own = std::make_unique<GatysSession>(gatys_options_from_json(method_options), style_set);
+    objective_session = own.get();
+    session = std::move(own);
+  } else {
+    session = method.open(s.options, style_set, nullptr);
     if (!options.style_images.empty()) measure_inputs.styles = read_styles(options.style_images);
     Json loss = options.loss;
     loss["device"] = options.device;
-    loss_stylizer = std::make_unique<GatysStylizer>(gatys_options_from_json(loss));
+    measure_only = std::make_unique<GatysSession>(gatys_options_from_json(loss));
+    objective_session = measure_only.get();
   }
-  if (!options.discriminator.empty() && gatys)
-    throw OptionError("discriminator", "a discriminator map is made for network stylizations (--model), not for gatys");
+  const StyleNetwork* network = network_method ? session->network() : nullptr;
+  if (network_method && !network) throw Error("method " + s.method + " says it runs a style network but its session has none");
+  if (!options.discriminator.empty() && !network_method)
+    throw OptionError("discriminator", "a discriminator map is made for network stylizations (--model), not for " + s.method);
   if (!options.discriminator.empty() && !std::filesystem::exists(options.discriminator))
     throw FileError(options.discriminator, "no such discriminator file");
 
-  const int64_t stages = (gatys ? 7 : 9) + (s.result.defined() ? 0 : 1);
+  const int64_t stages = 5 + (objective_method ? 2 : 0) + (network_method ? 4 : 0) + (s.result.defined() ? 0 : 1);
   Progress progress(callbacks, stages);
   at::Tensor result = s.result;
   std::vector<StepRecord> steps = s.steps;
@@ -494,7 +504,7 @@ std::string explain_stylization(const Stylization& s, const ExplainOptions& opti
     StylizeHooks hooks;
     hooks.callbacks = progress.nested("stylize");
     hooks.on_step = [&steps](const StepRecord& r) { steps.push_back(r); };
-    result = stylizer->stylize(s.inputs, hooks).image.rgb;
+    result = session->stylize(s.inputs.content, hooks).image.rgb;
   }
   if (result.dim() != 4 || result.size(0) != 1 || result.size(1) != 3) throw OptionError("result", "expected one RGB image [1,3,H,W]");
   result = result.to(torch::kCPU, torch::kFloat32).clamp(0, 1);
@@ -502,7 +512,7 @@ std::string explain_stylization(const Stylization& s, const ExplainOptions& opti
   std::string title = s.title;
   if (title.empty()) {
     title = "impasto explain: " + s.method;
-    if (network_stylizer) title += network_stylizer->network().kind == "transformer_net" ? " (TransformerNet)" : " (CycleGAN generator)";
+    if (network) title += network->kind == "transformer_net" ? " (TransformerNet)" : " (CycleGAN generator)";
   }
   ReportWriter report(out_dir, title, "stylization");
   report.summary("method", s.method);
@@ -511,7 +521,7 @@ std::string explain_stylization(const Stylization& s, const ExplainOptions& opti
   Json explain_json;
   to_json(explain_json, options);
   report.set_json("explain_options", explain_json);
-  report.set_json("method_options", stylizer->options());
+  report.set_json("method_options", options.shown_options ? options.shown_options(session->options()) : session->options());
 
   int64_t ah = 0, aw = 0;
   std::tie(ah, aw) = bounded_size(result.size(2), result.size(3), options.analysis_size);
@@ -523,12 +533,11 @@ std::string explain_stylization(const Stylization& s, const ExplainOptions& opti
   std::unique_ptr<Objective> objective;
   auto need_objective = [&]() -> const Objective& {
     if (!objective)
-      objective = std::make_unique<Objective>(
-          make_objective(gatys ? *gatys_stylizer : *loss_stylizer, measure_inputs, ah, aw, device));
+      objective = std::make_unique<Objective>(make_objective(*objective_session, measure_inputs, ah, aw, device));
     return *objective;
   };
   const std::string no_style_note =
-      gatys || !measure_inputs.styles.empty()
+      objective_method || !measure_inputs.styles.empty()
           ? ""
           : " No style image was given to measure this network's result against (--style), so only the content and tv terms appear.";
   if (begin(report, progress, "losses", "Loss decomposition",
@@ -552,22 +561,23 @@ std::string explain_stylization(const Stylization& s, const ExplainOptions& opti
             "The style statistics the loss compares, per style layer, and the channel pairs that still differ most."))
     section_gram(report, need_objective(), analysed, options);
 
-  if (gatys) {
+  if (objective_method) {
     GalleryCache cache;
     if (begin(report, progress, "ablation", "Layer ablation: each style layer alone")) {
       if (!options.ablation)
         report.skip("turned off (quick mode or --no-ablation)");
       else
-        section_ablation(report, progress, *gatys_stylizer, s.inputs, result, options, device, cache);
+        section_ablation(report, progress, *objective_session, s.inputs, result, options, device, cache);
     }
     if (begin(report, progress, "sweeps", "Style strength and scale sweeps")) {
       if (!options.sweeps)
         report.skip("turned off (quick mode or --no-sweeps)");
       else
-        section_gatys_sweeps(report, progress, *gatys_stylizer, s.inputs, result, options, device, cache);
+        section_gatys_sweeps(report, progress, *objective_session, s.inputs, result, options, device, cache);
     }
-  } else {
-    const StyleNetwork& net = network_stylizer->network();
+  }
+  if (network) {
+    const StyleNetwork& net = *network;
     const at::Tensor photo = resize_image(s.inputs.content.rgb.to(torch::kFloat32), ah, aw);
     if (begin(report, progress, "activations", "Residual block activations")) section_activations(report, net, photo, options);
     if (begin(report, progress, "blocks", "Residual blocks switched off")) section_blocks(report, net, photo);
@@ -577,7 +587,7 @@ std::string explain_stylization(const Stylization& s, const ExplainOptions& opti
       if (!options.sweeps) {
         report.skip("turned off (quick mode or --no-sweeps)");
       } else {
-        const auto no = network_stylizer_options_from_json(network_stylizer->options());
+        const auto no = network_stylizer_options_from_json(session->options());
         section_network_sweeps(report, net, no, photo, need_objective(), options);
       }
     }

@@ -1,6 +1,7 @@
 #include "impasto/io/image.h"
 
 #include "impasto/core/error.h"
+#include "impasto/core/text.h"
 #include "impasto/io/exif.h"
 #include "impasto/io/image_header.h"
 
@@ -106,11 +107,6 @@ Image mat_to_image(const cv::Mat& image, const std::string& source) {
     if (out.alpha.defined()) out.alpha.nan_to_num_(1.0, 1.0, 0.0).clamp_(0.0, 1.0);
   }
   return out;
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  return s;
 }
 
 // ".PNG", "png", "out.png" -> "png"; "" when there is no extension.

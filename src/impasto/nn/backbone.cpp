@@ -2,30 +2,62 @@
 
 #include <torch/torch.h>
 
+#include <mutex>
+
 #include "impasto/core/error.h"
+#include "impasto/core/text.h"
 #include "impasto/nn/inception.h"
 #include "impasto/nn/random_multiscale.h"
 #include "impasto/nn/vgg.h"
 
 namespace impasto {
 
-void BackboneImpl::check_layer(const std::string& layer, const std::string& option) const {
-  const auto& names = layers();
+namespace {
+
+void check_layer_in(const std::vector<std::string>& names, const std::string& backbone, const std::string& layer,
+                    const std::string& option) {
   if (std::find(names.begin(), names.end(), layer) != names.end()) return;
-  std::string valid;
-  for (const auto& n : names) valid += (valid.empty() ? "" : ", ") + n;
-  throw OptionError(option, "unknown layer '" + layer + "' for backbone " + name() + "; valid: " + valid);
+  throw OptionError(option, "unknown layer '" + layer + "' for backbone " + backbone + "; valid: " + join(names));
 }
 
-BackboneRegistry& backbone_registry() {
-  static BackboneRegistry registry = [] {
-    BackboneRegistry r("backbone", "backbone");
-    register_builtin_vgg_backbones(r);
-    register_builtin_random_backbones(r);
-    register_builtin_inception_backbone(r);
-    return r;
-  }();
-  return registry;
+// Both registries are filled together, so every backbone has its info.
+struct BuiltinBackbones {
+  BackboneRegistry networks{"backbone", "backbone"};
+  BackboneInfoRegistry infos{"backbone", "backbone"};
+  BuiltinBackbones() {
+    register_builtin_vgg_backbones(networks, infos);
+    register_builtin_random_backbones(networks, infos);
+    register_builtin_inception_backbone(networks, infos);
+  }
+};
+
+BuiltinBackbones& builtin_backbones() {
+  static BuiltinBackbones backbones;
+  return backbones;
+}
+
+}  // namespace
+
+void BackboneImpl::check_layer(const std::string& layer, const std::string& option) const {
+  check_layer_in(layers(), name(), layer, option);
+}
+
+BackboneRegistry& backbone_registry() { return builtin_backbones().networks; }
+
+BackboneInfoRegistry& backbone_info_registry() { return builtin_backbones().infos; }
+
+const BackboneInfo& backbone_info(const std::string& name) {
+  static std::mutex mutex;
+  static std::map<std::string, BackboneInfo> known;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = known.find(name);
+  if (it == known.end()) it = known.emplace(name, backbone_info_registry().create(name)).first;
+  return it->second;
+}
+
+void check_backbone_layer(const std::string& backbone, const std::string& layer, const std::string& option) {
+  const BackboneInfo& info = backbone_info(backbone);
+  if (!info.layers.empty()) check_layer_in(info.layers, backbone, layer, option);
 }
 
 Backbone make_backbone(const BackboneOptions& options) {

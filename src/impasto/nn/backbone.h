@@ -73,6 +73,21 @@ using BackboneRegistry = Registry<Backbone, const BackboneOptions&>;
 BackboneRegistry& backbone_registry();  // filled with the built-ins on first use
 Backbone make_backbone(const BackboneOptions& options);
 
+// What a backbone offers, known without reading its weights: the layers it can tap (empty when only
+// the loaded network knows them), its recipe, and whether it needs a weight file. Options are
+// checked with this before anything is loaded (a service checks every request this way).
+struct BackboneInfo {
+  std::vector<std::string> layers;
+  StyleRecipe recipe;
+  bool needs_weights = true;
+};
+using BackboneInfoRegistry = Registry<BackboneInfo>;
+BackboneInfoRegistry& backbone_info_registry();  // one entry per backbone_registry() entry
+// OptionError("backbone") naming the valid backbones for an unknown name. Computed once per name.
+const BackboneInfo& backbone_info(const std::string& name);
+// OptionError(option) naming the layer and listing the valid ones, when the info knows its layers.
+void check_backbone_layer(const std::string& backbone, const std::string& layer, const std::string& option);
+
 // ImageNet mean/std normalisation of a canonical [0,1] RGB image (torchvision's convention).
 at::Tensor imagenet_normalise(const at::Tensor& image);
 

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "impasto/core/error.h"
+#include "impasto/core/text.h"
 #include "impasto/nn/backbone.h"
 #include "impasto/nn/gan_model.h"
 #include "impasto/nn/instance_norm.h"
@@ -19,12 +20,6 @@ namespace nn = torch::nn;
 const std::vector<std::string> kGeneratorNames = {"resnet_9blocks", "resnet_6blocks", "unet_256", "unet_128"};
 const std::vector<std::string> kDiscriminatorNames = {"basic", "n_layers", "pixel"};
 const std::vector<std::string> kNorms = {"instance", "batch"};
-
-std::string join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
 
 void check_positive(int64_t value, const std::string& option) {
   if (value <= 0) throw OptionError(option, "must be positive, got " + std::to_string(value));

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "impasto/core/error.h"
+#include "impasto/core/text.h"
 #include "impasto/nn/spectral_norm.h"
 
 namespace impasto {
@@ -13,12 +14,6 @@ namespace {
 namespace nn = torch::nn;
 
 const std::vector<std::string> kNorms = {"batch", "layer", "instance", "none", "auto"};
-
-std::string join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
 
 void check_positive(int64_t value, const std::string& option) {
   if (value <= 0) throw OptionError(option, "must be positive, got " + std::to_string(value));

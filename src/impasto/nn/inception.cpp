@@ -228,6 +228,16 @@ class BlockE : public MixedBlock {
       bd_3a_{nullptr}, bd_3b_{nullptr}, bpool_{nullptr};
 };
 
+// Not tuned: the network is here for the metrics. Gram statistics of the stem and of the first
+// mixed blocks (as for the VGGs, shallow-to-mid layers), content at the 17x17 grid.
+StyleRecipe fid_inception_recipe() {
+  StyleRecipe r;
+  r.style_layers = {{"Conv2d_2b_3x3", 1.0}, {"Conv2d_4a_3x3", 1.0}, {"Mixed_5b", 1.0}, {"Mixed_5d", 1.0}, {"Mixed_6b", 1.0}};
+  r.content_layers = {{"Mixed_6b", 1.0}};
+  r.normalisation = "energy";
+  return r;
+}
+
 class FidInceptionImpl : public BackboneImpl {
  public:
   FidInceptionImpl(const StateDict& dict, const std::string& source) {
@@ -285,15 +295,7 @@ class FidInceptionImpl : public BackboneImpl {
     return out;
   }
 
-  StyleRecipe recipe() const override {
-    // Not tuned: the network is here for the metrics. Gram statistics of the stem and of the first
-    // mixed blocks (as for the VGGs, shallow-to-mid layers), content at the 17x17 grid.
-    StyleRecipe r;
-    r.style_layers = {{"Conv2d_2b_3x3", 1.0}, {"Conv2d_4a_3x3", 1.0}, {"Mixed_5b", 1.0}, {"Mixed_5d", 1.0}, {"Mixed_6b", 1.0}};
-    r.content_layers = {{"Mixed_6b", 1.0}};
-    r.normalisation = "energy";
-    return r;
-  }
+  StyleRecipe recipe() const override { return fid_inception_recipe(); }
 
   std::string name() const override { return "inception"; }
 
@@ -316,7 +318,10 @@ Backbone make_fid_inception(const StateDict& dict, const std::string& source) {
   return model;
 }
 
-void register_builtin_inception_backbone(BackboneRegistry& registry) {
+void register_builtin_inception_backbone(BackboneRegistry& registry, BackboneInfoRegistry& infos) {
+  // Its widths come from the weight file, so only the loaded network names its layers.
+  infos.add("inception", [] { return BackboneInfo{{}, fid_inception_recipe(), true}; },
+            "pytorch-fid's FID Inception-v3 (pt_inception-2015-12-05-6726825d.pth), for the metrics");
   registry.add(
       "inception",
       [](const BackboneOptions& o) -> Backbone {

@@ -38,7 +38,7 @@ namespace impasto {
 extern const char* const kFidInceptionWeightsFile;  // "pt_inception-2015-12-05-6726825d.pth"
 extern const char* const kFidInceptionWeightsUrl;
 
-void register_builtin_inception_backbone(BackboneRegistry& registry);
+void register_builtin_inception_backbone(BackboneRegistry& registry, BackboneInfoRegistry& infos);
 
 // pytorch-fid's input range: 2x - 1 maps a canonical [0,1] image to [-1,1].
 at::Tensor inception_normalise(const at::Tensor& image);

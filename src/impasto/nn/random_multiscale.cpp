@@ -98,7 +98,8 @@ class RandomMultiscaleImpl : public BackboneImpl {
 
 }  // namespace
 
-void register_builtin_random_backbones(BackboneRegistry& registry) {
+void register_builtin_random_backbones(BackboneRegistry& registry, BackboneInfoRegistry& infos) {
+  const char* description = "seeded random-weight network over a 4-level image pyramid (no download)";
   registry.add(
       "random-multiscale",
       [](const BackboneOptions& o) -> Backbone {
@@ -106,7 +107,11 @@ void register_builtin_random_backbones(BackboneRegistry& registry) {
           throw OptionError("weights", "backbone random-multiscale is generated from --backbone-seed and takes no weight file");
         return std::make_shared<RandomMultiscaleImpl>(o.seed);
       },
-      "seeded random-weight network over a 4-level image pyramid (no download)");
+      description);
+  infos.add("random-multiscale", [] {
+    const RandomMultiscaleImpl net(0);  // small (four 3x3 conv pairs): layers and recipe from an instance
+    return BackboneInfo{net.layers(), net.recipe(), false};
+  }, description);
 }
 
 }  // namespace impasto

@@ -14,7 +14,7 @@
 
 namespace impasto {
 
-void register_builtin_random_backbones(BackboneRegistry& registry);
+void register_builtin_random_backbones(BackboneRegistry& registry, BackboneInfoRegistry& infos);
 
 // One pyramid step: binomial [1 4 6 4 1]/16 blur (reflect-padded), then keep every second pixel.
 at::Tensor pyramid_down(const at::Tensor& image);

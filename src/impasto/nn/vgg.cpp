@@ -142,13 +142,20 @@ Backbone make_vgg(Arch arch, const BackboneOptions& options) {
 
 }  // namespace
 
-void register_builtin_vgg_backbones(BackboneRegistry& registry) {
-  registry.add("vgg19", [](const BackboneOptions& o) { return make_vgg(Arch::vgg19, o); },
-               "torchvision VGG19 (vgg19-dcbb9e9d.pth), ImageNet-normalised input");
-  registry.add("vgg16", [](const BackboneOptions& o) { return make_vgg(Arch::vgg16, o); },
-               "torchvision VGG16 (vgg16-397923af.pth), ImageNet-normalised input");
-  registry.add("vgg19-normalised", [](const BackboneOptions& o) { return make_vgg(Arch::vgg19_normalised, o); },
-               "Gatys' normalised VGG19 as used by AdaIN (vgg_normalised.pth)");
+void register_builtin_vgg_backbones(BackboneRegistry& registry, BackboneInfoRegistry& infos) {
+  const std::pair<Arch, const char*> archs[] = {
+      {Arch::vgg19, "torchvision VGG19 (vgg19-dcbb9e9d.pth), ImageNet-normalised input"},
+      {Arch::vgg16, "torchvision VGG16 (vgg16-397923af.pth), ImageNet-normalised input"},
+      {Arch::vgg19_normalised, "Gatys' normalised VGG19 as used by AdaIN (vgg_normalised.pth)"}};
+  for (const auto& [arch, description] : archs) {
+    registry.add(arch_name(arch), [arch = arch](const BackboneOptions& o) { return make_vgg(arch, o); }, description);
+    // The layer names do not depend on the widths: a skeleton at 1/64 of the width (at most 8
+    // channels, no file) names them.
+    infos.add(arch_name(arch), [arch = arch] {
+      VggImpl skeleton(arch, 64, false);
+      return BackboneInfo{skeleton.layers(), skeleton.recipe(), true};
+    }, description);
+  }
 }
 
 }  // namespace impasto

@@ -12,6 +12,6 @@
 
 namespace impasto {
 
-void register_builtin_vgg_backbones(BackboneRegistry& registry);
+void register_builtin_vgg_backbones(BackboneRegistry& registry, BackboneInfoRegistry& infos);
 
 }  // namespace impasto

@@ -5,6 +5,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
 
 #include "impasto/core/runtime.h"
 #include "impasto/io/image_ops.h"
@@ -86,42 +89,75 @@ GatysOptions gatys_options_from_json(const Json& j) {
   return o;
 }
 
-GatysStylizer::GatysStylizer(GatysOptions o) : options_(std::move(o)) {
-  check_one_of(options_.optimizer, {"lbfgs", "adam"}, "optimizer");
-  check_one_of(options_.init, {"content", "noise", "image"}, "init");
-  check_one_of(options_.preserve_colors, {"none", "luminance", "histogram"}, "preserve_colors");
-  if (options_.iterations < 0) throw OptionError("iterations", "must be >= 0");
-  if (!(options_.learning_rate >= 0)) throw OptionError("learning_rate", "must be >= 0 (0 = optimizer default)");
-  if (options_.lbfgs_history < 1) throw OptionError("lbfgs_history", "must be >= 1");
-  if (options_.image_size < 0 || options_.image_size > 16384) throw OptionError("image_size", "must be in 0..16384 (0 = content size)");
-  if (!(options_.style_scale > 0 && options_.style_scale <= 16)) throw OptionError("style_scale", "must be in (0, 16]");
-  if (options_.scales < 1 || options_.scales > 8) throw OptionError("scales", "must be in 1..8");
-  // Resolve defaults from the backbone's recipe and check every name and weight now, before any
-  // image is read: a typo fails fast.
-  resolve_device(options_.device);
-  backbone_ = make_backbone(options_.backbone);
-  const StyleRecipe recipe = backbone_->recipe();
-  if (!options_.normalisation) options_.normalisation = recipe.normalisation;
-  parse_normalisation(*options_.normalisation);
-  if (!options_.content_weight) options_.content_weight = recipe.content_weight;
-  if (!options_.style_weight) options_.style_weight = recipe.style_weight;
-  if (!options_.tv_weight) options_.tv_weight = recipe.tv_weight;
-  if (options_.content_layers.empty()) options_.content_layers = recipe.content_layers;
-  if (options_.style_layers.empty()) options_.style_layers = recipe.style_layers;
-  check_weight(*options_.content_weight, "content_weight");
-  check_weight(*options_.style_weight, "style_weight");
-  check_weight(*options_.tv_weight, "tv_weight");
-  for (const auto& [name, w] : options_.content_layers) {
-    backbone_->check_layer(name, "content_layers");
+GatysOptions resolve_gatys_options(GatysOptions o) {
+  check_one_of(o.optimizer, {"lbfgs", "adam"}, "optimizer");
+  check_one_of(o.init, {"content", "noise", "image"}, "init");
+  check_one_of(o.preserve_colors, {"none", "luminance", "histogram"}, "preserve_colors");
+  if (o.iterations < 0) throw OptionError("iterations", "must be >= 0");
+  if (!(o.learning_rate >= 0)) throw OptionError("learning_rate", "must be >= 0 (0 = optimizer default)");
+  if (o.lbfgs_history < 1) throw OptionError("lbfgs_history", "must be >= 1");
+  if (o.image_size < 0 || o.image_size > 16384) throw OptionError("image_size", "must be in 0..16384 (0 = content size)");
+  if (!(o.style_scale > 0 && o.style_scale <= 16)) throw OptionError("style_scale", "must be in (0, 16]");
+  if (o.scales < 1 || o.scales > 8) throw OptionError("scales", "must be in 1..8");
+  if (o.backbone.pooling != "max" && o.backbone.pooling != "avg")
+    throw OptionError("pooling", "unknown pooling '" + o.backbone.pooling + "'; valid: avg, max");
+  // Defaults from the backbone's recipe; every name and weight checked now, before any image is
+  // read or any weight file loaded: a typo fails fast and costs nothing.
+  resolve_device(o.device);
+  const BackboneInfo& info = backbone_info(o.backbone.name);
+  if (info.needs_weights && o.backbone.weights.empty())
+    throw OptionError("weights", "backbone " + o.backbone.name + " needs a weight file (--weights FILE: torchvision .pth, or an "
+                                 "impasto checkpoint from `impasto weights import`); see README 'Pretrained weights'");
+  if (!info.needs_weights && !o.backbone.weights.empty())
+    throw OptionError("weights", "backbone " + o.backbone.name + " is generated from --backbone-seed and takes no weight file");
+  if (!o.backbone.weights.empty() && !std::filesystem::exists(o.backbone.weights))
+    throw FileError(o.backbone.weights, "weight file of backbone " + o.backbone.name + " not found");
+  const StyleRecipe& recipe = info.recipe;
+  if (!o.normalisation) o.normalisation = recipe.normalisation;
+  parse_normalisation(*o.normalisation);
+  if (!o.content_weight) o.content_weight = recipe.content_weight;
+  if (!o.style_weight) o.style_weight = recipe.style_weight;
+  if (!o.tv_weight) o.tv_weight = recipe.tv_weight;
+  if (o.content_layers.empty()) o.content_layers = recipe.content_layers;
+  if (o.style_layers.empty()) o.style_layers = recipe.style_layers;
+  check_weight(*o.content_weight, "content_weight");
+  check_weight(*o.style_weight, "style_weight");
+  check_weight(*o.tv_weight, "tv_weight");
+  for (const auto& [name, w] : o.content_layers) {
+    check_backbone_layer(o.backbone.name, name, "content_layers");
     check_weight(w, "content_layers");
   }
-  for (const auto& [name, w] : options_.style_layers) {
-    backbone_->check_layer(name, "style_layers");
+  for (const auto& [name, w] : o.style_layers) {
+    check_backbone_layer(o.backbone.name, name, "style_layers");
     check_weight(w, "style_layers");
   }
+  return o;
 }
 
-Json GatysStylizer::options() const {
+// Style Grams per output size, for a session whose styles do not depend on the photo.
+struct GatysSession::StyleCache {
+  std::mutex mutex;
+  std::map<std::pair<int64_t, int64_t>, std::vector<GatysStyleGroup>> groups;
+};
+
+GatysSession::GatysSession(GatysOptions options, StyleSet styles)
+    : GatysSession(resolve_gatys_options(options), std::move(styles), nullptr) {}
+
+GatysSession::GatysSession(GatysOptions options, StyleSet styles, Backbone backbone)
+    : options_(resolve_gatys_options(std::move(options))),
+      styles_(std::move(styles)),
+      backbone_(std::move(backbone)),
+      cache_(std::make_shared<StyleCache>()) {
+  if (!backbone_) {
+    backbone_ = make_backbone(options_.backbone);
+    backbone_->to(resolve_device(options_.device));
+  }
+  // The loaded network knows layers its info could not name (inception).
+  for (const auto& [name, w] : options_.content_layers) backbone_->check_layer(name, "content_layers");
+  for (const auto& [name, w] : options_.style_layers) backbone_->check_layer(name, "style_layers");
+}
+
+Json GatysSession::options() const {
   Json j;
   to_json(j, options_);
   return j;
@@ -159,12 +195,13 @@ GatysWorkImages gatys_work_images(const GatysOptions& o, const StylizeInputs& in
   return w;
 }
 
-GatysTargets gatys_targets(BackboneImpl& backbone, const GatysOptions& o, const at::Tensor& content,
-                           const std::vector<StyleInput>& styles, const std::vector<at::Tensor>& style_images,
-                           int64_t h, int64_t w) {
+namespace {
+
+// The style groups of GatysTargets at one level's size.
+std::vector<GatysStyleGroup> style_groups(BackboneImpl& backbone, const GatysOptions& o, const std::vector<StyleInput>& styles,
+                                          const std::vector<at::Tensor>& style_images, int64_t h, int64_t w, c10::Device device) {
   torch::NoGradGuard no_grad;
-  GatysTargets t;
-  t.content = backbone.extract(resize_image(content, h, w), names_of(o.content_layers));
+  std::vector<GatysStyleGroup> groups;
   double unmasked_weight = 0;
   for (const auto& s : styles)
     if (!s.mask.defined()) unmasked_weight += s.weight;
@@ -175,9 +212,9 @@ GatysTargets gatys_targets(BackboneImpl& backbone, const GatysOptions& o, const 
     const FeatureMaps features = backbone.extract(resize_image(style_images[i], sh, sw), names_of(o.style_layers));
     if (styles[i].mask.defined()) {
       GatysStyleGroup g;
-      g.mask = resize_image(styles[i].mask.to(content.device(), torch::kFloat32), h, w);
+      g.mask = resize_image(styles[i].mask.to(device, torch::kFloat32), h, w);
       for (const auto& [name, f] : features) g.grams[name] = gram_matrix(f);
-      t.groups.push_back(std::move(g));
+      groups.push_back(std::move(g));
     } else {
       for (const auto& [name, f] : features) {
         auto gram = gram_matrix(f) * (styles[i].weight / unmasked_weight);
@@ -186,7 +223,19 @@ GatysTargets gatys_targets(BackboneImpl& backbone, const GatysOptions& o, const 
       }
     }
   }
-  if (!blended.grams.empty()) t.groups.insert(t.groups.begin(), std::move(blended));
+  if (!blended.grams.empty()) groups.insert(groups.begin(), std::move(blended));
+  return groups;
+}
+
+}  // namespace
+
+GatysTargets gatys_targets(BackboneImpl& backbone, const GatysOptions& o, const at::Tensor& content,
+                           const std::vector<StyleInput>& styles, const std::vector<at::Tensor>& style_images,
+                           int64_t h, int64_t w) {
+  torch::NoGradGuard no_grad;
+  GatysTargets t;
+  t.content = backbone.extract(resize_image(content, h, w), names_of(o.content_layers));
+  t.groups = style_groups(backbone, o, styles, style_images, h, w, content.device());
   return t;
 }
 
@@ -238,7 +287,8 @@ at::Tensor weighted_loss(const FeatureMaps& features, const at::Tensor& image, c
 
 }  // namespace
 
-StylizeResult GatysStylizer::stylize(const StylizeInputs& inputs, const StylizeHooks& hooks) {
+StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& hooks) {
+  const StylizeInputs inputs{content, styles_.styles, styles_.init};
   const GatysOptions& o = options_;
   const auto device = resolve_device(o.device);
   const auto norm = parse_normalisation(*o.normalisation);
@@ -270,7 +320,6 @@ StylizeResult GatysStylizer::stylize(const StylizeInputs& inputs, const StylizeH
                                     std::to_string(out_h / coarse_factor) + " pixels; use fewer scales or a larger image_size (>= 16 px per side)");
 
   Backbone& backbone = backbone_;
-  backbone->to(device);
 
   const std::set<std::string> taps = gatys_taps(o);
 
@@ -303,7 +352,20 @@ StylizeResult GatysStylizer::stylize(const StylizeInputs& inputs, const StylizeH
     const int64_t h = std::max<int64_t>(1, std::llround(static_cast<double>(out_h) / factor));
     const int64_t w = std::max<int64_t>(1, std::llround(static_cast<double>(out_w) / factor));
 
-    const GatysTargets targets = gatys_targets(*backbone, o, content_work, inputs.styles, style_work, h, w);
+    // The style Grams at this size are the session's when the styles do not depend on the photo.
+    GatysTargets targets;
+    if (o.preserve_colors == "none") {
+      {
+        torch::NoGradGuard no_grad;
+        targets.content = backbone->extract(resize_image(content_work, h, w), names_of(o.content_layers));
+      }
+      std::lock_guard<std::mutex> lock(cache_->mutex);
+      auto& groups = cache_->groups[{h, w}];
+      if (groups.empty()) groups = style_groups(*backbone, o, inputs.styles, style_work, h, w, device);
+      targets.groups = groups;
+    } else {
+      targets = gatys_targets(*backbone, o, content_work, inputs.styles, style_work, h, w);
+    }
     at::Tensor x = resize_image(current, h, w).clone().set_requires_grad(true);
     const bool lbfgs = o.optimizer == "lbfgs";
     const double lr = o.learning_rate > 0 ? o.learning_rate : (lbfgs ? 1.0 : 0.02);
@@ -376,6 +438,13 @@ StylizeResult GatysStylizer::stylize(const StylizeInputs& inputs, const StylizeH
   }
 
   StylizeResult out;
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  out.stopped_early = stopped;
+  out.steps = last.step;
+  char detail[160];
+  std::snprintf(detail, sizeof detail, "final loss %.4g (content %.4g, style %.4g, tv %.4g)", last.total, last.content,
+                last.style, last.tv);
+  out.detail = detail;
   out.image.rgb = result.cpu().contiguous();
   if (inputs.content.alpha.defined()) out.image.alpha = resize_image(inputs.content.alpha.to(torch::kFloat32), out_h, out_w).clamp(0.0, 1.0).contiguous();
   out.image.bit_depth = 8;
@@ -385,9 +454,107 @@ StylizeResult GatysStylizer::stylize(const StylizeInputs& inputs, const StylizeH
                      {"height", out_h},
                      {"device", device.str()},
                      {"stopped_early", stopped},
-                     {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count()},
+                     {"seconds", out.seconds},
                      {"final", to_json(last)}};
   return out;
 }
+
+// ---- the method ------------------------------------------------------------------------------------
+
+namespace {
+
+std::vector<std::pair<Json, std::string>> side_choices(std::initializer_list<int64_t> sides) {
+  std::vector<std::pair<Json, std::string>> out;
+  for (int64_t side : sides) out.emplace_back(side, std::to_string(side) + " px");
+  return out;
+}
+
+OptionSchema gatys_schema() {
+  const WebControl colours{"select", "Colours", {{"none", "the painting's"}, {"luminance", "the photo's (luminance transfer)"},
+                                                 {"histogram", "the photo's (matched palette)"}}, Json(), 0};
+  return OptionSchema{
+      string_option("backbone", "random-multiscale", "feature network: random-multiscale (default, no download), vgg19, vgg16, vgg19-normalised")
+          .with_choices(backbone_registry().names())
+          .with_role(OptionRole::backbone),
+      string_option("weights", "", "weight file for the backbone (.pth or impasto checkpoint)")
+          .with_role(OptionRole::backbone_weights)
+          .operator_only(),
+      string_option("pooling", "max", "VGG pooling: max or avg").with_choices({"max", "avg"}),
+      integer_option("backbone_seed", 0, "seed of the random-multiscale weights").with_range(0, std::nullopt),
+      number_option("content_weight", Json(), "alpha: weight of the content loss (default: the backbone's recipe)")
+          .with_range(0, std::nullopt)
+          .on_page(WebControl{"scale", "Content weight", {}, 0, 0.25}),
+      number_option("style_weight", Json(), "beta: weight of the style loss (default: the backbone's recipe)")
+          .with_range(0, std::nullopt)
+          .on_page(WebControl{"scale", "Style weight", {}, 0, 0.25}),
+      number_option("tv_weight", Json(), "weight of the total-variation loss (default: the backbone's recipe)").with_range(0, std::nullopt),
+      layers_option("content_layers", "content layers, name or name:weight, comma separated (default: the backbone's recipe)"),
+      layers_option("style_layers", "style layers, name or name:weight, comma separated (default: the backbone's recipe)"),
+      string_option("normalisation", Json(), "loss normalisation: energy, gatys or mse (default: the backbone's recipe)")
+          .with_choices({"energy", "gatys", "mse"}),
+      string_option("optimizer", "lbfgs", "lbfgs (default) or adam").with_choices({"lbfgs", "adam"}),
+      integer_option("iterations", 300, "iterations per scale (default 300)")
+          .with_range(0, std::nullopt)
+          .limited_by("max_iterations", 1000)
+          .on_page(WebControl{"number", "Iterations", {}, 150, 1}),
+      number_option("learning_rate", 0, "step size (default: L-BFGS 1, Adam 0.02)").with_range(0, std::nullopt),
+      integer_option("lbfgs_history", 100, "L-BFGS history size (default 100)").with_range(1, 10000).operator_only(),
+      string_option("init", "content", "start from: content (default), noise or image")
+          .with_choices({"content", "noise", "image"})
+          .for_clients({"content", "noise"}),
+      integer_option("seed", 0, "random seed (noise init)").with_range(0, std::nullopt),
+      integer_option("image_size", 512, "longest side of the output in pixels (default 512; 0 = content size)")
+          .with_range(0, 16384)
+          .with_role(OptionRole::output_side)
+          .limited_by("max_side", 1024)
+          .on_page(WebControl{"select", "Size (longest side)", side_choices({256, 384, 512, 768, 1024}), 384, 0}),
+      number_option("style_scale", 1.0, "style image size relative to the output (default 1)").with_range(0, 16),
+      string_option("preserve_colors", "none", "none (default), luminance or histogram")
+          .with_choices({"none", "luminance", "histogram"})
+          .on_page(colours),
+      integer_option("scales", 1, "coarse-to-fine levels, each twice the previous size (default 1)").with_range(1, 8),
+      string_option("device", "auto", "auto (default), cpu, cuda or cuda:N").with_role(OptionRole::device).operator_only(),
+  };
+}
+
+MethodDescription gatys_description() {
+  MethodCapabilities can;  // 1..16 style images, iterative
+  can.masks = true;
+  can.init_image = true;
+  can.explain_sections = {"objective"};
+  return MethodDescription{"gatys", "optimisation of the output image (Gatys et al. 2015)", gatys_schema(), can};
+}
+
+class GatysMethod : public Method {
+ public:
+  GatysMethod() : Method(gatys_description()) {}
+
+  Json check(const Json& options) const override {
+    Json j;
+    to_json(j, resolve_gatys_options(gatys_options_from_json(Method::check(options))));
+    return j;
+  }
+
+  std::unique_ptr<Session> open(const Json& options, const StyleSet& styles, ResourceCache* cache) const override {
+    GatysOptions o = resolve_gatys_options(gatys_options_from_json(Method::check(options)));
+    Backbone backbone;
+    if (cache) {
+      const BackboneOptions& b = o.backbone;
+      const c10::Device device = resolve_device(o.device);
+      const std::string key = "backbone:" + b.name + ":" + b.pooling + ":" + std::to_string(b.seed) + ":" +
+                              (b.weights.empty() ? "" : file_version(b.weights)) + ":" + device.str();
+      backbone = cache->get<BackboneImpl>(key, [&] {
+        Backbone built = make_backbone(b);
+        built->to(device);
+        return built;
+      });
+    }
+    return std::make_unique<GatysSession>(std::move(o), styles, std::move(backbone));
+  }
+};
+
+}  // namespace
+
+void register_gatys_method(MethodRegistry& registry) { registry.add(std::make_shared<GatysMethod>()); }
 
 }  // namespace impasto

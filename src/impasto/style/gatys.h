@@ -14,7 +14,7 @@
 
 #include "impasto/losses/losses.h"
 #include "impasto/nn/backbone.h"
-#include "impasto/style/stylizer.h"
+#include "impasto/style/method.h"
 
 namespace impasto {
 
@@ -42,19 +42,34 @@ struct GatysOptions {
 void to_json(Json& json, const GatysOptions& options);
 GatysOptions gatys_options_from_json(const Json& json);  // strict: unknown keys throw
 
-class GatysStylizer : public Stylizer {
+// The options with the backbone's recipe filled in (every optional set) and every value checked,
+// layer names included, without loading the backbone (nn/backbone.h backbone_info). OptionError
+// naming the option; FileError for a weight file that does not exist.
+GatysOptions resolve_gatys_options(GatysOptions options);
+
+// Method "gatys" (its option schema and capabilities: gatys.cpp).
+void register_gatys_method(MethodRegistry& registry);
+
+// A gatys session: the backbone built once and, for the style set it was opened with, the style
+// Grams of every output size it has met (unless preserve_colors recolours the styles per photo).
+class GatysSession : public Session {
  public:
-  explicit GatysStylizer(GatysOptions options);
-  StylizeResult stylize(const StylizeInputs& inputs, const StylizeHooks& hooks) override;
+  // Builds the backbone (reads its weights) itself.
+  explicit GatysSession(GatysOptions options, StyleSet styles = {});
+  // With a backbone already built for options.backbone (shared, e.g. from a ResourceCache).
+  GatysSession(GatysOptions options, StyleSet styles, Backbone backbone);
+  StylizeResult stylize(const Image& content, const StylizeHooks& hooks) override;
   Json options() const override;
-  // The options with the backbone's recipe filled in (every optional set), and the backbone, for
-  // evaluating the objective outside stylize() (explain/).
+  // The resolved options and the backbone, for evaluating the objective outside stylize() (explain/).
   const GatysOptions& resolved_options() const { return options_; }
   const Backbone& backbone() const { return backbone_; }
 
  private:
+  struct StyleCache;
   GatysOptions options_;
-  Backbone backbone_;  // built (weights loaded) once, in the constructor
+  StyleSet styles_;
+  Backbone backbone_;
+  std::shared_ptr<StyleCache> cache_;
 };
 
 // ---- The objective, as stylize() builds and minimises it (also used by explain/) -----------------

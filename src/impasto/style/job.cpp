@@ -12,10 +12,12 @@
 #include <map>
 #include <sstream>
 
+#include "impasto/core/text.h"
 #include "impasto/io/chart.h"
 #include "impasto/io/image_folder.h"
 #include "impasto/io/grid.h"
 #include "impasto/io/image_ops.h"
+#include "impasto/io/text_file.h"
 
 namespace impasto {
 
@@ -25,17 +27,6 @@ std::string output_stem(const std::string& output) {
   if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return output;
   return output.substr(0, dot);
 }
-
-namespace {
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) throw FileError(path, "cannot open for writing");
-  f << text;
-  if (!f) throw FileError(path, "write failed");
-}
-
-}  // namespace
 
 at::Tensor loss_curves(const std::vector<StepRecord>& records) {
   // x: steps counted across all levels.
@@ -67,11 +58,12 @@ at::Tensor loss_curves(const std::vector<StepRecord>& records) {
 namespace {
 
 // The checks that do not depend on the content image, before any expensive work.
-void check_job(const StylizeJob& job, const Stylizer& stylizer) {
-  if (stylizer.uses_style_images() && job.styles.empty())
-    throw OptionError("style", "no style image given; method " + job.method + " needs at least one");
-  if (!stylizer.uses_style_images() && (!job.styles.empty() || !job.masks.empty() || !job.init_image.empty()))
-    throw OptionError("style", "method " + job.method + " takes no style, mask or init image (its style is in the network)");
+void check_job(const StylizeJob& job, const MethodDescription& method) {
+  check_style_count(method, job.styles.size());
+  const MethodCapabilities& can = method.capabilities;
+  if (!job.masks.empty() && !can.masks) throw OptionError("masks", "method " + method.name + " takes no masks");
+  if (!job.init_image.empty() && !can.init_image)
+    throw OptionError("init_image", "method " + method.name + " takes no init image");
   if (!job.style_blend_weights.empty() && job.style_blend_weights.size() != job.styles.size())
     throw OptionError("style_blend_weights", "got " + std::to_string(job.style_blend_weights.size()) +
                                                  " weights for " + std::to_string(job.styles.size()) + " style images");
@@ -84,13 +76,8 @@ void check_job(const StylizeJob& job, const Stylizer& stylizer) {
 }
 
 // The style, mask and init images, read once for every content image.
-struct SharedInputs {
-  std::vector<StyleInput> styles;
-  at::Tensor init;
-};
-
-SharedInputs read_shared_inputs(const StylizeJob& job, const ImageReadOptions& read_options) {
-  SharedInputs shared;
+StyleSet read_style_set(const StylizeJob& job, const ImageReadOptions& read_options) {
+  StyleSet shared;
   for (size_t i = 0; i < job.styles.size(); ++i) {
     StyleInput s;
     s.name = job.styles[i];
@@ -110,14 +97,10 @@ struct Destination {
   std::string extension;   // ".png" etc.
 };
 
-// Stylizes one content image with a stylizer made for the job and writes the result.
-Json stylize_one(Stylizer& stylizer, const StylizeJob& job, const SharedInputs& shared, Image content,
-                 const std::string& content_name, const Destination& to, const Callbacks& callbacks) {
-  StylizeInputs inputs;
-  inputs.content = std::move(content);
-  inputs.styles = shared.styles;
-  inputs.init = shared.init;
-  const bool steps = stylizer.reports_steps();
+// Stylizes one content image with the job's session and writes the result.
+StylizeJobResult stylize_one(Session& session, const MethodDescription& method, const StylizeJob& job, Image content,
+                             const std::string& content_name, const Destination& to, const Callbacks& callbacks) {
+  const bool steps = method.capabilities.iterative;
   const bool to_file = !to.path.empty();
   const std::string stem = to_file ? output_stem(to.path) : "";
   std::ofstream losses;
@@ -134,7 +117,8 @@ Json stylize_one(Stylizer& stylizer, const StylizeJob& job, const SharedInputs& 
     records.push_back(r);
   };
   hooks.snapshot_every = to_file ? job.save_every : 0;
-  const int levels = stylizer.options().value("scales", 1);  // effective options: defaults filled
+  const Json effective = session.options();
+  const int levels = effective.contains("scales") ? effective["scales"].get<int>() : 1;
   hooks.on_snapshot = [&](const StepRecord& r, const at::Tensor& image) {
     std::ostringstream name;
     name << stem << '_';
@@ -143,7 +127,7 @@ Json stylize_one(Stylizer& stylizer, const StylizeJob& job, const SharedInputs& 
     write_image(name.str(), image);
   };
 
-  StylizeResult result = stylizer.stylize(inputs, hooks);
+  StylizeResult result = session.stylize(content, hooks);
   if (losses.is_open()) losses.close();
   if (to_file) {
     write_image(to.path, result.image.rgb, result.image.alpha);
@@ -162,22 +146,27 @@ Json stylize_one(Stylizer& stylizer, const StylizeJob& job, const SharedInputs& 
   summary["output"] = to_file ? to.path : "-";
   summary["losses"] = steps ? to.losses : "";
   summary["loss_curves"] = curves_path;
-  if (to_file) write_text(stem + ".json", summary.dump(2) + "\n");
-  return summary;
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  return s;
+  if (to_file) write_text_file(stem + ".json", summary.dump(2) + "\n");
+  StylizeJobResult out;
+  out.summary = std::move(summary);
+  out.width = result.image.width();
+  out.height = result.image.height();
+  out.seconds = result.seconds;
+  out.stopped_early = result.stopped_early;
+  out.steps = result.steps;
+  out.detail = result.detail;
+  out.losses = steps ? to.losses : "";
+  return out;
 }
 
 }  // namespace
 
-Json run_stylize_job(const StylizeJob& job, const Callbacks& callbacks) {
+StylizeJobResult run_stylize_job(const StylizeJob& job, const Callbacks& callbacks) {
   // Validate everything cheap before the expensive parts.
-  auto stylizer = make_stylizer(job.method, job.options);
+  const Method& method = method_registry().get(job.method);
+  method.check(job.options);
   if (job.content.empty() && job.content_bytes.empty()) throw OptionError("content", "no content image given");
-  check_job(job, *stylizer);
+  check_job(job, method.description());
   Destination to;
   if (job.write_output) {
     if (job.save_every > 0) throw OptionError("save_every", "snapshots need an output file, not a stream");
@@ -198,15 +187,16 @@ Json run_stylize_job(const StylizeJob& job, const Callbacks& callbacks) {
   const std::string content_name = job.content.empty() ? "stdin" : job.content;
   Image content = job.content_bytes.empty() ? read_image(job.content, read_options)
                                             : decode_image(job.content_bytes, content_name, read_options);
-  const SharedInputs shared = read_shared_inputs(job, read_options);
-  return stylize_one(*stylizer, job, shared, std::move(content), content_name, to, callbacks);
+  auto session = method.open(job.options, read_style_set(job, read_options), job.cache);
+  return stylize_one(*session, method.description(), job, std::move(content), content_name, to, callbacks);
 }
 
 Json run_stylize_folder(const StylizeJob& job, const Callbacks& callbacks) {
   namespace fs = std::filesystem;
   const auto start = std::chrono::steady_clock::now();
-  auto stylizer = make_stylizer(job.method, job.options);
-  check_job(job, *stylizer);
+  const Method& method = method_registry().get(job.method);
+  method.check(job.options);
+  check_job(job, method.description());
   if (job.write_output) throw OptionError("output", "a folder of images goes into a folder, not a stream");
   if (!job.losses.empty()) throw OptionError("losses", "a folder run writes <name>.losses.jsonl beside each output");
   const std::vector<std::string> files = list_image_files(job.content, /*recursive=*/false, "content");
@@ -233,7 +223,7 @@ Json run_stylize_folder(const StylizeJob& job, const Callbacks& callbacks) {
 
   ImageReadOptions read_options;
   read_options.max_pixels = job.max_pixels;
-  const SharedInputs shared = read_shared_inputs(job, read_options);
+  auto session = method.open(job.options, read_style_set(job, read_options), job.cache);
   Callbacks per_image = callbacks;
   per_image.progress = nullptr;  // one bar over the images
   Json skipped = Json::array(), written = Json::array();
@@ -255,9 +245,9 @@ Json run_stylize_folder(const StylizeJob& job, const Callbacks& callbacks) {
       to.path = outputs[size_t(i)];
       to.extension = fs::path(to.path).extension().string();
       to.losses = output_stem(to.path) + ".losses.jsonl";
-      const Json summary = stylize_one(*stylizer, job, shared, std::move(content), input, to, per_image);
+      const StylizeJobResult one = stylize_one(*session, method.description(), job, std::move(content), input, to, per_image);
       written.push_back(to.path);
-      partial = summary.value("stopped_early", false);
+      partial = one.stopped_early;
     }
     done = i + 1;
     ProgressEvent e;
@@ -277,7 +267,7 @@ Json run_stylize_folder(const StylizeJob& job, const Callbacks& callbacks) {
               {"skipped", skipped},
               {"stopped_early", partial || (stopped && done < total)},
               {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()},
-              {"options", stylizer->options()}};
+              {"options", session->options()}};
 }
 
 }  // namespace impasto

@@ -1,5 +1,5 @@
 #pragma once
-// A stylization as files: read the content, style, mask and init images, run a Stylizer, write the
+// A stylization as files: read the content, style, mask and init images, run a method's session, write the
 // result (alpha carried through); for methods that report steps `<stem>.losses.jsonl` (one StepRecord
 // per line) and `<stem>.losses.png` (the loss terms and the per-layer style losses over the steps); snapshots
 // every N steps (`<stem>_<step>.png`, or `<stem>_l<level>_<step>.png` with several levels) and
@@ -11,7 +11,7 @@
 // handed over instead of written, and no file is written beside it (losses.jsonl only when `losses`
 // names one).
 //
-// Folders: run_stylize_folder applies one stylizer (one network load, the style images read once)
+// Folders: run_stylize_folder applies one session (one network load, the style images read once)
 // to every image of a folder (io/image_folder.h) and writes each result under the same name into
 // an output folder, with its side files. An image that cannot be read (missing, not an image, over
 // the pixel limit) is reported by name through the warning callback and skipped; the others are
@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "impasto/style/stylizer.h"
+#include "impasto/style/method.h"
 
 namespace impasto {
 
@@ -43,6 +43,19 @@ struct StylizeJob {
   // Output format (png, jpg, webp, bmp, tif) for write_output (default png) and for a folder's
   // outputs (default: each input's own); a single output file takes its format from its extension.
   std::string format;
+  // Networks are loaded through this cache when set (a server's workers share what they load).
+  ResourceCache* cache = nullptr;
+};
+
+// What one stylization did: the summary written to <stem>.json, and what a front end shows.
+struct StylizeJobResult {
+  Json summary;
+  int64_t width = 0, height = 0;
+  double seconds = 0;
+  bool stopped_early = false;  // a stop request ended it; the result so far was written
+  int64_t steps = 0;           // iterative methods: steps done at the last level
+  std::string detail;          // the method's line: "final loss ...", "with the TransformerNet (1 tile)"
+  std::string losses;          // the losses.jsonl written ("" = none)
 };
 
 // Paths derived from the output path.
@@ -52,8 +65,9 @@ std::string output_stem(const std::string& output);
 // layer, over the steps of all levels.
 at::Tensor loss_curves(const std::vector<StepRecord>& records);
 
-// Returns the summary that is also written to <stem>.json. Throws the typed errors of the steps.
-Json run_stylize_job(const StylizeJob& job, const Callbacks& callbacks);
+// The summary is also written to <stem>.json. Throws the typed errors of the steps; every check
+// that needs no image (options, style count, output path) comes before any file is read.
+StylizeJobResult run_stylize_job(const StylizeJob& job, const Callbacks& callbacks);
 
 // job.content and job.output are folders (OptionError naming "content" or "output" otherwise, or
 // when they are the same folder, or when two inputs would be written to the same file). Progress is

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -101,51 +102,49 @@ at::Tensor finish_network_output(const at::Tensor& stylized, const at::Tensor& c
   return out.clamp(0, 1);
 }
 
-// The loaded network, shared by the stylizers made from it, and who is using it.
-struct NetworkStylizer::Net {
+struct SharedStyleNetwork {
   StyleNetwork net;
   std::shared_mutex in_use;
 };
 
-void NetworkStylizer::check_options() const {
-  if (options_.model.empty()) throw OptionError("model", "no network given (a .pth or impasto checkpoint)");
-  if (!(options_.strength >= 0 && options_.strength <= 1)) throw OptionError("strength", "must be in 0..1");
-  if (options_.preserve_colors != "none" && options_.preserve_colors != "luminance" && options_.preserve_colors != "histogram")
-    throw OptionError("preserve_colors", "unknown value '" + options_.preserve_colors + "'; valid: none, luminance, histogram");
-  if (options_.image_size < 0 || options_.image_size > 65536) throw OptionError("image_size", "must be in 0..65536 (0 = content size)");
-  if (options_.overlap < 0) throw OptionError("overlap", "must be >= 0");
-  if (options_.tile <= 2 * options_.overlap) throw OptionError("tile", "must be more than twice the overlap");
-  if (options_.tile_statistics != "image" && options_.tile_statistics != "exact" && options_.tile_statistics != "tile")
-    throw OptionError("tile_statistics", "unknown value '" + options_.tile_statistics + "'; valid: image, exact, tile");
+void check_network_options(const NetworkStylizerOptions& o) {
+  if (o.model.empty()) throw OptionError("model", "no network given (a .pth or impasto checkpoint)");
+  if (!(o.strength >= 0 && o.strength <= 1)) throw OptionError("strength", "must be in 0..1");
+  if (o.preserve_colors != "none" && o.preserve_colors != "luminance" && o.preserve_colors != "histogram")
+    throw OptionError("preserve_colors", "unknown value '" + o.preserve_colors + "'; valid: none, luminance, histogram");
+  if (o.image_size < 0 || o.image_size > 65536) throw OptionError("image_size", "must be in 0..65536 (0 = content size)");
+  if (o.overlap < 0) throw OptionError("overlap", "must be >= 0");
+  if (o.tile <= 2 * o.overlap) throw OptionError("tile", "must be more than twice the overlap");
+  if (o.tile_statistics != "image" && o.tile_statistics != "exact" && o.tile_statistics != "tile")
+    throw OptionError("tile_statistics", "unknown value '" + o.tile_statistics + "'; valid: image, exact, tile");
+  resolve_device(o.device);
 }
 
-NetworkStylizer::NetworkStylizer(NetworkStylizerOptions o) : options_(std::move(o)), net_(std::make_shared<Net>()) {
-  check_options();
-  net_->net = load_style_network(options_.model, resolve_device(options_.device));
+NetworkSession::NetworkSession(NetworkStylizerOptions o, ResourceCache* cache) : options_(std::move(o)) {
+  check_network_options(options_);
+  const c10::Device device = resolve_device(options_.device);
+  auto load = [&] {
+    auto shared = std::make_shared<SharedStyleNetwork>();
+    shared->net = load_style_network(options_.model, device);
+    return shared;
+  };
+  net_ = cache ? cache->get<SharedStyleNetwork>("style-network:" + file_version(options_.model) + ":" + device.str(), load)
+               : load();
 }
 
-NetworkStylizer::NetworkStylizer(const NetworkStylizer& loaded, NetworkStylizerOptions o)
-    : options_(std::move(o)), net_(loaded.net_) {
-  check_options();
-  if (options_.model != loaded.options_.model)
-    throw OptionError("model", "'" + options_.model + "' is not the loaded network '" + loaded.options_.model + "'");
-  if (resolve_device(options_.device) != net_->net.device)
-    throw OptionError("device", "the loaded network is on " + net_->net.device.str() + ", not " + options_.device);
-}
+NetworkSession::~NetworkSession() = default;
 
-NetworkStylizer::~NetworkStylizer() = default;
+const StyleNetwork* NetworkSession::network() const { return &net_->net; }
 
-const StyleNetwork& NetworkStylizer::network() const { return net_->net; }
-
-Json NetworkStylizer::options() const {
+Json NetworkSession::options() const {
   Json j;
   to_json(j, options_);
   return j;
 }
 
-StylizeResult NetworkStylizer::stylize(const StylizeInputs& inputs, const StylizeHooks& hooks) {
+StylizeResult NetworkSession::stylize(const Image& input, const StylizeHooks& hooks) {
   const auto start = std::chrono::steady_clock::now();
-  at::Tensor content = inputs.content.rgb;
+  at::Tensor content = input.rgb;
   if (!content.defined() || content.dim() != 4 || content.size(0) != 1 || content.size(1) != 3)
     throw OptionError("content", "expected one RGB image [1,3,H,W]");
   if (options_.image_size > 0) {
@@ -215,14 +214,85 @@ StylizeResult NetworkStylizer::stylize(const StylizeInputs& inputs, const Styliz
 
   StylizeResult result;
   result.image.rgb = out;
-  if (inputs.content.alpha.defined())
-    result.image.alpha = options_.image_size > 0 ? resize_image(inputs.content.alpha, out.size(2), out.size(3)) : inputs.content.alpha;
+  if (input.alpha.defined())
+    result.image.alpha = options_.image_size > 0 ? resize_image(input.alpha, out.size(2), out.size(3)) : input.alpha;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = seconds;
+  result.detail = std::string("with the ") + (net_->net.kind == "transformer_net" ? "TransformerNet" : "CycleGAN generator") +
+                  " (" + std::to_string(tile_count) + (tile_count == 1 ? " tile)" : " tiles)");
   result.summary = Json{{"method", "network"},   {"network", net_->net.kind},  {"options", options()},
                         {"width", out.size(3)},  {"height", out.size(2)},  {"tiles", tile_count},
                         {"tile_statistics", statistics},
                         {"seconds", seconds}};
   return result;
 }
+
+// ---- the method ------------------------------------------------------------------------------------
+
+namespace {
+
+OptionSchema network_schema() {
+  std::vector<std::pair<Json, std::string>> sizes;
+  for (int64_t side : {256, 384, 512, 768, 1024}) sizes.emplace_back(side, std::to_string(side) + " px");
+  sizes.emplace_back(0, "original");
+  const WebControl colours{"select", "Colours", {{"none", "the network's"}, {"luminance", "the photo's (luminance transfer)"},
+                                                 {"histogram", "the photo's (matched palette)"}}, Json(), 0};
+  return OptionSchema{
+      string_option("model", "", "trained network (.pth or checkpoint): fast_neural_style TransformerNet or CycleGAN generator; implies --method network")
+          .with_role(OptionRole::model),
+      number_option("strength", 1.0, "0 = the photo .. 1 = the full style (default 1)")
+          .with_range(0, 1)
+          .on_page(WebControl{"range", "Strength", {}, Json(), 0.05}),
+      string_option("preserve_colors", "none", "none (default), luminance or histogram")
+          .with_choices({"none", "luminance", "histogram"})
+          .on_page(colours),
+      integer_option("image_size", 0, "longest side of the output in pixels (default: the content's size)")
+          .with_range(0, 65536)
+          .with_role(OptionRole::output_side)
+          .on_page(WebControl{"select", "Size (longest side)", sizes, 0, 0}),
+      integer_option("tile", 768, "tile side for large images (default 768)").with_range(1, 65536).operator_only(),
+      integer_option("overlap", 64, "pixels blended between tiles (default 64)").with_range(0, 65536).operator_only(),
+      string_option("tile_statistics", "image",
+                    "instance norms of tiles use the statistics of the whole image shrunk to a tile (image, default), of the full "
+                    "image measured norm by norm (exact: several times slower), or each tile's own (tile)")
+          .with_choices({"image", "exact", "tile"})
+          .operator_only(),
+      string_option("device", "auto", "auto (default), cpu, cuda or cuda:N").with_role(OptionRole::device).operator_only(),
+  };
+}
+
+MethodDescription network_description() {
+  MethodCapabilities can;
+  can.min_styles = can.max_styles = 0;  // the style is in the weights
+  can.iterative = false;
+  can.explain_sections = {"network"};
+  return MethodDescription{"network", "one pass of a trained network: fast_neural_style TransformerNet or CycleGAN generator (--model)",
+                           network_schema(), can};
+}
+
+class NetworkMethod : public Method {
+ public:
+  NetworkMethod() : Method(network_description()) {}
+
+  Json check(const Json& options) const override {
+    const NetworkStylizerOptions o = network_stylizer_options_from_json(Method::check(options));
+    check_network_options(o);
+    if (!std::filesystem::exists(o.model)) throw FileError(o.model, "no such network file");
+    Json j;
+    to_json(j, o);
+    return j;
+  }
+
+  std::string model_kind(const std::string& path) const override { return style_network_kind(path); }
+
+  std::unique_ptr<Session> open(const Json& options, const StyleSet& styles, ResourceCache* cache) const override {
+    check_style_count(description(), styles.styles.size());
+    return std::make_unique<NetworkSession>(network_stylizer_options_from_json(Method::check(options)), cache);
+  }
+};
+
+}  // namespace
+
+void register_network_method(MethodRegistry& registry) { registry.add(std::make_shared<NetworkMethod>()); }
 
 }  // namespace impasto

@@ -29,7 +29,7 @@
 #include "impasto/nn/activations.h"
 #include "impasto/nn/cyclegan_nets.h"
 #include "impasto/nn/transformer_net.h"
-#include "impasto/style/stylizer.h"
+#include "impasto/style/method.h"
 #include "impasto/style/tiling.h"
 
 namespace impasto {
@@ -84,27 +84,31 @@ StyleNetwork load_style_network(const std::string& path, c10::Device device = c1
 at::Tensor finish_network_output(const at::Tensor& stylized, const at::Tensor& content, double strength,
                                  const std::string& preserve_colors);
 
-class NetworkStylizer : public Stylizer {
+// The checks of every option that need no file: OptionError naming the option.
+void check_network_options(const NetworkStylizerOptions& options);
+
+// Method "network" (its option schema and capabilities: network.cpp).
+void register_network_method(MethodRegistry& registry);
+
+// A loaded style network as sessions share it (through a ResourceCache): the network and who is
+// using it. Sessions on one network may stylize at the same time on several threads; a tiled run
+// fixes statistics inside the network's norms and has it to itself meanwhile.
+struct SharedStyleNetwork;
+
+class NetworkSession : public Session {
  public:
-  explicit NetworkStylizer(NetworkStylizerOptions options);  // loads the network; throws on bad options
-  // A stylizer with other options (strength, colours, size, tiles) on the network `loaded` has
-  // read already, sharing its weights: a server keeps each model loaded once. `options.model` must
-  // name the same file. Stylizers sharing a network may run at the same time on several threads.
-  NetworkStylizer(const NetworkStylizer& loaded, NetworkStylizerOptions options);
-  ~NetworkStylizer() override;
-  StylizeResult stylize(const StylizeInputs& inputs, const StylizeHooks& hooks) override;
+  // Loads the network of options.model (through `cache` when given); throws on bad options.
+  explicit NetworkSession(NetworkStylizerOptions options, ResourceCache* cache = nullptr);
+  ~NetworkSession() override;
+  StylizeResult stylize(const Image& content, const StylizeHooks& hooks) override;
   Json options() const override;
-  bool uses_style_images() const override { return false; }
-  bool reports_steps() const override { return false; }
-  // The loaded network, shared with the stylizers made from this one: switching blocks off there
+  // The loaded network, shared with other sessions on the same file: switching blocks off there
   // (explain/) must not overlap their stylize calls.
-  const StyleNetwork& network() const;
+  const StyleNetwork* network() const override;
 
  private:
-  struct Net;
-  void check_options() const;
   NetworkStylizerOptions options_;
-  std::shared_ptr<Net> net_;
+  std::shared_ptr<SharedStyleNetwork> net_;
 };
 
 }  // namespace impasto
