@@ -3,5 +3,5 @@
 # other on the random-weight backbone (no download, no input files) and writes demo-out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh
+bash scripts/build.sh impasto_cli   # only what the demo runs: no tests, no benchmarks
 build/impasto demo -o demo-out "$@"

@@ -1,0 +1,25 @@
+# impasto_header_closure(<out-var> <root> <header>...): the headers under <root> that the given ones
+# include, directly or through each other (#include "impasto/..."), the given ones included. The
+# installed headers are this closure of the public entry headers, so what a program includes is
+# complete and nothing else is installed.
+function(impasto_header_closure out root)
+  set(seen "")
+  set(todo ${ARGN})
+  while(todo)
+    list(POP_FRONT todo header)
+    if(header IN_LIST seen)
+      continue()
+    endif()
+    if(NOT EXISTS "${root}/${header}")
+      message(FATAL_ERROR "public header ${header} is not under ${root}")
+    endif()
+    list(APPEND seen "${header}")
+    file(STRINGS "${root}/${header}" includes REGEX "^#include \"impasto/[^\"]+\"")
+    foreach(line IN LISTS includes)
+      string(REGEX REPLACE "^#include \"(impasto/[^\"]+)\".*" "\\1" included "${line}")
+      list(APPEND todo "${included}")
+    endforeach()
+  endwhile()
+  list(SORT seen)
+  set(${out} "${seen}" PARENT_SCOPE)
+endfunction()
