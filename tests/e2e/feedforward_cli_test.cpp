@@ -6,7 +6,7 @@
 
 #include "impasto/data/synthetic.h"
 #include "impasto/io/image.h"
-#include "impasto/train/run_dir.h"
+#include "impasto/io/run_dir.h"
 #include "test_support.h"
 
 using namespace impasto;
@@ -32,7 +32,7 @@ TEST(FeedforwardCli, TrainWritesTheRunAndItsModelStylizesAPhoto) {
   for (const char* f : {"config.json", "log.jsonl", "report.html", "model.ckpt", "samples/real.png",
                         "samples/step-000004.png", "checkpoints/step-000002.ckpt"})
     EXPECT_TRUE(fs::exists(run + "/" + f)) << f;
-  EXPECT_EQ(RunDirectory(run).read_config()["image_size"], 16);
+  EXPECT_EQ(RunFolder(run).read_config()["image_size"], 16);
 
   write_image(dir + "/photo.png", synthetic_landscape(22, 30, 1));
   r = run_cli("stylize -q -c " + dir + "/photo.png --model " + run + "/model.ckpt -o " + dir + "/out.png");
@@ -43,7 +43,7 @@ TEST(FeedforwardCli, TrainWritesTheRunAndItsModelStylizesAPhoto) {
 
   r = run_cli("train feedforward -q --resume " + run + " --steps 6");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(RunDirectory(run).read_log().back()["step"], 6);
+  EXPECT_EQ(RunFolder(run).read_log().back()["step"], 6);
   expect_cli_failure("train feedforward --resume " + run + " --lr 0.1", "--lr cannot be combined");
 }
 

@@ -12,7 +12,7 @@
 #include "impasto/io/image.h"
 #include "impasto/io/weights.h"
 #include "impasto/nn/gan_model.h"
-#include "impasto/train/run_dir.h"
+#include "impasto/io/run_dir.h"
 #include "test_support.h"
 
 using namespace impasto;
@@ -101,7 +101,7 @@ TEST(GanCli, CtrlCWritesACheckpointAndResumeFinishes) {
   expect_cli_failure("train gan --resume " + run + " --loss hinge", "--loss");
   r = run_cli("train gan -q --resume " + run + " --steps " + std::to_string(stopped + 5));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const auto log = RunDirectory(run).read_log();
+  const auto log = RunFolder(run).read_log();
   EXPECT_EQ(log.back()["step"], stopped + 5);
   for (size_t i = 1; i < log.size(); ++i) EXPECT_EQ(log[i]["step"].get<int64_t>(), log[i - 1]["step"].get<int64_t>() + 1);
 }

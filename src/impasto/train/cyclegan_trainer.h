@@ -1,7 +1,7 @@
 #pragma once
 // Unpaired image-to-image translation (CycleGAN: Zhu, Park, Isola, Efros 2017, "Unpaired
 // Image-to-Image Translation using Cycle-Consistent Adversarial Networks") into a run folder
-// (train/run_dir.h). G_A: A -> B and G_B: B -> A are ResNet or U-Net generators; D_A tells real B
+// (io/run_dir.h). G_A: A -> B and G_B: B -> A are ResNet or U-Net generators; D_A tells real B
 // images from G_A's, D_B real A images from G_B's (PatchGANs; nn/cyclegan_nets.h). One training step,
 // in the order of the reference's optimize_parameters (junyanz/pytorch-CycleGAN-and-pix2pix):
 //

@@ -16,7 +16,7 @@
 #include "impasto/losses/perceptual.h"
 #include "impasto/nn/gan_model.h"
 #include "impasto/train/optimizer_support.h"
-#include "impasto/train/run_dir.h"
+#include "impasto/io/run_dir.h"
 
 namespace impasto {
 namespace {

@@ -10,7 +10,7 @@
 // network is also trained to fool it (least-squares GAN objective, Mao et al. 2017), weighted by
 // `adversarial_weight`. 0 (the default) is the pure perceptual recipe.
 //
-// Runs are folders as for GANs (train/run_dir.h); the trained network is also written as
+// Runs are folders as for GANs (io/run_dir.h); the trained network is also written as
 // `model.ckpt` (the TransformerNet's own keys, as pytorch/examples saves them) for
 // `impasto stylize --model runs/x/model.ckpt`. Every random draw of step s comes from a generator
 // seeded with (seed, s) and batches are pure functions of their index, so --resume is exact.

@@ -19,7 +19,7 @@
 #include "impasto/nn/gan_model.h"
 #include "impasto/train/distributed.h"
 #include "impasto/train/optimizer_support.h"
-#include "impasto/train/run_dir.h"
+#include "impasto/io/run_dir.h"
 
 namespace impasto {
 namespace {

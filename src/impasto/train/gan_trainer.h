@@ -1,6 +1,6 @@
 #pragma once
 // Adversarial training of a generator G against a discriminator (critic) D on a dataset, writing a
-// run folder (train/run_dir.h). One training step = `n_critic` D updates (each on a fresh real
+// run folder (io/run_dir.h). One training step = `n_critic` D updates (each on a fresh real
 // batch and fresh noise) followed by one G update; G's weights are also tracked by an exponential
 // moving average (Karras et al. 2018 / Yazici et al. 2019), which is what samples and generation
 // use when enabled.
