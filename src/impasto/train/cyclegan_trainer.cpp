@@ -31,31 +31,6 @@ void check(bool ok, const std::string& option, const std::string& message) {
   if (!ok) throw OptionError(option, message);
 }
 
-// ---- objectives ------------------------------------------------------------------------------------
-
-// gan_mode names the reference's GANLoss modes; vanilla (BCE with logits) is, for G, the
-// nonsaturating loss of losses/gan_losses.h.
-GanLoss parse_gan_mode(const std::string& mode) {
-  if (mode == "lsgan") return GanLoss::lsgan;
-  if (mode == "vanilla") return GanLoss::nonsaturating;
-  if (mode == "wgangp") return GanLoss::wgangp;
-  throw OptionError("gan_mode", "unknown objective '" + mode + "'; valid: lsgan, vanilla, wgangp");
-}
-
-// The reference's GANLoss L(prediction, target is real) for G, from losses/gan_losses.h: lsgan's
-// generator_loss is Mao et al.'s 1/2 (f - 1)^2, the reference's MSELoss has no 1/2.
-at::Tensor generator_objective(GanLoss loss, const at::Tensor& fake) {
-  const at::Tensor l = generator_loss(loss, fake);
-  return loss == GanLoss::lsgan ? 2 * l : l;
-}
-
-// (L(D(real), real) + L(D(fake), fake)) / 2, D's objective halved (Zhu et al. 2017, sec. 4). lsgan's
-// discriminator_loss already carries Mao et al.'s 1/2 on each term; BCE and Wasserstein get it here.
-at::Tensor discriminator_objective(GanLoss loss, const at::Tensor& real, const at::Tensor& fake) {
-  const at::Tensor l = discriminator_loss(loss, real, fake);
-  return loss == GanLoss::lsgan ? l : 0.5 * l;
-}
-
 // ---- nets and data ---------------------------------------------------------------------------------
 
 // The nets' OptionErrors name their own options (arch, n_layers); these are netG / netD / n_layers_D here.
@@ -319,8 +294,8 @@ CycleGanTrainResult run_training(Session& s, const Callbacks& callbacks) {
       idt_A = l1(s.G_A->forward(real_B), real_B) * (o.lambda_B * o.lambda_identity);
       idt_B = l1(s.G_B->forward(real_A), real_A) * (o.lambda_A * o.lambda_identity);
     }
-    const at::Tensor adv_A = generator_objective(s.loss, s.D_A->forward(fake_B));
-    const at::Tensor adv_B = generator_objective(s.loss, s.D_B->forward(fake_A));
+    const at::Tensor adv_A = cyclegan_generator_loss(s.loss, s.D_A->forward(fake_B));
+    const at::Tensor adv_B = cyclegan_generator_loss(s.loss, s.D_B->forward(fake_A));
     const at::Tensor cycle_A = l1(rec_A, real_A) * o.lambda_A;
     const at::Tensor cycle_B = l1(rec_B, real_B) * o.lambda_B;
     s.opt_g->zero_grad();
@@ -332,7 +307,7 @@ CycleGanTrainResult run_training(Session& s, const Callbacks& callbacks) {
 
     // D update on real images and pooled fakes (the reference's backward_D_A, then backward_D_B).
     auto d_objective = [&](CycleGanDiscriminatorImpl& D, const at::Tensor& real, const at::Tensor& fake, double* gp) {
-      at::Tensor objective = discriminator_objective(s.loss, D.forward(real), D.forward(fake));
+      at::Tensor objective = cyclegan_discriminator_loss(s.loss, D.forward(real), D.forward(fake));
       if (s.loss != GanLoss::wgangp) return std::make_pair(objective, objective);
       const at::Tensor eps = at::rand({real.size(0)}, generator).to(s.device);
       const at::Tensor penalty =
@@ -404,7 +379,7 @@ Session make_session(const CycleGanTrainOptions& options, const std::string& run
   Session s;
   s.options = options;
   const CycleGanTrainOptions& o = s.options;
-  s.loss = parse_gan_mode(o.gan_mode);
+  s.loss = parse_cyclegan_gan_mode(o.gan_mode);
   s.device = resolve_device(o.device);
   s.data_a = make_domain_dataset(o, true, callbacks);
   s.data_b = make_domain_dataset(o, false, callbacks);
@@ -432,7 +407,7 @@ Session make_session(const CycleGanTrainOptions& options, const std::string& run
 }  // namespace
 
 CycleGanTrainOptions resolve(CycleGanTrainOptions o) {
-  parse_gan_mode(o.gan_mode);
+  parse_cyclegan_gan_mode(o.gan_mode);
   const auto names = synthetic_dataset_names();
   for (const bool a : {true, false}) {
     const std::string folder = a ? o.domain_a : o.domain_b, synthetic = a ? o.synthetic_a : o.synthetic_b;
