@@ -264,7 +264,7 @@ TEST(CycleGanTrainer, RunFolderCheckpointAndExportedGenerators) {
   const Json config = run.read_config();
   EXPECT_EQ(config["decay_start"], 2);
   EXPECT_EQ(config["netG"], "resnet_1blocks");
-  EXPECT_EQ(cyclegan_train_options_from_json(config).steps, 5);  // round trip
+  EXPECT_EQ(cyclegan_train_options_from_json(recipe_options(config)).steps, 5);  // round trip
   const auto log = run.read_log();
   ASSERT_EQ(log.size(), 3u);  // steps 2, 4 and the last
   for (const char* key : {"loss_D_A", "loss_G_A", "cycle_A", "idt_A", "loss_D_B", "loss_G_B", "cycle_B", "idt_B", "lr",

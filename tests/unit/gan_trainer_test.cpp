@@ -136,7 +136,7 @@ TEST(GanTrainer, ResumeIsExactWithR1PackingAndPixelNormUpsamplingG) {
     EXPECT_GT(record["r1"].get<double>(), 0.0);
   }
   // The options survive config.json and the checkpoint; the model generates with the same G.
-  const GanTrainOptions back = gan_train_options_from_json(RunFolder(dir).read_config());
+  const GanTrainOptions back = gan_train_options_from_json(recipe_options(RunFolder(dir).read_config()));
   EXPECT_DOUBLE_EQ(back.r1_gamma, 2.0);
   EXPECT_EQ(back.nets.pack, 2);
   EXPECT_EQ(back.nets.g_norm, "pixel");
@@ -188,7 +188,7 @@ TEST(GanTrainer, RunFolderHoldsConfigLogSamplesAndReport) {
   EXPECT_EQ(config["arch"], "mlp");      // auto resolved
   EXPECT_EQ(config["n_critic"], 1);
   EXPECT_DOUBLE_EQ(config["lr_g"].get<double>(), 2e-4);
-  EXPECT_EQ(gan_train_options_from_json(config).steps, 20);  // round trip
+  EXPECT_EQ(gan_train_options_from_json(recipe_options(config)).steps, 20);  // round trip
   const auto log = run.read_log();
   ASSERT_EQ(log.size(), 4u);
   EXPECT_EQ(log.back()["step"], 20);
