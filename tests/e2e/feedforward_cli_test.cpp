@@ -111,3 +111,18 @@ TEST(FeedforwardCli, TwoProcessDataParallelMatchesOneProcessOnTheCombinedBatch) 
   std::printf("feed-forward, 2 processes x batch 2 vs 1 x batch 4, 8 steps: weights differ by at most %.3g, "
               "outputs by %.3g\n", worst, output_diff);
 }
+
+// `impasto train --resume DIR` continues a run of any recipe by the recipe its config.json names.
+TEST(FeedforwardCli, TrainResumeWithoutARecipeContinuesTheRun) {
+  const std::string dir = test::temp_dir("train_resume_cli"), run = dir + "/run";
+  write_image(dir + "/style.png", synthetic_painting(40, 40, 1));
+  auto r = run_cli("train feedforward -q" + tiny(dir + "/style.png") + " --steps 2 --out " + run);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_cli("train -q --resume " + run + " --steps 3 --threads 1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("stylize --model " + run + "/model.ckpt"), std::string::npos) << r.output;
+  EXPECT_EQ(RunFolder(run).read_log().back()["step"], 3);
+  expect_cli_failure("train", "--resume");
+  expect_cli_failure("train --resume " + dir + "/none", "none");
+  expect_cli_failure("train gan --resume " + run, "feedforward");
+}
