@@ -23,7 +23,7 @@
 // the split, i.e. no batch norm).
 //
 // A new recipe is one file (its options, its Recipe subclass, a `register_builtin_<name>_recipe`)
-// and one registration line in loop.cpp's recipe_registry().
+// and one registration line (with its header's include) in loop.cpp's recipe_registry().
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
