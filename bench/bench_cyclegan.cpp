@@ -17,7 +17,7 @@
 #include <filesystem>
 
 #include "impasto/train/cyclegan_trainer.h"
-#include "impasto/train/run_dir.h"
+#include "impasto/io/run_dir.h"
 
 using namespace impasto;
 
@@ -45,7 +45,7 @@ void BM_CycleGanTraining(benchmark::State& state) {
     std::filesystem::remove_all(dir);
     train_cyclegan(o, dir, {});
     double images = 0, seconds = 0;
-    for (const Json& r : RunDirectory(dir).read_log()) {
+    for (const Json& r : RunFolder(dir).read_log()) {
       if (r["step"].get<int64_t>() <= kWarmupSteps) continue;
       images += static_cast<double>(kWarmupSteps * o.batch_size);
       seconds += kWarmupSteps * o.batch_size / r["images_per_s"].get<double>();

@@ -14,7 +14,7 @@
 #include <filesystem>
 
 #include "impasto/train/gan_trainer.h"
-#include "impasto/train/run_dir.h"
+#include "impasto/io/run_dir.h"
 
 using namespace impasto;
 
@@ -46,7 +46,7 @@ void BM_DcganTraining(benchmark::State& state) {
     train_gan(o, dir, {});
     // Intervals after the first (warm-up) one: images over seconds.
     double images = 0, seconds = 0;
-    for (const Json& r : RunDirectory(dir).read_log()) {
+    for (const Json& r : RunFolder(dir).read_log()) {
       if (r["step"].get<int64_t>() <= kWarmupSteps) continue;
       images += static_cast<double>(kWarmupSteps * batch);
       seconds += kWarmupSteps * batch / r["images_per_s"].get<double>();

@@ -22,7 +22,7 @@
 #include "impasto/data/synthetic.h"
 #include "impasto/io/image.h"
 #include "impasto/train/feedforward_trainer.h"
-#include "impasto/train/run_dir.h"
+#include "impasto/io/run_dir.h"
 
 using namespace impasto;
 
@@ -58,7 +58,7 @@ void BM_FeedforwardTraining(benchmark::State& state, const std::string& backbone
     o.device = "cpu";
     train_feedforward(o, dir + "/run", {});
     double images = 0, seconds = 0;
-    for (const Json& r : RunDirectory(dir + "/run").read_log()) {
+    for (const Json& r : RunFolder(dir + "/run").read_log()) {
       if (r["step"].get<int64_t>() <= kWarmupSteps) continue;
       const double n = static_cast<double>(kWarmupSteps * o.data.batch_size);
       images += n;

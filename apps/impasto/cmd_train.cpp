@@ -1,10 +1,14 @@
-// impasto train gan: adversarial training into a run folder (config.json, checkpoints, log.jsonl,
-// samples, report.html), or --resume of such a folder. The other recipes live in cmd_train_<recipe>.cpp.
+// impasto train: `train <recipe>` trains into a run folder (config.json, checkpoints, log.jsonl,
+// samples, report.html) or resumes one; `train --resume DIR` resumes any run by the recipe its
+// config.json records. This file holds the flags and the callback every recipe shares, and the gan
+// recipe's flags; the other recipes' live in cmd_train_<recipe>.cpp.
 #include <cstdio>
 
 #include "commands.h"
 #include "impasto/core/error.h"
+#include "impasto/core/runtime.h"
 #include "impasto/train/gan_trainer.h"
+#include "impasto/train/loop.h"
 
 namespace impasto::cli {
 
@@ -13,17 +17,13 @@ namespace {
 CLI::App* add_gan_command(CLI::App& train, Context& context) {
   struct GanFlags {
     GanTrainOptions o;
-    std::string out;
-    std::string resume;
-    int threads = 0;
+    RunFlags run;
   };
   auto f = std::make_shared<GanFlags>();
   GanTrainOptions& o = f->o;
   CLI::App* cmd = train.add_subcommand("gan", "Train a GAN (generator vs discriminator) on an image folder or a synthetic set");
   cmd->add_option("--data", o.data.folder, "image folder (recursive: jpg, png, webp)");
   cmd->add_option("--synthetic", o.data.synthetic, "built-in data instead: ring8 (2-D points), digits, textures");
-  cmd->add_option("-o,--out", f->out, "run folder to create");
-  cmd->add_option("--resume", f->resume, "continue the run in this folder exactly where its last checkpoint left off");
   cmd->add_option("--size", o.data.size, "image side in pixels: 32, 64, 128 or 256")->capture_default_str();
   cmd->add_option("--channels", o.data.channels, "image channels: 3 (RGB) or 1 (grey)")->capture_default_str();
   cmd->add_option("--crop", o.data.crop, "center or random crop after resizing the shorter side")->capture_default_str();
@@ -57,40 +57,60 @@ CLI::App* add_gan_command(CLI::App& train, Context& context) {
   cmd->add_option("--gp-lambda", o.gp_lambda, "wgangp: gradient-penalty weight")->capture_default_str();
   cmd->add_option("--r1-gamma", o.r1_gamma, "R1 penalty on D's gradient at real data, any objective (0 = off)")->capture_default_str();
   cmd->add_option("--diff-augment", o.diff_augment, "differentiable augmentation, e.g. color,translation,cutout (off by default)");
-  cmd->add_option("--seed", o.seed, "random seed")->capture_default_str();
-  cmd->add_option("--device", o.device, "auto, cpu or cuda")->capture_default_str();
-  cmd->add_option("--log-every", o.log_every, "log.jsonl line every N steps")->capture_default_str();
-  cmd->add_option("--sample-every", o.sample_every, "sample grid every N steps")->capture_default_str();
-  cmd->add_option("--checkpoint-every", o.checkpoint_every, "checkpoint (and report) every N steps")->capture_default_str();
-  cmd->add_option("--keep-checkpoints", o.keep_checkpoints, "keep only the newest N step checkpoints (0 = all)")->capture_default_str();
   cmd->add_option("--num-samples", o.num_samples, "images in each sample grid")->capture_default_str();
-  add_threads_flag(*cmd, f->threads);
+  add_run_flags(*cmd, f->run, o);
   cmd->callback([f, cmd, &context] {
-    GanTrainResult result;
-    const Callbacks callbacks = context.callbacks();
-    std::string run = f->out;
-    if (!f->resume.empty()) {
-      reject_options_besides_resume(*cmd);
-      run = f->resume;
-      result = resume_gan(run, cmd->count("--steps") ? f->o.steps : 0, callbacks);
-    } else {
-      if (run.empty()) throw OptionError("out", "give the run folder to create (--out runs/x), or --resume runs/x");
-      result = train_gan(f->o, run, callbacks);
-    }
-    if (result.interrupted) {
-      std::fprintf(stderr, "interrupted: checkpoint of step %lld written to %s/checkpoints/; continue with "
-                   "`impasto train gan --resume %s`\n", static_cast<long long>(result.step), run.c_str(), run.c_str());
-      context.exit_code = 130;
-      return;
-    }
-    std::printf("trained %lld steps in %.1f s: %s/report.html, samples/, checkpoints/latest.ckpt%s\n",
-                static_cast<long long>(result.step), result.seconds, run.c_str(),
-                result.skipped_files ? (" (" + std::to_string(result.skipped_files) + " unreadable files skipped)").c_str() : "");
+    run_recipe_command(*cmd, context, "gan", f->run, f->o.steps,
+                       [f](const std::string& out, const Callbacks& callbacks) { return train_gan(f->o, out, callbacks); });
   });
   return cmd;
 }
 
+// What a finished, interrupted or resumed run tells the user.
+void report_training(const TrainResult& result, const std::string& run, const std::string& command, Context& context) {
+  if (result.interrupted) {
+    std::fprintf(stderr, "interrupted: checkpoint of step %lld written to %s/checkpoints/; continue with "
+                 "`impasto %s --resume %s`\n", static_cast<long long>(result.step), run.c_str(), command.c_str(), run.c_str());
+    context.exit_code = 130;
+    return;
+  }
+  std::printf("trained %lld steps in %.1f s: %s/report.html, samples/, checkpoints/latest.ckpt%s\n",
+              static_cast<long long>(result.step), result.seconds, run.c_str(),
+              result.skipped_files ? (" (" + std::to_string(result.skipped_files) + " unreadable files skipped)").c_str() : "");
+  if (result.models.empty()) return;
+  std::string models;
+  for (const ExportedModel& m : result.models) models += (models.empty() ? "" : ", ") + m.file + (m.what.empty() ? "" : " (" + m.what + ")");
+  std::printf("%s %s; apply %s with `impasto stylize --model %s -c photo.jpg -o out.png`\n",
+              result.models.size() == 1 ? "model:" : "models:", models.c_str(), result.models.size() == 1 ? "it" : "one",
+              result.models[0].file.c_str());
+}
+
 }  // namespace
+
+void add_run_flags(CLI::App& command, RunFlags& run, LoopOptions& o) {
+  command.add_option("-o,--out", run.out, "run folder to create");
+  command.add_option("--resume", run.resume, "continue the run in this folder exactly where its last checkpoint left off");
+  command.add_option("--seed", o.seed, "random seed")->capture_default_str();
+  command.add_option("--device", o.device, "auto, cpu or cuda")->capture_default_str();
+  command.add_option("--log-every", o.log_every, "log.jsonl line every N steps")->capture_default_str();
+  command.add_option("--sample-every", o.sample_every, "samples every N steps")->capture_default_str();
+  command.add_option("--checkpoint-every", o.checkpoint_every, "checkpoint, exported model and report every N steps")->capture_default_str();
+  command.add_option("--keep-checkpoints", o.keep_checkpoints, "keep only the newest N step checkpoints (0 = all)")->capture_default_str();
+  add_threads_flag(command, run.threads);
+}
+
+void run_recipe_command(const CLI::App& command, Context& context, const std::string& recipe, const RunFlags& run,
+                        int64_t steps, const std::function<TrainResult(const std::string&, const Callbacks&)>& train) {
+  const Callbacks callbacks = context.callbacks();
+  if (!run.resume.empty()) {
+    reject_options_besides_resume(command);
+    report_training(resume_run(run.resume, command.count("--steps") ? steps : 0, callbacks, recipe), run.resume,
+                    "train " + recipe, context);
+    return;
+  }
+  if (run.out.empty()) throw OptionError("out", "give the run folder to create (--out runs/x), or --resume runs/x");
+  report_training(train(run.out, callbacks), run.out, "train " + recipe, context);
+}
 
 void reject_options_besides_resume(const CLI::App& command) {
   // Everything but the total comes from the run's config.json: a resumed run must not drift.
@@ -102,11 +122,31 @@ void reject_options_besides_resume(const CLI::App& command) {
 }
 
 CLI::App* add_train_command(CLI::App& app, Context& context) {
-  CLI::App* train = app.add_subcommand("train", "Train a model into a run folder");
-  train->require_subcommand(1);
+  struct ResumeFlags {
+    std::string resume;
+    int64_t steps = 0;
+    int threads = 0;
+  };
+  auto f = std::make_shared<ResumeFlags>();
+  CLI::App* train = app.add_subcommand("train", "Train a model into a run folder (train <recipe>), or continue any run (train --resume DIR)");
+  train->require_subcommand(0, 1);
+  train->add_option("--resume", f->resume, "continue the run in this folder, whatever its recipe, where its last checkpoint left off");
+  train->add_option("--steps", f->steps, "with --resume: the new total of steps");
+  train->add_option("--threads", f->threads, "CPU threads (0 = number of cores)")->check(CLI::NonNegativeNumber);
   add_gan_command(*train, context);
   add_feedforward_command(*train, context);
   add_cyclegan_command(*train, context);
+  train->callback([train, f, &context] {
+    if (!train->get_subcommands().empty()) return;  // `train <recipe>` ran
+    if (f->resume.empty()) {
+      std::string recipes;
+      for (const std::string& name : recipe_registry().names()) recipes += (recipes.empty() ? "" : ", ") + name;
+      throw OptionError("resume", "give a recipe to train (" + recipes + "), or --resume RUN to continue a run");
+    }
+    configure_runtime(RuntimeOptions{f->threads});
+    const TrainResult result = resume_run(f->resume, train->count("--steps") ? f->steps : 0, context.callbacks());
+    report_training(result, f->resume, "train", context);
+  });
   return train;
 }
 

@@ -2,8 +2,6 @@
 // folder (config.json, checkpoints, log.jsonl, samples, report.html, G_A.ckpt and G_B.ckpt), or
 // --resume of such a folder. Flags keep the reference implementation's names where they exist
 // (--netG, --ngf, --netD, --n-layers-D, --gan-mode, --lambda-A, --lambda-identity, --pool-size ...).
-#include <cstdio>
-
 #include "commands.h"
 #include "impasto/core/error.h"
 #include "impasto/train/cyclegan_trainer.h"
@@ -13,9 +11,7 @@ namespace impasto::cli {
 CLI::App* add_cyclegan_command(CLI::App& train, Context& context) {
   struct CycleGanFlags {
     CycleGanTrainOptions o;
-    std::string out;
-    std::string resume;
-    int threads = 0;
+    RunFlags run;
   };
   auto f = std::make_shared<CycleGanFlags>();
   CycleGanTrainOptions& o = f->o;
@@ -24,8 +20,6 @@ CLI::App* add_cyclegan_command(CLI::App& train, Context& context) {
   cmd->add_option("--synthetic-a", o.synthetic_a, "built-in domain A instead: digits-paper, digits-neon, digits, textures");
   cmd->add_option("--domain-b", o.domain_b, "image folder of domain B");
   cmd->add_option("--synthetic-b", o.synthetic_b, "built-in domain B instead");
-  cmd->add_option("-o,--out", f->out, "run folder to create");
-  cmd->add_option("--resume", f->resume, "continue the run in this folder exactly where its last checkpoint left off");
   cmd->add_option("--size,--crop-size", o.size, "training image side in pixels, the crop (a multiple of 4 for resnet G, 2^levels for unet)")->capture_default_str();
   cmd->add_option("--load-size", o.load_size, "folders: images are scaled to this before the crop (0 = size * 286 / 256, the reference's 286 for 256)")->capture_default_str();
   cmd->add_option("--preprocess", o.preprocess, "folders: resize_and_crop (load-size square, then crop), scale_width_and_crop, scale_shortside_and_crop, crop")->capture_default_str();
@@ -53,37 +47,12 @@ CLI::App* add_cyclegan_command(CLI::App& train, Context& context) {
   cmd->add_option("--beta2", o.beta2, "Adam beta2")->capture_default_str();
   cmd->add_option("--steps", o.steps, "training steps (with --resume: the new total)")->capture_default_str();
   cmd->add_option("--decay-start", o.decay_start, "step after which the learning rate falls linearly to 0 (-1 = half of --steps)")->capture_default_str();
-  cmd->add_option("--seed", o.seed, "random seed")->capture_default_str();
-  cmd->add_option("--device", o.device, "auto, cpu or cuda")->capture_default_str();
-  cmd->add_option("--log-every", o.log_every, "log.jsonl line every N steps")->capture_default_str();
-  cmd->add_option("--sample-every", o.sample_every, "sample grid every N steps")->capture_default_str();
-  cmd->add_option("--checkpoint-every", o.checkpoint_every, "checkpoint, G_A/G_B and report every N steps")->capture_default_str();
-  cmd->add_option("--keep-checkpoints", o.keep_checkpoints, "keep only the newest N step checkpoints (0 = all)")->capture_default_str();
   cmd->add_option("--num-samples", o.num_samples, "validation images of each domain in the sample grids")->capture_default_str();
-  add_threads_flag(*cmd, f->threads);
+  add_run_flags(*cmd, f->run, o);
   cmd->callback([f, cmd, &context] {
-    CycleGanTrainResult result;
-    const Callbacks callbacks = context.callbacks();
-    std::string run = f->out;
-    if (!f->resume.empty()) {
-      reject_options_besides_resume(*cmd);
-      run = f->resume;
-      result = resume_cyclegan(run, cmd->count("--steps") ? f->o.steps : 0, callbacks);
-    } else {
-      if (run.empty()) throw OptionError("out", "give the run folder to create (--out runs/x), or --resume runs/x");
-      result = train_cyclegan(f->o, run, callbacks);
-    }
-    if (result.interrupted) {
-      std::fprintf(stderr, "interrupted: checkpoint of step %lld written to %s/checkpoints/; continue with "
-                   "`impasto train cyclegan --resume %s`\n", static_cast<long long>(result.step), run.c_str(), run.c_str());
-      context.exit_code = 130;
-      return;
-    }
-    std::printf("trained %lld steps in %.1f s: %s/report.html, samples/, checkpoints/latest.ckpt%s\n"
-                "generators: %s (A -> B), %s (B -> A); apply one with `impasto stylize --model %s -c photo.jpg -o out.png`\n",
-                static_cast<long long>(result.step), result.seconds, run.c_str(),
-                result.skipped_files ? (" (" + std::to_string(result.skipped_files) + " unreadable files skipped)").c_str() : "",
-                result.generator_a.c_str(), result.generator_b.c_str(), result.generator_a.c_str());
+    run_recipe_command(*cmd, context, "cyclegan", f->run, f->o.steps, [f](const std::string& out, const Callbacks& callbacks) {
+      return TrainResult(train_cyclegan(f->o, out, callbacks));
+    });
   });
   return cmd;
 }

@@ -1,7 +1,5 @@
 // impasto train feedforward: a fast style-transfer network for one style image (Johnson et al.
 // 2016), optionally with a PatchGAN term, into a run folder; or --resume of such a folder.
-#include <cstdio>
-
 #include "commands.h"
 #include "impasto/core/error.h"
 #include "impasto/train/feedforward_trainer.h"
@@ -11,10 +9,10 @@ namespace impasto::cli {
 CLI::App* add_feedforward_command(CLI::App& train, Context& context) {
   struct Flags {
     FeedforwardTrainOptions o;
-    std::string out, resume, normalisation;
+    RunFlags run;
+    std::string normalisation;
     double content_weight = 0, style_weight = 0, tv_weight = 0;
     std::vector<std::string> content_layers, style_layers;
-    int threads = 0;
   };
   auto f = std::make_shared<Flags>();
   FeedforwardTrainOptions& o = f->o;
@@ -23,8 +21,6 @@ CLI::App* add_feedforward_command(CLI::App& train, Context& context) {
   cmd->add_option("--style", o.style, "the style image");
   cmd->add_option("--content-dir", o.data.folder, "folder of content images (recursive: jpg, png, webp), e.g. COCO");
   cmd->add_option("--synthetic", o.data.synthetic, "built-in content images instead: textures, digits");
-  cmd->add_option("-o,--out", f->out, "run folder to create");
-  cmd->add_option("--resume", f->resume, "continue the run in this folder exactly where its last checkpoint left off");
   cmd->add_option("--image-size", o.data.size, "training image side (a multiple of 4)")->capture_default_str();
   cmd->add_option("--style-size", o.style_size, "longest side of the style image for its Grams (0 = twice --image-size)")->capture_default_str();
   cmd->add_option("--crop", o.data.crop, "center or random crop after resizing the shorter side")->capture_default_str();
@@ -50,25 +46,11 @@ CLI::App* add_feedforward_command(CLI::App& train, Context& context) {
   cmd->add_option("--ndf", o.discriminator.ndf, "discriminator channels of the first conv")->capture_default_str();
   cmd->add_option("--n-layers-D", o.discriminator.n_layers, "stride-2 convs of an n_layers discriminator")->capture_default_str();
   cmd->add_option("--lr-d", o.lr_d, "discriminator learning rate")->capture_default_str();
-  cmd->add_option("--seed", o.seed, "random seed")->capture_default_str();
-  cmd->add_option("--device", o.device, "auto, cpu or cuda")->capture_default_str();
-  cmd->add_option("--log-every", o.log_every, "log.jsonl line every N steps")->capture_default_str();
-  cmd->add_option("--sample-every", o.sample_every, "validation samples every N steps")->capture_default_str();
-  cmd->add_option("--checkpoint-every", o.checkpoint_every, "checkpoint, model.ckpt and report every N steps")->capture_default_str();
-  cmd->add_option("--keep-checkpoints", o.keep_checkpoints, "keep only the newest N step checkpoints (0 = all)")->capture_default_str();
   cmd->add_option("--num-samples", o.num_samples, "validation images in the samples")->capture_default_str();
   cmd->add_option("--hold-out", o.hold_out, "content files kept out of training for the samples (-1 = --num-samples, at most a quarter of the folder)")->capture_default_str();
-  add_threads_flag(*cmd, f->threads);
+  add_run_flags(*cmd, f->run, o);
   cmd->callback([f, cmd, &context] {
-    FeedforwardTrainResult result;
-    const Callbacks callbacks = context.callbacks();
-    std::string run = f->out;
-    if (!f->resume.empty()) {
-      reject_options_besides_resume(*cmd);
-      run = f->resume;
-      result = resume_feedforward(run, cmd->count("--steps") ? f->o.steps : 0, callbacks);
-    } else {
-      if (run.empty()) throw OptionError("out", "give the run folder to create (--out runs/x), or --resume runs/x");
+    run_recipe_command(*cmd, context, "feedforward", f->run, f->o.steps, [f, cmd](const std::string& out, const Callbacks& callbacks) {
       FeedforwardTrainOptions o = f->o;
       if (cmd->count("--content-weight")) o.content_weight = f->content_weight;
       if (cmd->count("--style-weight")) o.style_weight = f->style_weight;
@@ -76,16 +58,8 @@ CLI::App* add_feedforward_command(CLI::App& train, Context& context) {
       o.content_layers = layer_weights_from_json(Json(f->content_layers), "content_layers");
       o.style_layers = layer_weights_from_json(Json(f->style_layers), "style_layers");
       o.normalisation = f->normalisation;
-      result = train_feedforward(o, run, callbacks);
-    }
-    if (result.interrupted) {
-      std::fprintf(stderr, "interrupted: checkpoint of step %lld written to %s/checkpoints/; continue with "
-                   "`impasto train feedforward --resume %s`\n", static_cast<long long>(result.step), run.c_str(), run.c_str());
-      context.exit_code = 130;
-      return;
-    }
-    std::printf("trained %lld steps in %.1f s: %s/report.html; stylize with `impasto stylize --model %s photo.jpg -o out.jpg`\n",
-                static_cast<long long>(result.step), result.seconds, run.c_str(), result.model.c_str());
+      return TrainResult(train_feedforward(o, out, callbacks));
+    });
   });
   return cmd;
 }

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "impasto/core/log.h"
+#include "impasto/train/loop.h"
 
 namespace impasto::cli {
 
@@ -32,6 +33,17 @@ CLI::App* add_cyclegan_command(CLI::App& train, Context& context);     // cmd_tr
 // --resume takes every option from the run's config.json: OptionError for any other option given
 // (except --steps and --threads).
 void reject_options_besides_resume(const CLI::App& command);
+// The flags every `train <recipe>` takes: --out, --resume, the LoopOptions (--seed, --device,
+// --log-every, --sample-every, --checkpoint-every, --keep-checkpoints) and --threads.
+struct RunFlags {
+  std::string out, resume;
+  int threads = 0;
+};
+void add_run_flags(CLI::App& command, RunFlags& run, LoopOptions& options);
+// A `train <recipe>` command's callback: resumes --resume (checking that no other option but --steps
+// is given; `steps` is the --steps value) or calls `train` with --out, then reports the result.
+void run_recipe_command(const CLI::App& command, Context& context, const std::string& recipe, const RunFlags& run,
+                        int64_t steps, const std::function<TrainResult(const std::string& out, const Callbacks&)>& train);
 CLI::App* add_generate_command(CLI::App& app, Context& context);
 CLI::App* add_eval_command(CLI::App& app, Context& context);
 CLI::App* add_explain_command(CLI::App& app, Context& context);

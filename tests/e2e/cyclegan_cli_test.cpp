@@ -8,7 +8,7 @@
 #include "impasto/data/synthetic.h"
 #include "impasto/io/image.h"
 #include "impasto/io/weights.h"
-#include "impasto/train/run_dir.h"
+#include "impasto/io/run_dir.h"
 #include "test_support.h"
 
 using namespace impasto;
@@ -34,7 +34,7 @@ TEST(CycleGanCli, TrainWritesRunFolderAndStylizeAppliesTheGenerators) {
   for (const char* f : {"config.json", "log.jsonl", "report.html", "G_A.ckpt", "G_B.ckpt", "samples/step-000000.png",
                         "samples/step-000004.png", "checkpoints/latest.ckpt", "checkpoints/step-000002.ckpt"})
     EXPECT_TRUE(fs::exists(run + "/" + f)) << f;
-  const Json config = RunDirectory(run).read_config();
+  const Json config = RunFolder(run).read_config();
   EXPECT_EQ(config["flip"], false);
   EXPECT_EQ(config["no_dropout"], true);
   EXPECT_EQ(config["n_layers_D"], 2);
@@ -63,7 +63,7 @@ TEST(CycleGanCli, CtrlCWritesACheckpointAndResumeFinishes) {
   expect_cli_failure("train cyclegan --resume " + run + " --gan-mode vanilla", "--gan-mode");
   r = run_cli("train cyclegan -q --resume " + run + " --steps " + std::to_string(stopped + 3));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const auto log = RunDirectory(run).read_log();
+  const auto log = RunFolder(run).read_log();
   EXPECT_EQ(log.back()["step"], stopped + 3);
   for (size_t i = 1; i < log.size(); ++i) EXPECT_EQ(log[i]["step"].get<int64_t>(), log[i - 1]["step"].get<int64_t>() + 1);
   EXPECT_EQ(load_checkpoint(run + "/G_B.ckpt").meta["step"], stopped + 3);
@@ -94,15 +94,15 @@ TEST(CycleGanCli, FolderDomainsTakeTheReferencesPreprocessingFlags) {
   auto r = run_cli("train cyclegan -q --domain-a " + dir + "/a --domain-b " + dir + "/b --crop-size 16 --load-size 20"
                    " --preprocess scale_width_and_crop" + nets + " --steps 2 --out " + run);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const Json config = RunDirectory(run).read_config();
+  const Json config = RunFolder(run).read_config();
   EXPECT_EQ(config["size"], 16);
   EXPECT_EQ(config["load_size"], 20);
   EXPECT_EQ(config["preprocess"], "scale_width_and_crop");
   // Without the flags: the reference's resize_and_crop at its ratio (18 for a 16 crop).
   r = run_cli("train cyclegan -q --domain-a " + dir + "/a --domain-b " + dir + "/b --size 16" + nets + " --steps 1 --out " + run + "2");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(RunDirectory(run + "2").read_config()["preprocess"], "resize_and_crop");
-  EXPECT_EQ(RunDirectory(run + "2").read_config()["load_size"], 18);
+  EXPECT_EQ(RunFolder(run + "2").read_config()["preprocess"], "resize_and_crop");
+  EXPECT_EQ(RunFolder(run + "2").read_config()["load_size"], 18);
   expect_cli_failure("train cyclegan" + kTiny + " --preprocess none --steps 1 --out " + dir + "/x", "--preprocess");
   expect_cli_failure("train cyclegan" + kTiny + " --load-size 8 --steps 1 --out " + dir + "/y", "--load-size");
 }

@@ -1,9 +1,6 @@
 // `impasto train gan` and `impasto generate` end to end: the run folder, Ctrl-C, resume, generation
 // modes, bad flags, and data-parallel training across two processes.
 #include <gtest/gtest.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <unistd.h>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -12,7 +9,7 @@
 #include "impasto/io/image.h"
 #include "impasto/io/weights.h"
 #include "impasto/nn/gan_model.h"
-#include "impasto/train/run_dir.h"
+#include "impasto/io/run_dir.h"
 #include "test_support.h"
 
 using namespace impasto;
@@ -26,19 +23,6 @@ namespace {
 const std::string kTinyDigits =
     " --synthetic digits --size 32 --batch-size 8 --g-width 8 --d-width 8 --z-dim 16 --device cpu --threads 1";
 const std::string kTinyRing = " --synthetic ring8 --batch-size 16 --z-dim 4 --mlp-hidden 32 --mlp-layers 2 --device cpu --threads 1";
-
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 }  // namespace
 
@@ -101,7 +85,7 @@ TEST(GanCli, CtrlCWritesACheckpointAndResumeFinishes) {
   expect_cli_failure("train gan --resume " + run + " --loss hinge", "--loss");
   r = run_cli("train gan -q --resume " + run + " --steps " + std::to_string(stopped + 5));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const auto log = RunDirectory(run).read_log();
+  const auto log = RunFolder(run).read_log();
   EXPECT_EQ(log.back()["step"], stopped + 5);
   for (size_t i = 1; i < log.size(); ++i) EXPECT_EQ(log[i]["step"].get<int64_t>(), log[i - 1]["step"].get<int64_t>() + 1);
 }
@@ -112,11 +96,7 @@ TEST(GanCli, TwoProcessDataParallelMatchesOneProcessOnTheCombinedBatch) {
   const std::string dir = test::temp_dir("gan_ddp");
   const std::string common = " train gan -q --synthetic ring8 --z-dim 4 --mlp-hidden 32 --mlp-layers 2 --device cpu"
                              " --threads 1 --steps 20 --loss wgangp --n-critic 2 --ema 0 --seed 9";
-  const int port = free_port();
-  const std::string env = "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " WORLD_SIZE=2 ";
-  auto r = run_shell(env + "RANK=1 LOCAL_RANK=1 " + IMPASTO_CLI_PATH + common + " --batch-size 16 --out " + dir +
-                     "/ddp & " + env + "RANK=0 LOCAL_RANK=0 " + IMPASTO_CLI_PATH + common + " --batch-size 16 --out " +
-                     dir + "/ddp; a=$?; wait $!; echo exit=$a,$?");
+  auto r = test::run_cli_two_ranks(common + " --batch-size 16 --out " + dir + "/ddp");
   ASSERT_NE(r.output.find("exit=0,0"), std::string::npos) << r.output;
   r = run_cli(common + " --batch-size 32 --out " + dir + "/single");
   ASSERT_EQ(r.exit_code, 0) << r.output;

@@ -185,3 +185,28 @@ TEST(GanLosses, GradientPenaltyWorksUnderNoGradAndChecksEps) {
   }
   EXPECT_THROW(gradient_penalty(fn, real, fake, torch::rand({5})), c10::Error);
 }
+
+// CycleGAN's objectives are the reference's GANLoss: MSELoss / BCEWithLogitsLoss against a target
+// of 1 (real) or 0 (fake), -mean / +mean scores for wgangp, and D's sum halved.
+TEST(GanLosses, CycleGanObjectivesAreTheReferenceGanLoss) {
+  torch::manual_seed(3);
+  const at::Tensor real = torch::randn({4, 1, 5, 5}) * 2, fake = torch::randn({4, 1, 5, 5}) * 2;
+  auto bce = [](const at::Tensor& x, double target) { return at::binary_cross_entropy_with_logits(x, torch::full_like(x, target)); };
+  auto mse = [](const at::Tensor& x, double target) { return at::mse_loss(x, torch::full_like(x, target)); };
+  struct Case {
+    std::string mode;
+    at::Tensor g, d;
+  };
+  const std::vector<Case> cases = {
+      {"lsgan", mse(fake, 1), 0.5 * (mse(real, 1) + mse(fake, 0))},
+      {"vanilla", bce(fake, 1), 0.5 * (bce(real, 1) + bce(fake, 0))},
+      {"wgangp", -fake.mean(), 0.5 * (-real.mean() + fake.mean())},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.mode);
+    const GanLoss loss = parse_cyclegan_gan_mode(c.mode);
+    expect_close(cyclegan_generator_loss(loss, fake), c.g, kLossTolerance, "G");
+    expect_close(cyclegan_discriminator_loss(loss, real, fake), c.d, kLossTolerance, "D");
+  }
+  EXPECT_EQ(failing_option([] { parse_cyclegan_gan_mode("hinge"); }), "gan_mode");
+}

@@ -1,6 +1,9 @@
 #include "test_support.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +24,28 @@ std::string temp_dir(const std::string& name) {
 }
 
 CommandResult run_cli(const std::string& args) { return run_shell(std::string(IMPASTO_CLI_PATH) + " " + args); }
+
+CommandResult run_cli_two_ranks(const std::string& args) {
+  const std::string env = "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(free_port()) + " WORLD_SIZE=2 ";
+  const std::string cli = std::string(IMPASTO_CLI_PATH) + " " + args;
+  return run_shell(env + "RANK=1 LOCAL_RANK=1 " + cli + " & " + env + "RANK=0 LOCAL_RANK=0 " + cli +
+                   "; a=$?; wait $!; echo exit=$a,$?");
+}
+
+// Bind to port 0, read back what the kernel chose, close.
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  EXPECT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
 
 void expect_cli_failure(const std::string& args, const std::string& needle) {
   auto r = run_cli(args);

@@ -21,6 +21,12 @@ struct CommandResult {
 CommandResult run_shell(const std::string& command);
 // Runs `impasto <args>` (the built CLI).
 CommandResult run_cli(const std::string& args);
+// Runs `impasto <args>` as ranks 1 and 0 of a two-process data-parallel run on this machine, started
+// with the variables torchrun sets (a free loopback port); the output ends with
+// "exit=<rank 0's exit code>,<rank 1's>".
+CommandResult run_cli_two_ranks(const std::string& args);
+// A loopback port nobody listens on right now.
+int free_port();
 // Runs `impasto <args>` and expects it to fail with `needle` in its output, and not as an internal error.
 void expect_cli_failure(const std::string& args, const std::string& needle);
 

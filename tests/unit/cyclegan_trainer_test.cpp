@@ -17,7 +17,7 @@
 #include "impasto/style/network.h"
 #include "impasto/train/cyclegan_trainer.h"
 #include "impasto/train/image_pool.h"
-#include "impasto/train/run_dir.h"
+#include "impasto/io/run_dir.h"
 #include "test_support.h"
 
 using namespace impasto;
@@ -83,7 +83,7 @@ void expect_exact_resume(const CycleGanTrainOptions& options, int64_t stop, cons
   EXPECT_FALSE(second.interrupted);
   EXPECT_EQ(second.step, options.steps);
 
-  const auto a = RunDirectory(straight).read_log(), b = RunDirectory(broken).read_log();
+  const auto a = RunFolder(straight).read_log(), b = RunFolder(broken).read_log();
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i)
     for (const char* key : {"step", "loss_D_A", "loss_G_A", "cycle_A", "idt_A", "loss_D_B", "loss_G_B", "cycle_B", "idt_B",
@@ -260,11 +260,11 @@ TEST(CycleGanTrainer, RunFolderCheckpointAndExportedGenerators) {
   EXPECT_EQ(result.step, 5);
   EXPECT_EQ(result.generator_a, dir + "/G_A.ckpt");
 
-  RunDirectory run(dir);
+  RunFolder run(dir);
   const Json config = run.read_config();
   EXPECT_EQ(config["decay_start"], 2);
   EXPECT_EQ(config["netG"], "resnet_1blocks");
-  EXPECT_EQ(cyclegan_train_options_from_json(config).steps, 5);  // round trip
+  EXPECT_EQ(cyclegan_train_options_from_json(recipe_options(config)).steps, 5);  // round trip
   const auto log = run.read_log();
   ASSERT_EQ(log.size(), 3u);  // steps 2, 4 and the last
   for (const char* key : {"loss_D_A", "loss_G_A", "cycle_A", "idt_A", "loss_D_B", "loss_G_B", "cycle_B", "idt_B", "lr",

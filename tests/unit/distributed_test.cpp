@@ -23,21 +23,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A port nobody listens on right now: bind to port 0, read back what the kernel chose, close.
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  EXPECT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 DistributedEnv env_for(int rank, int port, int world_size = 2) {
   DistributedEnv env;
   env.rank = rank;
@@ -50,7 +35,7 @@ DistributedEnv env_for(int rank, int port, int world_size = 2) {
 
 // Runs body(dp) for ranks 0 and 1 concurrently; rethrows the first rank's exception, if any.
 void run_two_ranks(const std::function<void(DataParallel&)>& body) {
-  const int port = free_port();
+  const int port = test::free_port();
   std::exception_ptr errors[2];
   std::vector<std::thread> threads;
   for (int rank = 0; rank < 2; ++rank) {
@@ -358,7 +343,7 @@ TEST(Distributed, MismatchedCallsThrowOnEveryRank) {
 }
 
 TEST(Distributed, MissingPeerGivesClearErrorWithinTimeout) {
-  const int port = free_port();
+  const int port = test::free_port();
   const auto start = std::chrono::steady_clock::now();
   const std::string message = test::expect_error<Error>([&] {
     DataParallel dp(env_for(0, port), c10::Device(c10::kCPU), 1500ms);
@@ -371,7 +356,7 @@ TEST(Distributed, MissingPeerGivesClearErrorWithinTimeout) {
 }
 
 TEST(Distributed, UnreachableRankZeroGivesClearErrorWithinTimeout) {
-  const int port = free_port();
+  const int port = test::free_port();
   const auto start = std::chrono::steady_clock::now();
   const std::string message = test::expect_error<Error>([&] {
     DataParallel dp(env_for(1, port), c10::Device(c10::kCPU), 1500ms);
@@ -384,7 +369,7 @@ TEST(Distributed, UnreachableRankZeroGivesClearErrorWithinTimeout) {
 }
 
 TEST(Distributed, RanksMayStartBeforeRankZero) {
-  const int port = free_port();
+  const int port = test::free_port();
   std::exception_ptr error;
   std::vector<double> sums;
   std::thread early([&] {
@@ -405,7 +390,7 @@ TEST(Distributed, RanksMayStartBeforeRankZero) {
 
 TEST(Distributed, DuplicateRankIsRefused) {
   // World of 3 started as ranks 0, 1, 1: one rank 1 is refused, the others miss rank 2.
-  const int port = free_port();
+  const int port = test::free_port();
   std::string messages[3];
   std::vector<std::thread> threads;
   const int ranks[3] = {0, 1, 1};

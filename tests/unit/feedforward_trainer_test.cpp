@@ -9,7 +9,7 @@
 #include "impasto/io/image.h"
 #include "impasto/nn/transformer_net.h"
 #include "impasto/train/feedforward_trainer.h"
-#include "impasto/train/run_dir.h"
+#include "impasto/io/run_dir.h"
 #include "test_support.h"
 
 using namespace impasto;
@@ -42,7 +42,7 @@ void fs_create(const std::string& dir) { std::filesystem::create_directories(dir
 
 std::vector<double> losses(const std::string& run) {
   std::vector<double> out;
-  for (const Json& r : RunDirectory(run).read_log()) out.push_back(r.at("loss").get<double>());
+  for (const Json& r : RunFolder(run).read_log()) out.push_back(r.at("loss").get<double>());
   return out;
 }
 
@@ -67,7 +67,7 @@ TEST(FeedforwardTrainer, ResumeRepeatsTheUninterruptedRunAndExportsAModel) {
   for (const char* file : {"config.json", "report.html", "model.ckpt", "samples/real.png", "samples/step-000000.png",
                            "samples/step-000006.png", "checkpoints/latest.ckpt"})
     EXPECT_TRUE(std::filesystem::exists(dir + "/full/" + file)) << file;
-  const Json record = RunDirectory(dir + "/full").read_log().back();
+  const Json record = RunFolder(dir + "/full").read_log().back();
   for (const char* key : {"content", "style", "adversarial", "loss_d", "images_per_s"}) EXPECT_TRUE(record.contains(key)) << key;
 
   // model.ckpt is a TransformerNet in pytorch/examples' [0,255] convention: it gives (up to the
@@ -134,7 +134,7 @@ TEST(FeedforwardTrainer, FolderRunsHoldOutFilesForTheSamples) {
   EXPECT_EQ(resolved.steps, 6);
   o.steps = 1;
   train_feedforward(o, dir + "/run", {});
-  EXPECT_EQ(RunDirectory(dir + "/run").read_config()["hold_out"], 2);
+  EXPECT_EQ(RunFolder(dir + "/run").read_config()["hold_out"], 2);
   // The top row of the step-0 grid shows files 2 and 6 (evenly spread over the sorted names).
   const at::Tensor grid = read_image(dir + "/run/samples/step-000000.png").rgb;
   for (const auto& [column, file] : std::vector<std::pair<int, int>>{{0, 2}, {1, 6}}) {

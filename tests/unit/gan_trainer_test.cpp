@@ -12,7 +12,7 @@
 #include "impasto/io/weights.h"
 #include "impasto/nn/gan_model.h"
 #include "impasto/train/gan_trainer.h"
-#include "impasto/train/run_dir.h"
+#include "impasto/io/run_dir.h"
 #include "test_support.h"
 
 using namespace impasto;
@@ -82,7 +82,7 @@ void expect_exact_resume(const GanTrainOptions& options, int64_t stop, const std
   EXPECT_FALSE(second.interrupted);
   EXPECT_EQ(second.step, options.steps);
 
-  const auto a = RunDirectory(straight).read_log(), b = RunDirectory(broken).read_log();
+  const auto a = RunFolder(straight).read_log(), b = RunFolder(broken).read_log();
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i)
     for (const char* key : {"step", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g"})
@@ -131,12 +131,12 @@ TEST(GanTrainer, ResumeIsExactWithR1PackingAndPixelNormUpsamplingG) {
   o.steps = 2;
   train_gan(o, dir, {});
   // The penalty is logged, and is a real, positive number.
-  for (const Json& record : RunDirectory(dir).read_log()) {
+  for (const Json& record : RunFolder(dir).read_log()) {
     ASSERT_TRUE(record.contains("r1")) << record.dump();
     EXPECT_GT(record["r1"].get<double>(), 0.0);
   }
   // The options survive config.json and the checkpoint; the model generates with the same G.
-  const GanTrainOptions back = gan_train_options_from_json(RunDirectory(dir).read_config());
+  const GanTrainOptions back = gan_train_options_from_json(recipe_options(RunFolder(dir).read_config()));
   EXPECT_DOUBLE_EQ(back.r1_gamma, 2.0);
   EXPECT_EQ(back.nets.pack, 2);
   EXPECT_EQ(back.nets.g_norm, "pixel");
@@ -183,12 +183,12 @@ TEST(GanTrainer, RunFolderHoldsConfigLogSamplesAndReport) {
   GanTrainOptions o = ring_options(20);
   o.log_every = 5;
   train_gan(o, dir, {});
-  RunDirectory run(dir);
+  RunFolder run(dir);
   const Json config = run.read_config();
   EXPECT_EQ(config["arch"], "mlp");      // auto resolved
   EXPECT_EQ(config["n_critic"], 1);
   EXPECT_DOUBLE_EQ(config["lr_g"].get<double>(), 2e-4);
-  EXPECT_EQ(gan_train_options_from_json(config).steps, 20);  // round trip
+  EXPECT_EQ(gan_train_options_from_json(recipe_options(config)).steps, 20);  // round trip
   const auto log = run.read_log();
   ASSERT_EQ(log.size(), 4u);
   EXPECT_EQ(log.back()["step"], 20);
@@ -230,7 +230,7 @@ TEST(GanTrainer, CorruptImagesAreSkippedAndCounted) {
   GanTrainResult r = train_gan(o, dir, cb);
   EXPECT_EQ(r.step, 3);
   EXPECT_EQ(r.skipped_files, 1);
-  EXPECT_EQ(RunDirectory(dir).read_log().back()["skipped_files"], 1);
+  EXPECT_EQ(RunFolder(dir).read_log().back()["skipped_files"], 1);
   int named = 0;
   for (const auto& w : warnings) named += w.find("broken.png") != std::string::npos;
   EXPECT_EQ(named, 1);  // once, although the training-data preview read the folder first

@@ -25,6 +25,11 @@ class OptionError : public Error {
   std::string detail_;
 };
 
+// Throws OptionError(option, message) unless `ok`: the one-line form of every option check.
+inline void check_option(bool ok, const std::string& option, const std::string& message) {
+  if (!ok) throw OptionError(option, message);
+}
+
 // A file that cannot be opened, read or written.
 class FileError : public Error {
  public:

@@ -19,7 +19,7 @@
 #include "impasto/io/image.h"
 #include "impasto/io/weights.h"
 #include "impasto/nn/gan_model.h"
-#include "impasto/train/run_dir.h"
+#include "impasto/io/run_dir.h"
 
 namespace impasto::explain {
 using namespace detail;
@@ -237,7 +237,7 @@ std::string explain_run(const std::string& run_dir, const ExplainOptions& option
   if (!fs::is_directory(run_dir)) throw FileError(run_dir, "not a folder (expected a training run folder: impasto train ... --out DIR)");
   const std::string config_path = run_dir + "/config.json";
   if (!fs::exists(config_path)) throw FileError(run_dir, "no config.json: not a training run folder (impasto train ... --out DIR)");
-  const RunDirectory run(run_dir);
+  const RunFolder run(run_dir);  // read only: explaining a run writes nothing into it
   const Json config = run.read_config();
   const std::vector<Json> log = run.read_log();
   const std::string checkpoint = run_dir + "/checkpoints/latest.ckpt";

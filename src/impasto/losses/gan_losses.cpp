@@ -80,6 +80,26 @@ at::Tensor generator_loss(GanLoss loss, const at::Tensor& fake) {
   throw Error("generator_loss: unknown GanLoss");
 }
 
+GanLoss parse_cyclegan_gan_mode(const std::string& mode, const std::string& option) {
+  if (mode == "lsgan") return GanLoss::lsgan;
+  if (mode == "vanilla") return GanLoss::nonsaturating;
+  if (mode == "wgangp") return GanLoss::wgangp;
+  throw OptionError(option, "unknown objective '" + mode + "'; valid: lsgan, vanilla, wgangp");
+}
+
+// lsgan's generator_loss is Mao et al.'s 1/2 (f - 1)^2; the reference's MSELoss has no 1/2.
+at::Tensor cyclegan_generator_loss(GanLoss loss, const at::Tensor& fake) {
+  const at::Tensor l = generator_loss(loss, fake);
+  return loss == GanLoss::lsgan ? 2 * l : l;
+}
+
+// lsgan's discriminator_loss already carries Mao et al.'s 1/2 on each term, which is the halving;
+// BCE and the Wasserstein scores get it here.
+at::Tensor cyclegan_discriminator_loss(GanLoss loss, const at::Tensor& real, const at::Tensor& fake) {
+  const at::Tensor l = discriminator_loss(loss, real, fake);
+  return loss == GanLoss::lsgan ? l : 0.5 * l;
+}
+
 GradientPenalty gradient_penalty(const std::function<at::Tensor(const at::Tensor&)>& critic, const at::Tensor& real,
                                  const at::Tensor& fake, const at::Tensor& eps, double lambda) {
   TORCH_CHECK(real.sizes() == fake.sizes(), "gradient_penalty: real and fake differ in shape");

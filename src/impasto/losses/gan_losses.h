@@ -39,6 +39,26 @@ at::Tensor generator_loss(GanLoss loss, const at::Tensor& fake);
 // trainer can log D(x) and D(G(z)) as probabilities; otherwise it logs raw scores.
 bool outputs_are_logits(GanLoss loss);
 
+// The objectives of pytorch-CycleGAN-and-pix2pix's GANLoss (the `gan_mode` option), as CycleGAN
+// (Zhu, Park, Isola, Efros 2017) trains with them. With f = D's output on a fake, r on a real:
+//
+//   lsgan    mean squared error to the target (Mao et al. 2017 without their 1/2): G minimises
+//            (f - 1)^2; D's terms are (r - 1)^2 and f^2.
+//   vanilla  binary cross entropy on logits: G minimises -log sigmoid(f) (the nonsaturating loss
+//            above); D's terms are -log sigmoid(r) and -log(1 - sigmoid(f)).
+//   wgangp   the Wasserstein scores (Gulrajani et al. 2017): G minimises -f; D's terms are -r and f;
+//            the gradient penalty (gradient_penalty below) is the caller's to add.
+//
+// D's objective is halved: (L(D(real), real) + L(D(fake), fake)) / 2, "we divide the objective by 2
+// while optimizing D, which slows down the rate at which D learns relative to G" (Zhu et al. 2017,
+// sec. 4). The modes map onto GanLoss: lsgan -> lsgan, vanilla -> nonsaturating, wgangp -> wgangp.
+// OptionError(option) listing lsgan, vanilla, wgangp for any other name.
+GanLoss parse_cyclegan_gan_mode(const std::string& mode, const std::string& option = "gan_mode");
+// G's objective: L(D(G(x)), real).
+at::Tensor cyclegan_generator_loss(GanLoss loss, const at::Tensor& fake);
+// D's halved objective: (L(D(real), real) + L(D(fake), fake)) / 2.
+at::Tensor cyclegan_discriminator_loss(GanLoss loss, const at::Tensor& real, const at::Tensor& fake);
+
 struct GradientPenalty {
   at::Tensor penalty;     // lambda * mean((||grad||_2 - 1)^2), differentiable w.r.t. the critic
   at::Tensor grad_norms;  // ||grad_x D(x_hat)||_2 per score (detached): [N], or [N / pack] for a packing D

@@ -1,7 +1,7 @@
 #pragma once
-// Unpaired image-to-image translation (CycleGAN: Zhu, Park, Isola, Efros 2017, "Unpaired
-// Image-to-Image Translation using Cycle-Consistent Adversarial Networks") into a run folder
-// (train/run_dir.h). G_A: A -> B and G_B: B -> A are ResNet or U-Net generators; D_A tells real B
+// The CycleGAN recipe of the training loop (train/loop.h): unpaired image-to-image translation
+// (Zhu, Park, Isola, Efros 2017, "Unpaired Image-to-Image Translation using Cycle-Consistent
+// Adversarial Networks") into a run folder (io/run_dir.h). G_A: A -> B and G_B: B -> A are ResNet or U-Net generators; D_A tells real B
 // images from G_A's, D_B real A images from G_B's (PatchGANs; nn/cyclegan_nets.h). One training step,
 // in the order of the reference's optimize_parameters (junyanz/pytorch-CycleGAN-and-pix2pix):
 //
@@ -15,18 +15,19 @@
 //   objective halved ("we divide the objective by 2 while optimizing D, which slows down the rate at
 //   which D learns relative to G", sec. 4); pools of past fakes: train/image_pool.h.
 //
-// L1 terms are means over pixels, as torch.nn.L1Loss. Objectives (gan_mode) as the reference's
-// GANLoss: lsgan = mean squared error to the target 1 / 0 (Mao et al. 2017); vanilla = binary cross
-// entropy on logits (for G the nonsaturating loss of losses/gan_losses.h); wgangp = -mean / +mean
-// scores (Gulrajani et al. 2017), plus here the gradient penalty (gp_lambda, on each D), which the
-// reference's CycleGAN model leaves out. Adam for both pairs of nets (one optimizer over G_A and G_B,
+// L1 terms are means over pixels, as torch.nn.L1Loss. Objectives (gan_mode: lsgan, vanilla, wgangp)
+// as the reference's GANLoss, with D's halved objective (losses/gan_losses.h cyclegan_*_loss); with
+// wgangp also the gradient penalty (gp_lambda, on each D), which the reference's CycleGAN model
+// leaves out. Adam for both pairs of nets (one optimizer over G_A and G_B,
 // one over D_A and D_B); the learning rate is constant until decay_start and then falls linearly to 0
 // at `steps` (the reference's n_epochs / n_epochs_decay in steps).
 //
-// Exactness, as for GANs (train/gan_trainer.h): the pools' draws and the penalty's mixing weights of
-// step s come from a generator seeded with (seed, s); batch b of each domain is a pure function of b;
-// checkpoints hold the pools and the CPU generator (dropout). A resumed run repeats the uninterrupted
-// one exactly. Beside the run's checkpoints, the two generators are written as `G_A.ckpt` and
+// Exactness (train/loop.h): the pools' draws and the penalty's mixing weights of step s come from
+// the loop's generator for (seed, s); batch b of each domain is a pure function of b; checkpoints
+// hold the pools and the CPU generator (dropout). A resumed run repeats the uninterrupted one
+// exactly. Data-parallel processes each keep their own pools (of their own fakes; a checkpoint holds
+// rank 0's), so W processes with batch B equal one with batch W*B only without pools (pool_size 0)
+// and batch norm. Beside the run's checkpoints, the two generators are written as `G_A.ckpt` and
 // `G_B.ckpt` in the run folder: their state dicts with the reference's `model.N` keys, which
 // `impasto stylize --model` and load_cyclegan_generator read like the reference's latest_net_G_A.pth.
 #include <cstdint>
@@ -34,10 +35,12 @@
 
 #include "impasto/core/json_options.h"
 #include "impasto/core/log.h"
+#include "impasto/train/loop.h"
 
 namespace impasto {
 
-struct CycleGanTrainOptions {
+// seed, device and the cadence are LoopOptions'.
+struct CycleGanTrainOptions : LoopOptions {
   // Data: each domain an image folder or a synthetic set (data/dataset.h), drawn at the same size.
   std::string domain_a, synthetic_a;  // domain A: folder, or synthetic set name
   std::string domain_b, synthetic_b;
@@ -73,12 +76,6 @@ struct CycleGanTrainOptions {
   double beta2 = 0.999;
   int64_t steps = 200000;               // training steps (each: one G and one D update)
   int64_t decay_start = -1;             // step after which lr falls linearly to 0; -1 = steps / 2
-  uint64_t seed = 0;
-  std::string device = "auto";
-  int64_t log_every = 10;
-  int64_t sample_every = 500;
-  int64_t checkpoint_every = 1000;
-  int keep_checkpoints = 0;             // 0 = keep all step checkpoints
   int64_t num_samples = 4;              // validation images of each domain in the sample grids
 };
 
@@ -90,12 +87,10 @@ Json to_json(const CycleGanTrainOptions& options);
 // Strict: unknown keys are OptionErrors.
 CycleGanTrainOptions cyclegan_train_options_from_json(const Json& json);
 
-struct CycleGanTrainResult {
-  int64_t step = 0;          // last completed step
-  bool interrupted = false;  // stopped by callbacks.should_stop (a checkpoint was written)
-  Json last_metrics;         // the last logged record
-  int64_t skipped_files = 0; // of both domains
-  double seconds = 0;
+struct CycleGanTrainResult : TrainResult {
+  CycleGanTrainResult() = default;
+  explicit CycleGanTrainResult(TrainResult result)
+      : TrainResult(std::move(result)), generator_a(models.at(0).file), generator_b(models.at(1).file) {}
   std::string generator_a;   // <run>/G_A.ckpt (A -> B)
   std::string generator_b;   // <run>/G_B.ckpt (B -> A)
 };
@@ -104,9 +99,12 @@ struct CycleGanTrainResult {
 CycleGanTrainResult train_cyclegan(const CycleGanTrainOptions& options, const std::string& run_dir,
                                    const Callbacks& callbacks);
 
-// Continues the run in `run_dir` from checkpoints/latest.ckpt with its config.json; `steps` > 0
-// changes the total; decay_start stays where config.json has it, so the new total must be at least
-// that (OptionError("steps") otherwise).
+// Continues the CycleGAN run in `run_dir` (train/loop.h resume_run); `steps` > 0 changes the total;
+// decay_start stays where config.json has it, so the new total must be at least that
+// (OptionError("steps") otherwise).
 CycleGanTrainResult resume_cyclegan(const std::string& run_dir, int64_t steps, const Callbacks& callbacks);
+
+// "cyclegan": the recipe from config.json's options (train/loop.h RecipeRegistry).
+void register_builtin_cyclegan_recipe(RecipeRegistry& registry);
 
 }  // namespace impasto

@@ -1,5 +1,5 @@
 #pragma once
-// Training a feed-forward style network for one style (Johnson, Alahi, Fei-Fei 2016, "Perceptual
+// The feed-forward recipe of the training loop (train/loop.h): a style network for one style (Johnson, Alahi, Fei-Fei 2016, "Perceptual
 // Losses for Real-Time Style Transfer and Super-Resolution"): the TransformerNet of nn/transformer_net.h
 // learns to map any content image to its stylization in one pass, by minimising the perceptual
 // objective of losses/perceptual.h (content + Gram style + total variation through a backbone) over
@@ -10,10 +10,13 @@
 // network is also trained to fool it (least-squares GAN objective, Mao et al. 2017), weighted by
 // `adversarial_weight`. 0 (the default) is the pure perceptual recipe.
 //
-// Runs are folders as for GANs (train/run_dir.h); the trained network is also written as
+// Runs are folders as for every recipe (io/run_dir.h); the trained network is also written as
 // `model.ckpt` (the TransformerNet's own keys, as pytorch/examples saves them) for
-// `impasto stylize --model runs/x/model.ckpt`. Every random draw of step s comes from a generator
-// seeded with (seed, s) and batches are pure functions of their index, so --resume is exact.
+// `impasto stylize --model runs/x/model.ckpt`. Every random draw of step s comes from the loop's
+// generator for (seed, s) and batches are pure functions of their index, so --resume is exact, and
+// W data-parallel processes with batch B train like one with batch W*B up to float rounding (the
+// TransformerNet has instance norms only; the content term under the `energy` normalisation is a
+// ratio of sums over the batch, so there the split differs slightly).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -24,10 +27,14 @@
 #include "impasto/nn/backbone.h"
 #include "impasto/nn/cyclegan_nets.h"
 #include "impasto/nn/transformer_net.h"
+#include "impasto/train/loop.h"
 
 namespace impasto {
 
-struct FeedforwardTrainOptions {
+// seed, device and the cadence are LoopOptions' (samples every 200 steps here).
+struct FeedforwardTrainOptions : LoopOptions {
+  FeedforwardTrainOptions() { sample_every = 200; }
+
   std::string style;            // the style image (required)
   // Content images: folder or synthetic; data.size is the training image side (256) and batches
   // hold 4 images, as fast-neural-style trains.
@@ -51,12 +58,6 @@ struct FeedforwardTrainOptions {
   double adversarial_weight = 0;
   CycleGanDiscriminatorOptions discriminator;  // basic PatchGAN, ndf 64, instance norm
   double lr_d = 2e-4;           // Adam(0.5, 0.999) as pix2pix
-  uint64_t seed = 0;
-  std::string device = "auto";
-  int64_t log_every = 10;
-  int64_t sample_every = 200;
-  int64_t checkpoint_every = 1000;
-  int keep_checkpoints = 0;
   int64_t num_samples = 8;      // fixed validation content images shown in the samples
   // Folders: content files kept out of training, shown (centre crops) in the samples. -1 = auto:
   // num_samples, but at most a quarter of the folder (none for folders of fewer than 4 images, whose
@@ -70,18 +71,18 @@ FeedforwardTrainOptions resolve(FeedforwardTrainOptions options);
 Json to_json(const FeedforwardTrainOptions& options);
 FeedforwardTrainOptions feedforward_train_options_from_json(const Json& json);  // strict
 
-struct FeedforwardTrainResult {
-  int64_t step = 0;
-  bool interrupted = false;
-  Json last_metrics;
-  int64_t skipped_files = 0;
-  double seconds = 0;
+struct FeedforwardTrainResult : TrainResult {
+  FeedforwardTrainResult() = default;
+  explicit FeedforwardTrainResult(TrainResult result) : TrainResult(std::move(result)), model(models.at(0).file) {}
   std::string model;  // path of model.ckpt
 };
 
 FeedforwardTrainResult train_feedforward(const FeedforwardTrainOptions& options, const std::string& run_dir,
                                          const Callbacks& callbacks);
-// Continues from checkpoints/latest.ckpt with the run's config.json; `steps` > 0 changes the total.
+// Continues the feed-forward run in `run_dir` (train/loop.h resume_run); `steps` > 0 changes the total.
 FeedforwardTrainResult resume_feedforward(const std::string& run_dir, int64_t steps, const Callbacks& callbacks);
+
+// "feedforward": the recipe from config.json's options (train/loop.h RecipeRegistry).
+void register_builtin_feedforward_recipe(RecipeRegistry& registry);
 
 }  // namespace impasto

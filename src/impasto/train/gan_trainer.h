@@ -1,16 +1,15 @@
 #pragma once
-// Adversarial training of a generator G against a discriminator (critic) D on a dataset, writing a
-// run folder (train/run_dir.h). One training step = `n_critic` D updates (each on a fresh real
-// batch and fresh noise) followed by one G update; G's weights are also tracked by an exponential
-// moving average (Karras et al. 2018 / Yazici et al. 2019), which is what samples and generation
-// use when enabled.
+// The GAN recipe of the training loop (train/loop.h): a generator G against a discriminator
+// (critic) D on a dataset, into a run folder (io/run_dir.h). One training step = `n_critic` D
+// updates (each on a fresh real batch and fresh noise) followed by one G update; G's weights are
+// also tracked by an exponential moving average (Karras et al. 2018 / Yazici et al. 2019), which is
+// what samples and generation use when enabled.
 //
-// Exactness: all randomness of step s (noise, gradient-penalty mixing, augmentation) is drawn from
-// a generator seeded with (seed, s), and data batches are pure functions of their index
-// (data/dataset.h). Learning rates are functions of the step. So a run resumed from a checkpoint
-// reproduces the losses of the uninterrupted run, and W data-parallel processes with batch B train
-// like one process with batch W*B (when nothing in the nets depends on batch statistics across the
-// split, i.e. no batch norm).
+// Exactness (train/loop.h): all randomness of step s (noise, gradient-penalty mixing, augmentation)
+// is drawn from the loop's generator for (seed, s), each process taking its rows of every global
+// draw, and data batches are pure functions of their index. So a resumed run reproduces the
+// uninterrupted one, and W data-parallel processes with batch B train like one process with batch
+// W*B (when nothing in the nets depends on batch statistics across the split, i.e. no batch norm).
 #include <cstdint>
 #include <string>
 
@@ -18,10 +17,13 @@
 #include "impasto/core/log.h"
 #include "impasto/data/dataset.h"
 #include "impasto/nn/gan_nets.h"
+#include "impasto/train/loop.h"
 
 namespace impasto {
 
-struct GanTrainOptions {
+// seed, device and the cadence (log_every, sample_every, checkpoint_every, keep_checkpoints) are
+// LoopOptions'.
+struct GanTrainOptions : LoopOptions {
   DatasetOptions data;       // folder or synthetic; size/channels follow the nets
   GanNetOptions nets = GanNetOptions{"auto"};  // arch auto: mlp for ring8, dcgan for images
   std::string loss = "nonsaturating";  // losses/gan_losses.h
@@ -40,12 +42,6 @@ struct GanTrainOptions {
   double r1_gamma = 0;       // R1 penalty gamma/2 E||grad_x D(x)||^2 on real data (Mescheder et al.
                              // 2018), any objective; 0 = off
   std::string diff_augment;  // "" or e.g. "color,translation,cutout" (data/diff_augment.h)
-  uint64_t seed = 0;
-  std::string device = "auto";
-  int64_t log_every = 10;
-  int64_t sample_every = 500;
-  int64_t checkpoint_every = 1000;
-  int keep_checkpoints = 0;  // 0 = keep all step checkpoints
   int64_t num_samples = 64;  // size of the fixed noise batch for sample grids
 };
 
@@ -57,20 +53,17 @@ Json to_json(const GanTrainOptions& options);
 // Strict: unknown keys are OptionErrors.
 GanTrainOptions gan_train_options_from_json(const Json& json);
 
-struct GanTrainResult {
-  int64_t step = 0;          // last completed step
-  bool interrupted = false;  // stopped by callbacks.should_stop (a checkpoint was written)
-  Json last_metrics;         // the last logged record
-  int64_t skipped_files = 0;
-  double seconds = 0;
-};
+using GanTrainResult = TrainResult;
 
 // Trains into `run_dir` (created; must not already hold a run). With several processes (see
 // train/distributed.h) only rank 0 writes files.
 GanTrainResult train_gan(const GanTrainOptions& options, const std::string& run_dir, const Callbacks& callbacks);
 
-// Continues the run in `run_dir` from checkpoints/latest.ckpt with its config.json; `steps` > 0
-// changes the total. The steps after the checkpoint repeat the uninterrupted run exactly.
+// Continues the GAN run in `run_dir` (train/loop.h resume_run); `steps` > 0 changes the total. The
+// steps after the checkpoint repeat the uninterrupted run exactly.
 GanTrainResult resume_gan(const std::string& run_dir, int64_t steps, const Callbacks& callbacks);
+
+// "gan": the recipe from config.json's options (train/loop.h RecipeRegistry).
+void register_builtin_gan_recipe(RecipeRegistry& registry);
 
 }  // namespace impasto

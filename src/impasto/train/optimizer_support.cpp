@@ -7,6 +7,7 @@
 
 #include "impasto/core/error.h"
 #include "impasto/nn/backbone.h"
+#include "impasto/nn/gan_model.h"
 
 namespace impasto {
 
@@ -101,6 +102,16 @@ void load_adam_state(const StateDict& dict, const std::string& prefix, torch::op
     state->exp_avg_sq(avg_sq->to(params[i].device()).clone());
     optimizer.state()[state_key(params[i])] = std::move(state);
   }
+}
+
+void TrainingState::add_to(StateDict& out) const {
+  for (const auto& [name, module] : modules) add_module_state(out, name, *module);
+  for (const auto& [name, optimizer] : optimizers) add_adam_state(out, "optimizer." + name, *optimizer);
+}
+
+void TrainingState::load_from(const StateDict& dict, const std::string& source) const {
+  for (const auto& [name, module] : modules) load_state_dict(*module, sub_state_dict(dict, name), source);
+  for (const auto& [name, optimizer] : optimizers) load_adam_state(dict, "optimizer." + name, *optimizer, source);
 }
 
 }  // namespace impasto

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "impasto/io/weights.h"
@@ -46,5 +47,16 @@ void add_adam_state(StateDict& out, const std::string& prefix, torch::optim::Ada
 // The reverse; FormatError(source) for incomplete or mis-shaped state.
 void load_adam_state(const StateDict& dict, const std::string& prefix, torch::optim::Adam& optimizer,
                      const std::string& source);
+
+// A recipe's trained state as its run checkpoints hold it: each module's parameters and buffers under
+// "<name>." and each optimizer's Adam state under "optimizer.<name>.".
+struct TrainingState {
+  std::vector<std::pair<std::string, torch::nn::Module*>> modules;
+  std::vector<std::pair<std::string, torch::optim::Adam*>> optimizers;
+
+  void add_to(StateDict& out) const;
+  // FormatError(source) naming the first missing, unexpected or mis-shaped tensor.
+  void load_from(const StateDict& dict, const std::string& source) const;
+};
 
 }  // namespace impasto

@@ -1,7 +1,8 @@
 #pragma once
 // A training run as a folder, the same for every recipe (GAN, feed-forward, CycleGAN):
 //
-//   config.json         the effective options (every default resolved), written at the start
+//   config.json         the effective options (every default resolved) and the recipe that trains
+//                       them ("recipe": "gan"), written at the start
 //   log.jsonl           one JSON object per logged step ({"step": N, ...metrics})
 //   checkpoints/        step-000500.ckpt ... and latest.ckpt (impasto checkpoints, io/weights.h)
 //   samples/            step-000500.png ...: what the model makes at that step, from fixed inputs;
@@ -20,27 +21,19 @@
 
 namespace impasto {
 
-class RunDirectory {
+// An existing run folder, read only: naming one creates and changes nothing (explain/ reads runs
+// through this, so explaining a run never writes into it).
+class RunFolder {
  public:
-  // Creates the folder and its sub-folders when missing. FileError when it cannot.
-  explicit RunDirectory(std::string path);
+  explicit RunFolder(std::string path);  // trailing slashes dropped; the folder need not exist
 
   const std::string& path() const { return path_; }
   std::string file(const std::string& relative) const { return path_ + "/" + relative; }
 
-  void write_config(const Json& config) const;
   // FileError when absent, FormatError when not JSON.
   Json read_config() const;
-
-  void append_log(const Json& record) const;
   // Every record; FormatError naming the line for a corrupt line (a torn last line is dropped).
   std::vector<Json> read_log() const;
-  // Drops records with "step" > `step` (a resumed run continues from its checkpoint).
-  void truncate_log_after(int64_t step) const;
-
-  // Writes checkpoints/step-<step>.ckpt and makes latest.ckpt the same. `keep` > 0 deletes all
-  // but the newest `keep` step files.
-  void write_checkpoint(const Checkpoint& checkpoint, int64_t step, int keep = 0) const;
   std::string latest_checkpoint() const;  // "" when there is none
   std::string sample_path(int64_t step) const;  // samples/step-<step>.png (relative: sample_file)
   static std::string sample_file(int64_t step);
@@ -48,6 +41,23 @@ class RunDirectory {
 
  private:
   std::string path_;
+};
+
+// The writing side, for training: the folder and its sub-folders are created when missing.
+class RunDirectory : public RunFolder {
+ public:
+  // FileError when the folders cannot be created.
+  explicit RunDirectory(std::string path);
+
+  void write_config(const Json& config) const;
+  void append_log(const Json& record) const;
+  // Drops records with "step" > `step` (a resumed run continues from its checkpoint).
+  void truncate_log_after(int64_t step) const;
+  // Writes checkpoints/step-<step>.ckpt and makes latest.ckpt the same. `keep` > 0 deletes all
+  // but the newest `keep` step files.
+  void write_checkpoint(const Checkpoint& checkpoint, int64_t step, int keep = 0) const;
+  // A checkpoint for use outside training (model.ckpt ...) at `relative`, through a temporary name.
+  void write_model(const std::string& relative, const Checkpoint& model) const;
 };
 
 // Writes `bytes` to `path` through a temporary file and a rename.

@@ -1,4 +1,4 @@
-#include "impasto/train/run_dir.h"
+#include "impasto/io/run_dir.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -46,12 +46,15 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
   if (ec) throw FileError(path, "cannot rename " + tmp + ": " + ec.message());
 }
 
-RunDirectory::RunDirectory(std::string path) : path_(std::move(path)) {
+RunFolder::RunFolder(std::string path) : path_(std::move(path)) {
   while (path_.size() > 1 && path_.back() == '/') path_.pop_back();
+}
+
+RunDirectory::RunDirectory(std::string path) : RunFolder(std::move(path)) {
   for (const std::string& sub : {std::string(), std::string("/checkpoints"), std::string("/samples"), std::string("/charts")}) {
     std::error_code ec;
-    fs::create_directories(path_ + sub, ec);
-    if (ec || !fs::is_directory(path_ + sub)) throw FileError(path_ + sub, "cannot create folder: " + ec.message());
+    fs::create_directories(this->path() + sub, ec);
+    if (ec || !fs::is_directory(this->path() + sub)) throw FileError(this->path() + sub, "cannot create folder: " + ec.message());
   }
 }
 
@@ -59,7 +62,7 @@ void RunDirectory::write_config(const Json& config) const {
   write_file_atomically(file("config.json"), config.dump(2) + "\n");
 }
 
-Json RunDirectory::read_config() const {
+Json RunFolder::read_config() const {
   const std::string path = file("config.json");
   if (!fs::exists(path)) throw FileError(path, "no config.json: not a run folder");
   try {
@@ -75,7 +78,7 @@ void RunDirectory::append_log(const Json& record) const {
   out << record.dump() << "\n";
 }
 
-std::vector<Json> RunDirectory::read_log() const {
+std::vector<Json> RunFolder::read_log() const {
   std::vector<Json> records;
   std::ifstream in(file("log.jsonl"));
   if (!in) return records;
@@ -122,13 +125,21 @@ void RunDirectory::write_checkpoint(const Checkpoint& checkpoint, int64_t step, 
   }
 }
 
-std::string RunDirectory::latest_checkpoint() const {
+void RunDirectory::write_model(const std::string& relative, const Checkpoint& model) const {
+  const std::string path = file(relative);
+  save_checkpoint(path + ".tmp", model);
+  std::error_code ec;
+  fs::rename(path + ".tmp", path, ec);
+  if (ec) throw FileError(path, "cannot rename: " + ec.message());
+}
+
+std::string RunFolder::latest_checkpoint() const {
   const std::string latest = file("checkpoints/latest.ckpt");
   return fs::exists(latest) ? latest : "";
 }
 
-std::string RunDirectory::sample_file(int64_t step) { return "samples/" + step_name(step, ".png"); }
-std::string RunDirectory::sample_path(int64_t step) const { return file(sample_file(step)); }
+std::string RunFolder::sample_file(int64_t step) { return "samples/" + step_name(step, ".png"); }
+std::string RunFolder::sample_path(int64_t step) const { return file(sample_file(step)); }
 
 void write_run_report(const RunDirectory& run, const RunReport& report) {
   const std::vector<Json> log = run.read_log();
