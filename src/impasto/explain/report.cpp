@@ -12,24 +12,12 @@
 #include "impasto/core/error.h"
 #include "impasto/io/html.h"
 #include "impasto/io/image.h"
+#include "impasto/io/text_file.h"
 
 namespace impasto::explain {
 namespace fs = std::filesystem;
 
 namespace {
-
-void write_text(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw FileError(tmp, "cannot write");
-    out << text;
-    if (!out) throw FileError(tmp, "write failed (disk full?)");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw FileError(path, "cannot rename " + tmp + ": " + ec.message());
-}
 
 bool valid_name(const std::string& name) {
   if (name.empty()) return false;
@@ -100,7 +88,7 @@ void ReportWriter::figure(const std::string& name, const at::Tensor& image, cons
   names_.push_back(name);
   const std::string png = "figures/" + name + ".png", json = "figures/" + name + ".json";
   write_image(dir_ + "/" + png, image);
-  write_text(dir_ + "/" + json, numbers.dump(1) + "\n");
+  write_file_atomically(dir_ + "/" + json, numbers.dump(1) + "\n");
   current_ += "<figure><a href=\"" + png + "\"><img src=\"" + png + "\" alt=\"" + html_escape(name) + "\"" +
               width_attribute(display_width) + "></a><figcaption>" + html_escape(caption) + " <a href=\"" + json +
               "\">numbers</a></figcaption></figure>\n";
@@ -146,7 +134,7 @@ std::string ReportWriter::finish() {
   html << "</nav>\n<table>\n";
   for (const auto& [key, value] : summary_) html << "<tr><th>" << html_escape(key) << "</th><td>" << html_escape(value) << "</td></tr>\n";
   html << "</table>\n" << body_ << "</body></html>\n";
-  write_text(dir_ + "/report.html", html.str());
+  write_file_atomically(dir_ + "/report.html", html.str());
 
   Json index = extra_;
   index["title"] = title_;
@@ -155,7 +143,7 @@ std::string ReportWriter::finish() {
   for (const auto& [key, value] : summary_) summary[key] = value;
   index["summary"] = summary;
   index["sections"] = sections_;
-  write_text(dir_ + "/report.json", index.dump(2) + "\n");
+  write_file_atomically(dir_ + "/report.json", index.dump(2) + "\n");
   return dir_ + "/report.html";
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "impasto/core/json_options.h"
+#include "impasto/io/text_file.h"
 #include "impasto/io/weights.h"
 
 namespace impasto {
@@ -59,9 +60,6 @@ class RunDirectory : public RunFolder {
   // A checkpoint for use outside training (model.ckpt ...) at `relative`, through a temporary name.
   void write_model(const std::string& relative, const Checkpoint& model) const;
 };
-
-// Writes `bytes` to `path` through a temporary file and a rename.
-void write_file_atomically(const std::string& path, const std::string& bytes);
 
 struct ReportChart {
   std::string title;
