@@ -11,6 +11,7 @@
 #include "impasto/nn/backbone.h"
 #include "impasto/nn/gan_model.h"
 #include "impasto/nn/instance_norm.h"
+#include "impasto/nn/onnx_export.h"
 
 namespace impasto {
 namespace {
@@ -86,7 +87,7 @@ GeneratorShape parse_generator_arch(const std::string& arch) {
 
 // ---- ResNet generator --------------------------------------------------------------------------------
 
-class ResnetBlockImpl : public nn::Module {
+class ResnetBlockImpl : public nn::Module, public OnnxExportable {
  public:
   ResnetBlockImpl(int64_t dim, const std::string& norm, bool dropout, bool bias) {
     conv_block = register_module("conv_block", nn::Sequential());
@@ -101,6 +102,9 @@ class ResnetBlockImpl : public nn::Module {
   }
 
   at::Tensor forward(const at::Tensor& x) { return x + conv_block->forward(x); }
+  std::string to_onnx(OnnxGraph& g, const std::string& x, const std::string& path) const override {
+    return g.node("Add", {x, onnx_forward(*conv_block, g, x, path + ".conv_block")}, {}, path);
+  }
 
   nn::Sequential conv_block{nullptr};
 };
@@ -108,7 +112,7 @@ TORCH_MODULE(ResnetBlock);
 
 constexpr size_t kFirstBlock = 10;  // model.10 is the first ResnetBlock (after 3 conv-norm-ReLU stages)
 
-class ResnetGeneratorConcrete : public ResnetGeneratorImpl {
+class ResnetGeneratorConcrete : public ResnetGeneratorImpl, public OnnxExportable {
  public:
   ResnetGeneratorConcrete(const CycleGanGeneratorOptions& o, int64_t blocks) : options_(o) {
     const bool bias = o.norm == "instance";  // networks.py's use_bias
@@ -160,6 +164,18 @@ class ResnetGeneratorConcrete : public ResnetGeneratorImpl {
     return static_cast<size_t>(block - 1);
   }
 
+  // run() as graph nodes: the enabled blocks in order.
+  std::string to_onnx(OnnxGraph& g, const std::string& x, const std::string& path) const override {
+    std::string y = x;
+    size_t i = 0;
+    for (const auto& child : model_->children()) {
+      const bool is_block = i >= kFirstBlock && i < kFirstBlock + enabled_.size();
+      if (!is_block || enabled_[i - kFirstBlock]) y = onnx_forward(*child, g, y, path + ".model." + std::to_string(i));
+      ++i;
+    }
+    return y;
+  }
+
   at::Tensor run(at::Tensor x, Activations* features) {
     const size_t blocks = enabled_.size();
     for (size_t i = 0; i < model_->size(); ++i) {
@@ -178,7 +194,7 @@ class ResnetGeneratorConcrete : public ResnetGeneratorImpl {
 
 // ---- U-Net generator ---------------------------------------------------------------------------------
 
-class UnetBlockImpl : public nn::Module {
+class UnetBlockImpl : public nn::Module, public OnnxExportable {
  public:
   enum Kind { kOutermost, kMiddle, kInnermost };
 
@@ -224,13 +240,23 @@ class UnetBlockImpl : public nn::Module {
     return at::cat({skip, run_from(model, 1, skip)}, 1);
   }
 
+  std::string to_onnx(OnnxGraph& g, const std::string& x, const std::string& path) const override {
+    if (kind_ == kOutermost) return onnx_forward(*model, g, x, path + ".model");
+    const std::string skip = g.node("LeakyRelu", {x}, {OnnxAttribute::real("alpha", 0.2f)}, path + ".skip");
+    std::string y = skip;
+    size_t i = 0;
+    for (const auto& child : model->children())
+      if (i++ > 0) y = onnx_forward(*child, g, y, path + ".model." + std::to_string(i - 1));
+    return g.node("Concat", {skip, y}, {OnnxAttribute::integer("axis", 1)}, path);
+  }
+
   nn::Sequential model{nullptr};
 
  private:
   Kind kind_;
 };
 
-class UnetGeneratorConcrete : public CycleGanGeneratorImpl {
+class UnetGeneratorConcrete : public CycleGanGeneratorImpl, public OnnxExportable {
  public:
   UnetGeneratorConcrete(const CycleGanGeneratorOptions& o, int64_t num_downs) : options_(o), num_downs_(num_downs) {
     using Kind = UnetBlockImpl::Kind;
@@ -249,6 +275,9 @@ class UnetGeneratorConcrete : public CycleGanGeneratorImpl {
   at::Tensor forward_with_features(const at::Tensor& x, Activations& features) override {
     features.clear();
     return forward(x);
+  }
+  std::string to_onnx(OnnxGraph& g, const std::string& x, const std::string& path) const override {
+    return onnx_forward(*model_, g, x, path + ".model");
   }
   int64_t size_multiple() const override { return int64_t{1} << num_downs_; }
   int64_t min_side() const override { return size_multiple(); }

@@ -6,6 +6,7 @@
 
 #include "impasto/core/error.h"
 #include "impasto/core/text.h"
+#include "impasto/nn/onnx_export.h"
 #include "impasto/nn/spectral_norm.h"
 
 namespace impasto {
@@ -71,9 +72,25 @@ at::Tensor minibatch_stddev_channel(const at::Tensor& h) {
 // Karras et al. 2018 ("Progressive Growing of GANs", sec. 4.2), pixelwise feature vector
 // normalisation: each position's feature vector scaled to unit root-mean-square over the channels,
 // b = a / sqrt(mean_c(a^2) + 1e-8). No parameters, and no coupling between samples.
-class PixelNormImpl : public nn::Module {
+class PixelNormImpl : public nn::Module, public OnnxExportable {
  public:
+  explicit PixelNormImpl(int64_t channels) : channels_(channels) {}
   at::Tensor forward(const at::Tensor& x) { return x * torch::rsqrt(x.pow(2).mean(1, /*keepdim=*/true) + 1e-8); }
+  // The mean over channels and its broadcast back are 1x1 convolutions (weights 1/C, and 1), so that
+  // every operation works on whole tensors of one shape: runtimes differ in how they broadcast.
+  std::string to_onnx(OnnxGraph& g, const std::string& x, const std::string& path) const override {
+    const std::string square = g.node("Mul", {x, x}, {}, path + ".square");
+    const std::string mean = g.node("Conv", {square, g.constant(torch::full({1, channels_, 1, 1}, 1.0 / channels_), path + ".mean_weight")},
+                                    {OnnxAttribute::integers("kernel_shape", {1, 1})}, path + ".mean");
+    const std::string norm = g.node("Sqrt", {g.node("Add", {mean, g.constant_scalar(1e-8f, path + ".eps")}, {}, path + ".plus_eps")}, {},
+                                    path + ".norm");
+    const std::string spread = g.node("Conv", {norm, g.constant(torch::ones({channels_, 1, 1, 1}), path + ".spread_weight")},
+                                      {OnnxAttribute::integers("kernel_shape", {1, 1})}, path + ".spread");
+    return g.node("Div", {x, spread}, {}, path);
+  }
+
+ private:
+  int64_t channels_;
 };
 TORCH_MODULE(PixelNorm);
 
@@ -85,7 +102,7 @@ TORCH_MODULE(PixelNorm);
 // stride-2 transposed conv by a nearest-neighbour 2x upsampling and a 3x3 conv (Odena, Dumoulin, Olah
 // 2016, "Deconvolution and Checkerboard Artifacts"): every output pixel then sees the same number of
 // weights, so no checkerboard.
-class DcganGeneratorImpl : public GeneratorImpl {
+class DcganGeneratorImpl : public GeneratorImpl, public OnnxExportable {
  public:
   explicit DcganGeneratorImpl(const GanNetOptions& o) {
     z_dim = o.z_dim;
@@ -108,7 +125,7 @@ class DcganGeneratorImpl : public GeneratorImpl {
       else
         up(in, out);
       if (o.g_norm == "batch") main_->push_back(nn::BatchNorm2d(out));
-      if (o.g_norm == "pixel") main_->push_back(PixelNorm());
+      if (o.g_norm == "pixel") main_->push_back(PixelNorm(out));
       main_->push_back(nn::ReLU());
       in = out;
     }
@@ -116,6 +133,10 @@ class DcganGeneratorImpl : public GeneratorImpl {
     main_->push_back(nn::Tanh());
   }
 
+  // The layers after the reshape of z to [N, z_dim, 1, 1] (done by the exported graph's input).
+  std::string to_onnx(OnnxGraph& g, const std::string& x, const std::string& path) const override {
+    return onnx_forward(*main_, g, x, path + ".main");
+  }
   at::Tensor forward(const at::Tensor& z) override {
     return main_->forward(z.reshape({z.size(0), z_dim, 1, 1}));
   }

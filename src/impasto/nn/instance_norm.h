@@ -49,6 +49,7 @@ class InstanceNormImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x);
 
   int64_t channels() const { return channels_; }
+  double eps() const { return eps_; }
   bool affine() const { return weight.defined(); }
 
   // Fixed statistics, [C] each (moved to the input's device and dtype when used); undefined = each

@@ -7,6 +7,7 @@
 #include "impasto/core/error.h"
 #include "impasto/nn/backbone.h"
 #include "impasto/nn/instance_norm.h"
+#include "impasto/nn/onnx_export.h"
 
 namespace impasto {
 namespace {
@@ -21,7 +22,7 @@ int64_t padded_side(int64_t side) { return std::max<int64_t>((side + 3) / 4 * 4,
 // The example's ConvLayer (reflection pad k/2, then `conv2d`) and, with upsample = 2, its
 // UpsampleConvLayer (nearest-neighbour x2 first; Odena et al. 2016 "Deconvolution and Checkerboard
 // Artifacts"). Only `conv2d` holds parameters, so both give the keys `<name>.conv2d.weight|bias`.
-class ConvLayerImpl : public nn::Module {
+class ConvLayerImpl : public nn::Module, public OnnxExportable {
  public:
   ConvLayerImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t upsample = 1)
       : pad_(kernel / 2), upsample_(upsample) {
@@ -32,6 +33,11 @@ class ConvLayerImpl : public nn::Module {
     // Nearest x2: output pixel i reads input pixel floor(i / 2), as nn.Upsample(mode='nearest').
     if (upsample_ > 1) x = at::upsample_nearest2d(x, {x.size(2) * upsample_, x.size(3) * upsample_});
     return conv2d->forward(at::reflection_pad2d(x, {pad_, pad_, pad_, pad_}));
+  }
+  std::string to_onnx(OnnxGraph& g, const std::string& x, const std::string& path) const override {
+    std::string y = upsample_ > 1 ? onnx_upsample_nearest(g, x, path + ".upsample", upsample_, upsample_) : x;
+    y = onnx_reflection_pad(g, y, path + ".pad", pad_, pad_, pad_, pad_);
+    return onnx_forward(*conv2d, g, y, path + ".conv2d");
   }
 
   nn::Conv2d conv2d{nullptr};
@@ -48,7 +54,7 @@ InstanceNorm instance_norm(int64_t channels) { return InstanceNorm(channels, /*a
 
 // x + in2(conv2(relu(in1(conv1(x))))): no ReLU after the sum (Gross & Wilber 2016, the block the
 // example links to), and the keys conv1.conv2d.*, in1.*, conv2.conv2d.*, in2.*.
-class ResidualBlockImpl : public nn::Module {
+class ResidualBlockImpl : public nn::Module, public OnnxExportable {
  public:
   explicit ResidualBlockImpl(int64_t channels) {
     conv1 = register_module("conv1", ConvLayer(channels, channels, 3, 1));
@@ -60,13 +66,19 @@ class ResidualBlockImpl : public nn::Module {
   at::Tensor forward(const at::Tensor& x) {
     return x + in2->forward(conv2->forward(at::relu(in1->forward(conv1->forward(x)))));
   }
+  std::string to_onnx(OnnxGraph& g, const std::string& x, const std::string& path) const override {
+    std::string y = onnx_forward(*in1, g, onnx_forward(*conv1, g, x, path + ".conv1"), path + ".in1");
+    y = g.node("Relu", {y}, {}, path + ".relu");
+    y = onnx_forward(*in2, g, onnx_forward(*conv2, g, y, path + ".conv2"), path + ".in2");
+    return g.node("Add", {x, y}, {}, path);
+  }
 
   ConvLayer conv1{nullptr}, conv2{nullptr};
   InstanceNorm in1{nullptr}, in2{nullptr};
 };
 TORCH_MODULE(ResidualBlock);
 
-class TransformerNetConcrete : public TransformerNetImpl {
+class TransformerNetConcrete : public TransformerNetImpl, public OnnxExportable {
  public:
   explicit TransformerNetConcrete(const TransformerNetOptions& o) : options_(o) {
     const int64_t w = o.width;
@@ -108,6 +120,21 @@ class TransformerNetConcrete : public TransformerNetImpl {
     return deconv3_->forward(y);
   }
 
+  // forward_raw as graph nodes.
+  std::string to_onnx(OnnxGraph& g, const std::string& x, const std::string& path) const override {
+    auto stage = [&](const nn::Module& conv, const nn::Module& norm, const std::string& in, const std::string& name) {
+      const std::string c = onnx_forward(conv, g, in, path + "." + name);
+      return g.node("Relu", {onnx_forward(norm, g, c, path + ".in_" + name)}, {}, path + ".relu_" + name);
+    };
+    std::string y = stage(*conv1_, *in1_, x, "conv1");
+    y = stage(*conv2_, *in2_, y, "conv2");
+    y = stage(*conv3_, *in3_, y, "conv3");
+    for (size_t k = 0; k < res_.size(); ++k)
+      if (enabled_[k]) y = onnx_forward(*res_[k], g, y, path + ".res" + std::to_string(k + 1));
+    y = stage(*deconv1_, *in4_, y, "deconv1");
+    y = stage(*deconv2_, *in5_, y, "deconv2");
+    return onnx_forward(*deconv3_, g, y, path + ".deconv3");
+  }
   void set_block_enabled(int64_t block, bool enabled) override { enabled_[index(block)] = enabled; }
   bool block_enabled(int64_t block) const override { return enabled_[index(block)]; }
   const TransformerNetOptions& options() const override { return options_; }
