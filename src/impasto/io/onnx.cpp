@@ -102,42 +102,43 @@ std::string attribute(const OnnxAttribute& a) {
 
 }  // namespace
 
-OnnxAttribute OnnxAttribute::integer(std::string name, int64_t value) {
+namespace {
+
+OnnxAttribute attribute_of(std::string name, OnnxAttribute::Kind kind) {
   OnnxAttribute a;
   a.name = std::move(name);
-  a.kind = Kind::integer;
+  a.kind = kind;
+  return a;
+}
+
+}  // namespace
+
+OnnxAttribute OnnxAttribute::integer(std::string name, int64_t value) {
+  OnnxAttribute a = attribute_of(std::move(name), Kind::integer);
   a.i = value;
   return a;
 }
 
 OnnxAttribute OnnxAttribute::real(std::string name, float value) {
-  OnnxAttribute a;
-  a.name = std::move(name);
-  a.kind = Kind::real;
+  OnnxAttribute a = attribute_of(std::move(name), Kind::real);
   a.f = value;
   return a;
 }
 
 OnnxAttribute OnnxAttribute::text(std::string name, std::string value) {
-  OnnxAttribute a;
-  a.name = std::move(name);
-  a.kind = Kind::text;
+  OnnxAttribute a = attribute_of(std::move(name), Kind::text);
   a.s = std::move(value);
   return a;
 }
 
 OnnxAttribute OnnxAttribute::integers(std::string name, std::vector<int64_t> values) {
-  OnnxAttribute a;
-  a.name = std::move(name);
-  a.kind = Kind::integers;
+  OnnxAttribute a = attribute_of(std::move(name), Kind::integers);
   a.ints = std::move(values);
   return a;
 }
 
 OnnxAttribute OnnxAttribute::reals(std::string name, std::vector<float> values) {
-  OnnxAttribute a;
-  a.name = std::move(name);
-  a.kind = Kind::reals;
+  OnnxAttribute a = attribute_of(std::move(name), Kind::reals);
   a.floats = std::move(values);
   return a;
 }
