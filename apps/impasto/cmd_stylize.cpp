@@ -56,17 +56,16 @@ CLI::App* add_stylize_command(CLI::App& app, Context& context) {
     }
     if (f.job.content != "-" && fs::is_directory(f.job.content, ec)) {
       if (cmd->count("--output") == 0) throw OptionError("output", "give the output folder for a folder of images (-o DIR)");
-      const Json summary = run_stylize_folder(f.job, context.callbacks());
-      const auto& skipped = summary["skipped"];
-      if (!context.quiet || !skipped.empty())
-        std::fprintf(stderr, "wrote %lld of %lld images to %s in %.1f s\n", static_cast<long long>(summary["written"].get<int64_t>()),
-                     static_cast<long long>(summary["images"].get<int64_t>()), f.job.output.c_str(), summary["seconds"].get<double>());
-      if (summary["stopped_early"].get<bool>()) {
+      const StylizeFolderResult result = run_stylize_folder(f.job, context.callbacks());
+      if (!context.quiet || !result.skipped.empty())
+        std::fprintf(stderr, "wrote %zu of %lld images to %s in %.1f s\n", result.outputs.size(),
+                     static_cast<long long>(result.images), f.job.output.c_str(), result.seconds);
+      if (result.stopped_early) {
         std::fprintf(stderr, "interrupted: the remaining images were not stylized\n");
         context.exit_code = 130;
-      } else if (!skipped.empty()) {
-        std::fprintf(stderr, "error: %zu image(s) could not be read and were skipped:\n", skipped.size());
-        for (const auto& s : skipped) std::fprintf(stderr, "  %s\n", s["error"].get<std::string>().c_str());
+      } else if (!result.skipped.empty()) {
+        std::fprintf(stderr, "error: %zu image(s) could not be read and were skipped:\n", result.skipped.size());
+        for (const auto& s : result.skipped) std::fprintf(stderr, "  %s\n", s.error.c_str());
         context.exit_code = 1;
       }
       return;

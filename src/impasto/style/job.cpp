@@ -191,7 +191,7 @@ StylizeJobResult run_stylize_job(const StylizeJob& job, const Callbacks& callbac
   return stylize_one(*session, method.description(), job, std::move(content), content_name, to, callbacks);
 }
 
-Json run_stylize_folder(const StylizeJob& job, const Callbacks& callbacks) {
+StylizeFolderResult run_stylize_folder(const StylizeJob& job, const Callbacks& callbacks) {
   namespace fs = std::filesystem;
   const auto start = std::chrono::steady_clock::now();
   const Method& method = method_registry().get(job.method);
@@ -226,7 +226,8 @@ Json run_stylize_folder(const StylizeJob& job, const Callbacks& callbacks) {
   auto session = method.open(job.options, read_style_set(job, read_options), job.cache);
   Callbacks per_image = callbacks;
   per_image.progress = nullptr;  // one bar over the images
-  Json skipped = Json::array(), written = Json::array();
+  std::vector<SkippedImage> skipped;
+  std::vector<std::string> written;
   bool stopped = false, partial = false;  // stop requested; the last image stopped before its end
   const int64_t total = static_cast<int64_t>(files.size());
   int64_t done = 0;
@@ -238,7 +239,7 @@ Json run_stylize_folder(const StylizeJob& job, const Callbacks& callbacks) {
     } catch (const Error& e) {  // FileError, FormatError, LimitError: this file, not the run
       const std::string what = e.what();
       callbacks.warn("skipping " + (what.rfind(input, 0) == 0 ? what : input + ": " + what));
-      skipped.push_back(Json{{"file", input}, {"error", what}});
+      skipped.push_back(SkippedImage{input, what});
     }
     if (content.rgb.defined()) {
       Destination to;
@@ -258,16 +259,14 @@ Json run_stylize_folder(const StylizeJob& job, const Callbacks& callbacks) {
     callbacks.report(e);
     if (partial || callbacks.stop_requested()) stopped = true;
   }
-  return Json{{"method", job.method},
-              {"content", job.content},
-              {"output", job.output},
-              {"images", total},
-              {"written", static_cast<int64_t>(written.size())},
-              {"outputs", written},
-              {"skipped", skipped},
-              {"stopped_early", partial || (stopped && done < total)},
-              {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()},
-              {"options", session->options()}};
+  StylizeFolderResult result;
+  result.images = total;
+  result.outputs = std::move(written);
+  result.skipped = std::move(skipped);
+  result.stopped_early = partial || (stopped && done < total);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.options = session->options();
+  return result;
 }
 
 }  // namespace impasto

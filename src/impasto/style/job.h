@@ -72,8 +72,18 @@ StylizeJobResult run_stylize_job(const StylizeJob& job, const Callbacks& callbac
 // job.content and job.output are folders (OptionError naming "content" or "output" otherwise, or
 // when they are the same folder, or when two inputs would be written to the same file). Progress is
 // reported per image; the per-image work reports none (its warnings and should_stop still apply:
-// a stop request ends the folder after the current image). Returns {"images", "written",
-// "skipped": [{"file", "error"}], "outputs", "stopped_early", "seconds", "options"}.
-Json run_stylize_folder(const StylizeJob& job, const Callbacks& callbacks);
+// a stop request ends the folder after the current image).
+struct SkippedImage {
+  std::string file, error;
+};
+struct StylizeFolderResult {
+  int64_t images = 0;                // image files in the folder
+  std::vector<std::string> outputs;  // written
+  std::vector<SkippedImage> skipped;
+  bool stopped_early = false;        // a stop request ended it before the last image
+  double seconds = 0;
+  Json options;                      // the method's effective options
+};
+StylizeFolderResult run_stylize_folder(const StylizeJob& job, const Callbacks& callbacks);
 
 }  // namespace impasto
