@@ -7,11 +7,13 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <mutex>
 
 #include "impasto/core/runtime.h"
 #include "impasto/io/image_ops.h"
 #include "impasto/style/color.h"
+#include "impasto/style/lbfgs.h"
 
 namespace impasto {
 namespace {
@@ -344,6 +346,7 @@ StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& ho
 
   at::Tensor current = init;
   StepRecord last;
+  int64_t evaluations = 0;  // of the objective, over all levels (L-BFGS's line search may take several a step)
   const auto t_start = std::chrono::steady_clock::now();
   bool stopped = false;
 
@@ -368,18 +371,11 @@ StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& ho
     }
     at::Tensor x = resize_image(current, h, w).clone().set_requires_grad(true);
     const bool lbfgs = o.optimizer == "lbfgs";
-    const double lr = o.learning_rate > 0 ? o.learning_rate : (lbfgs ? 1.0 : 0.02);
-    std::unique_ptr<torch::optim::Optimizer> optimizer;
-    if (lbfgs)
-      optimizer = std::make_unique<torch::optim::LBFGS>(
-          std::vector<at::Tensor>{x}, torch::optim::LBFGSOptions(lr).max_iter(1).history_size(o.lbfgs_history));
-    else
-      optimizer = std::make_unique<torch::optim::Adam>(std::vector<at::Tensor>{x}, torch::optim::AdamOptions(lr));
-
     StepRecord record;
-    auto closure = [&]() -> at::Tensor {
+    // The objective at x: its value, its gradient in x.grad(), its numbers in `record`.
+    auto evaluate = [&]() -> at::Tensor {
       torch::AutoGradMode grad_mode(true);
-      optimizer->zero_grad();
+      if (x.grad().defined()) x.mutable_grad().zero_();
       record = StepRecord{};
       record.scale = level;
       record.height = h;
@@ -388,18 +384,44 @@ StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& ho
       total.backward();
       return total;
     };
+    std::unique_ptr<torch::optim::Adam> adam;
+    std::unique_ptr<ImageLbfgs> lbfgs_optimizer;
+    // L-BFGS evaluates the objective at trial points too: the record reported is the accepted one's.
+    std::map<int64_t, StepRecord> records_by_evaluation;
+    if (lbfgs) {
+      ImageLbfgs::Options lbfgs_options;
+      lbfgs_options.history = o.lbfgs_history;
+      if (o.learning_rate > 0) lbfgs_options.trial_step = o.learning_rate;
+      int64_t evaluation = 0;
+      lbfgs_optimizer = std::make_unique<ImageLbfgs>(
+          x,
+          [&, evaluation](const at::Tensor&, at::Tensor& grad) mutable {
+            const double loss = evaluate().item<double>();
+            grad.copy_(x.grad());
+            records_by_evaluation[++evaluation] = record;
+            return loss;
+          },
+          lbfgs_options);
+    } else {
+      adam = std::make_unique<torch::optim::Adam>(std::vector<at::Tensor>{x},
+                                                  torch::optim::AdamOptions(o.learning_rate > 0 ? o.learning_rate : 0.02));
+    }
 
     const auto t_level = std::chrono::steady_clock::now();
     for (int64_t step = 1; step <= o.iterations; ++step) {
-      {
-        torch::AutoGradMode grad_mode(true);
-        if (lbfgs) {
-          optimizer->step(closure);
-        } else {
-          closure();
-          optimizer->step();
-          x.data().clamp_(0.0, 1.0);  // projected Adam: stay a valid image
+      if (lbfgs) {
+        const ImageLbfgs::Step taken = lbfgs_optimizer->step();
+        evaluations += taken.evaluations + (step == 1 ? 1 : 0);
+        record = records_by_evaluation.at(taken.accepted_evaluation);
+        records_by_evaluation.erase(records_by_evaluation.begin(), records_by_evaluation.find(taken.accepted_evaluation));
+      } else {
+        evaluate();
+        ++evaluations;
+        {
+          torch::AutoGradMode grad_mode(true);
+          adam->step();
         }
+        x.data().clamp_(0.0, 1.0);  // projected Adam: stay a valid image
       }
       record.step = step;
       record.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
@@ -455,6 +477,7 @@ StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& ho
                      {"device", device.str()},
                      {"stopped_early", stopped},
                      {"seconds", out.seconds},
+                     {"evaluations", evaluations},
                      {"final", to_json(last)}};
   return out;
 }
