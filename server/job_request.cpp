@@ -106,10 +106,15 @@ std::string implied_method(const std::string& named, const std::string& model, c
   if (!named.empty()) return named;
   std::vector<std::string> keys;
   for (auto it = options.begin(); it != options.end(); ++it) keys.push_back(it.key());
-  if (!model.empty())  // a model names the method whose model option it is for
+  // A model names the method whose model option it is for: with several methods that take models,
+  // the first registered one that the other options fit (a model alone means the first).
+  if (!model.empty())
     for (const auto& m : method_registry().methods())
-      if (const OptionSpec* spec = m->description().options.find_role(OptionRole::model))
-        if (std::find(keys.begin(), keys.end(), spec->name) == keys.end()) keys.push_back(spec->name);
+      if (const OptionSpec* spec = m->description().options.find_role(OptionRole::model)) {
+        std::vector<std::string> with_model = keys;
+        if (std::find(with_model.begin(), with_model.end(), spec->name) == with_model.end()) with_model.push_back(spec->name);
+        if (method_registry().method_for(with_model) == m->name()) return m->name();
+      }
   return method_registry().method_for(keys);
 }
 

@@ -47,7 +47,8 @@ TEST(JobRequest, LimitsAndMistakesNameTheField) {
   EXPECT_EQ(option({{"iterations", "", "", "51"}}), "iterations");
   EXPECT_EQ(option({{"weights", "", "", "/etc/passwd"}}), "weights");  // paths are the server's
   EXPECT_EQ(option({{"model", "", "", "x"}, {"method", "", "", "gatys"}}), "model");
-  EXPECT_EQ(option({{"method", "", "", "adain"}}), "method");
+  EXPECT_EQ(option({{"method", "", "", "no-such-method"}}), "method");
+  EXPECT_EQ(option({{"method", "", "", "adain"}}), "model");  // adain needs a decoder from the catalogue
   EXPECT_EQ(option({{"format", "", "", "gif"}}), "format");
   EXPECT_EQ(option({{"init", "", "", "image"}}), "init");
   EXPECT_EQ(option({{"style_blend_weights", "", "", "1,2"}}), "style_blend_weights");

@@ -108,7 +108,8 @@ void load_state_dict(torch::nn::Module& module, const StateDict& dict, const std
     seen.insert(key);
   }
   for (const auto& item : targets)
-    if (!seen.count(item.key())) throw FormatError(source, "missing key '" + item.key() + "'");
+    if (!seen.count(item.key()))
+      throw FormatError(source, "missing key '" + item.key() + "' (architecture expects " + shape_str(item.value().sizes()) + ")");
 }
 
 StateDict module_state_dict(const torch::nn::Module& module) {

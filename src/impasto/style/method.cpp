@@ -5,6 +5,7 @@
 
 #include "impasto/core/error.h"
 #include "impasto/core/text.h"
+#include "impasto/style/adain.h"
 #include "impasto/style/gatys.h"
 #include "impasto/style/network.h"
 
@@ -147,6 +148,7 @@ std::string MethodRegistry::method_for(const std::vector<std::string>& option_na
 void register_builtin_methods(MethodRegistry& registry) {
   register_gatys_method(registry);
   register_network_method(registry);
+  register_adain_method(registry);
 }
 
 MethodRegistry& method_registry() {

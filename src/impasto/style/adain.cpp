@@ -1,0 +1,389 @@
+#include "impasto/style/adain.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "impasto/core/error.h"
+#include "impasto/core/runtime.h"
+#include "impasto/io/image_ops.h"
+#include "impasto/style/color.h"
+
+namespace impasto {
+
+void to_json(Json& j, const AdainOptions& o) {
+  j = Json{{"decoder", o.decoder},
+           {"backbone", o.backbone},
+           {"weights", o.weights},
+           {"alpha", o.alpha},
+           {"preserve_colors", o.preserve_colors},
+           {"image_size", o.image_size},
+           {"style_size", o.style_size},
+           {"device", o.device}};
+}
+
+AdainOptions adain_options_from_json(const Json& j) {
+  AdainOptions o;
+  JsonReader r(j);
+  r.get("decoder", o.decoder).get("backbone", o.backbone).get("weights", o.weights).get("alpha", o.alpha);
+  r.get("preserve_colors", o.preserve_colors).get("image_size", o.image_size).get("style_size", o.style_size);
+  r.get("device", o.device);
+  r.reject_unknown();
+  return o;
+}
+
+void check_adain_options(const AdainOptions& o) {
+  if (o.decoder.empty())
+    throw OptionError("decoder", "no decoder given (--decoder FILE: naoto0804/pytorch-AdaIN's decoder.pth or one of the same layout)");
+  if (o.backbone != "vgg19-normalised")
+    throw OptionError("backbone", "unknown encoder '" + o.backbone + "' for adain; valid: vgg19-normalised");
+  if (o.weights.empty())
+    throw OptionError("weights", "the adain encoder (vgg19-normalised) needs its weight file (--weights vgg_normalised.pth)");
+  if (!(o.alpha >= 0 && o.alpha <= 1)) throw OptionError("alpha", "must be in [0, 1] (got " + std::to_string(o.alpha) + ")");
+  if (o.preserve_colors != "none" && o.preserve_colors != "luminance" && o.preserve_colors != "histogram")
+    throw OptionError("preserve_colors", "unknown value '" + o.preserve_colors + "'; valid: none, luminance, histogram");
+  if (o.image_size < 0 || o.image_size > 16384) throw OptionError("image_size", "must be in 0..16384 (0 = the photo's size)");
+  if (o.image_size > 0 && o.image_size < kAdainMinSide)
+    throw OptionError("image_size", "must be 0 or at least " + std::to_string(kAdainMinSide));
+  if (o.style_size < 0 || o.style_size > 16384) throw OptionError("style_size", "must be in 0..16384 (0 = the style's own size)");
+  if (o.style_size > 0 && o.style_size < kAdainMinSide)
+    throw OptionError("style_size", "must be 0 or at least " + std::to_string(kAdainMinSide));
+  resolve_device(o.device);
+  if (!std::filesystem::exists(o.decoder)) throw FileError(o.decoder, "no such AdaIN decoder file");
+  if (!std::filesystem::exists(o.weights)) throw FileError(o.weights, "weight file of the adain encoder (vgg19-normalised) not found");
+}
+
+// ---- the networks ------------------------------------------------------------------------------------
+
+at::Tensor AdainModel::encode(const at::Tensor& image) const {
+  return encoder->extract(image.to(device, torch::kFloat32), {"relu4_1"}).at("relu4_1");
+}
+
+at::Tensor AdainModel::transfer(const at::Tensor& content, const std::vector<ChannelStatistics>& styles,
+                                const std::vector<double>& weights, double alpha) const {
+  TORCH_CHECK(styles.size() == weights.size() && !styles.empty(), "AdainModel::transfer: one weight per style");
+  torch::NoGradGuard no_grad;
+  const at::Tensor fc = encode(content);
+  const ChannelStatistics cs = channel_statistics(fc);
+  double total = 0;
+  for (double w : weights) total += w;
+  at::Tensor t;
+  if (styles.size() == 1) {
+    t = adaptive_instance_norm(fc, cs, styles[0]);
+  } else {
+    t = torch::zeros_like(fc);
+    for (size_t i = 0; i < styles.size(); ++i) t = t + (weights[i] / total) * adaptive_instance_norm(fc, cs, styles[i]);
+  }
+  if (alpha < 1) t = alpha * t + (1 - alpha) * fc;
+  return decoder->forward(t).cpu();
+}
+
+namespace {
+
+std::string shape_text(at::IntArrayRef sizes) {
+  std::string s = "[";
+  for (size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
+  return s + "]";
+}
+
+}  // namespace
+
+std::shared_ptr<AdainModel> load_adain_model(const AdainOptions& o) {
+  auto model = std::make_shared<AdainModel>();
+  model->device = resolve_device(o.device);
+  model->encoder_source = o.weights;
+  model->decoder_source = o.decoder;
+  BackboneOptions b;
+  b.name = o.backbone;
+  b.weights = o.weights;
+  model->encoder = make_backbone(b);
+  model->encoder->to(model->device);
+  model->encoder->eval();
+  const StateDict dict = load_weights(o.decoder);
+  const int64_t decoder_in = infer_adain_decoder_channels(dict, o.decoder);
+  int64_t encoder_out = 0;
+  {
+    torch::NoGradGuard no_grad;
+    encoder_out = model->encode(torch::zeros({1, 3, kAdainMinSide, kAdainMinSide})).size(1);
+  }
+  if (decoder_in != encoder_out)
+    throw FormatError(o.decoder, "the decoder does not fit the encoder: its '1.weight' has shape " +
+                                     shape_text(find_tensor(dict, "1.weight")->sizes()) + " (it takes " + std::to_string(decoder_in) +
+                                     " channels) but the encoder '" + o.weights + "' gives " + std::to_string(encoder_out) +
+                                     " channels at relu4_1");
+  model->decoder = load_adain_decoder(dict, o.decoder, model->device);
+  return model;
+}
+
+std::string adain_model_kind(const std::string& path) {
+  const StateDict dict = load_weights(path);
+  if (!is_adain_decoder(dict)) {
+    infer_adain_decoder_channels(dict, path);  // names what is wrong
+    throw FormatError(path, "not an AdaIN decoder (expected keys 1.weight .. 28.bias of a 29-module nn.Sequential)");
+  }
+  return "adain_decoder";
+}
+
+// ---- the session -------------------------------------------------------------------------------------
+
+namespace {
+
+int64_t padded_side(int64_t side) { return std::max<int64_t>((side + 7) / 8 * 8, kAdainMinSide); }
+
+// Pads at the bottom and right to padded_side: reflection continues the picture; PyTorch allows it
+// only for a padding smaller than the side, so tiny images are replicated instead.
+at::Tensor pad_for_encoder(const at::Tensor& x) {
+  const int64_t h = x.size(2), w = x.size(3);
+  const int64_t ph = padded_side(h) - h, pw = padded_side(w) - w;
+  if (ph == 0 && pw == 0) return x;
+  return ph < h && pw < w ? at::reflection_pad2d(x, {0, pw, 0, ph}) : at::replication_pad2d(x, {0, pw, 0, ph});
+}
+
+at::Tensor resized(const at::Tensor& image, int64_t h, int64_t w) {
+  return image.size(2) == h && image.size(3) == w ? image : resize_image(image, h, w);
+}
+
+}  // namespace
+
+AdainSession::AdainSession(AdainOptions options, StyleSet styles, ResourceCache* cache)
+    : options_(std::move(options)), styles_(std::move(styles)) {
+  check_adain_options(options_);
+  auto load = [&] { return load_adain_model(options_); };
+  if (cache) {
+    const std::string key = "adain:" + options_.backbone + ":" + file_version(options_.weights) + ":" +
+                            file_version(options_.decoder) + ":" + resolve_device(options_.device).str();
+    model_ = cache->get<AdainModel>(key, load);
+  } else {
+    model_ = load();
+  }
+}
+
+Json AdainSession::options() const {
+  Json j;
+  to_json(j, options_);
+  return j;
+}
+
+std::vector<ChannelStatistics> AdainSession::style_statistics(const std::vector<at::Tensor>& styles) {
+  torch::NoGradGuard no_grad;
+  std::vector<ChannelStatistics> out;
+  for (size_t i = 0; i < styles.size(); ++i) {
+    at::Tensor s = styles[i];
+    if (options_.style_size > 0) {
+      const auto [h, w] = fit_longest_side(s.size(2), s.size(3), options_.style_size);
+      s = resized(s, h, w);
+    }
+    if (s.size(2) < kAdainMinSide || s.size(3) < kAdainMinSide)
+      throw OptionError("style", "style image '" + styles_.styles[i].name + "' is " + std::to_string(s.size(3)) + "x" +
+                                     std::to_string(s.size(2)) + " (after style_size); adain needs at least " +
+                                     std::to_string(kAdainMinSide) + " px per side");
+    out.push_back(channel_statistics(model_->encode(s)));
+    ++encodings_;
+  }
+  return out;
+}
+
+StylizeResult AdainSession::stylize(const Image& input, const StylizeHooks& hooks) {
+  const auto start = std::chrono::steady_clock::now();
+  const AdainOptions& o = options_;
+  const auto& styles = styles_.styles;
+  if (styles.empty()) throw OptionError("style", "no style image given; method adain needs at least one");
+  const at::Tensor photo = input.rgb;
+  if (!photo.defined() || photo.dim() != 4 || photo.size(0) != 1 || photo.size(1) != 3)
+    throw OptionError("content", "expected one RGB image [1,3,H,W]");
+  const int64_t src_h = photo.size(2), src_w = photo.size(3);
+
+  // Weights and masks.
+  double unmasked_weight = 0;
+  bool any_unmasked = false;
+  for (const auto& s : styles) {
+    if (!std::isfinite(s.weight) || s.weight < 0)
+      throw OptionError("style_blend_weights", "must be finite numbers >= 0 (got " + std::to_string(s.weight) + ")");
+    if (!s.image.defined() || s.image.dim() != 4 || s.image.size(1) != 3)
+      throw OptionError("style", "style image '" + s.name + "' is not an RGB image [1,3,H,W]");
+    if (s.mask.defined()) {
+      if (s.mask.dim() != 4 || s.mask.size(2) != src_h || s.mask.size(3) != src_w)
+        throw OptionError("masks", "mask for style '" + s.name + "' is " + std::to_string(s.mask.size(-1)) + "x" +
+                                       std::to_string(s.mask.size(-2)) + " but the content image is " + std::to_string(src_w) +
+                                       "x" + std::to_string(src_h) + "; masks must match the content size");
+    } else {
+      any_unmasked = true;
+      unmasked_weight += s.weight;
+    }
+  }
+  if (any_unmasked && !(unmasked_weight > 0))
+    throw OptionError("style_blend_weights", "the blend weights of the unmasked styles sum to 0");
+
+  torch::NoGradGuard no_grad;
+  const c10::Device device = model_->device;
+  const auto [out_h, out_w] = o.image_size == 0 ? std::make_pair(src_h, src_w) : fit_longest_side(src_h, src_w, o.image_size);
+  const at::Tensor content = resized(photo.to(torch::kFloat32), out_h, out_w).to(device);
+
+  // The images the networks see, as preserve_colors says.
+  const bool luminance = o.preserve_colors == "luminance";
+  const at::Tensor content_work = luminance ? grey_luminance(content) : content;
+  std::vector<ChannelStatistics> stats;
+  if (o.preserve_colors == "none") {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (cached_.empty()) {
+      std::vector<at::Tensor> images;
+      for (const auto& s : styles) images.push_back(s.image.to(device, torch::kFloat32));
+      cached_ = style_statistics(images);
+    }
+    stats = cached_;
+  } else {
+    std::vector<at::Tensor> images;
+    for (const auto& s : styles) {
+      at::Tensor img = s.image.to(device, torch::kFloat32);
+      img = luminance ? matched_luminance(img, content) : match_color_statistics(img, content);
+      images.push_back(img);
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    stats = style_statistics(images);
+  }
+
+  const at::Tensor padded = pad_for_encoder(content_work);
+  at::Tensor raw;
+  bool masked = false;
+  for (const auto& s : styles) masked = masked || s.mask.defined();
+  if (!masked) {
+    std::vector<double> weights;
+    for (const auto& s : styles) weights.push_back(s.weight);
+    raw = model_->transfer(padded, stats, weights, o.alpha);
+  } else {
+    // Regions at the features' size: each position to the style whose mask is largest there when it
+    // is at least 1/2, else to the unmasked styles (or, with none, to the photo).
+    const at::Tensor fc = model_->encode(padded);
+    const int64_t fh = fc.size(2), fw = fc.size(3);
+    std::vector<size_t> masked_index;
+    std::vector<at::Tensor> masks;
+    for (size_t i = 0; i < styles.size(); ++i) {
+      if (!styles[i].mask.defined()) continue;
+      at::Tensor m = resized(styles[i].mask.to(device, torch::kFloat32).clamp(0, 1), out_h, out_w);
+      m = at::adaptive_avg_pool2d(pad_for_encoder(m), {fh, fw});
+      masks.push_back(m);
+      masked_index.push_back(i);
+    }
+    const auto [best, which] = torch::cat(masks, 1).max(1, /*keepdim=*/true);  // [1,1,fh,fw]
+    const at::Tensor inside = best >= 0.5;
+    at::Tensor t = fc.clone();
+    if (any_unmasked) {
+      const at::Tensor outside = inside.logical_not();
+      const ChannelStatistics cs = channel_statistics(fc, outside);
+      at::Tensor blend = torch::zeros_like(fc);
+      for (size_t i = 0; i < styles.size(); ++i)
+        if (!styles[i].mask.defined()) blend = blend + (styles[i].weight / unmasked_weight) * adaptive_instance_norm(fc, cs, stats[i]);
+      t = torch::where(outside, blend, t);
+    }
+    for (size_t k = 0; k < masked_index.size(); ++k) {
+      const at::Tensor region = inside.logical_and(which == static_cast<int64_t>(k));
+      const ChannelStatistics cs = channel_statistics(fc, region);
+      t = torch::where(region, adaptive_instance_norm(fc, cs, stats[masked_index[k]]), t);
+    }
+    if (o.alpha < 1) t = o.alpha * t + (1 - o.alpha) * fc;
+    raw = model_->decoder->forward(t).cpu();
+  }
+
+  at::Tensor out = raw.narrow(2, 0, out_h).narrow(3, 0, out_w).clamp(0, 1);
+  const at::Tensor content_cpu = content.cpu();
+  if (luminance) out = combine_luminance(out, content_cpu).clamp(0, 1);
+  if (!any_unmasked) {
+    // Every style masked: outside the masks the photo stays as it was.
+    at::Tensor cover;
+    for (const auto& s : styles) {
+      at::Tensor m = resized(s.mask.to(torch::kFloat32).cpu().clamp(0, 1), out_h, out_w).clamp(0, 1);
+      cover = cover.defined() ? torch::maximum(cover, m) : m;
+    }
+    out = cover * out + (1.0 - cover) * content_cpu;
+  }
+
+  StylizeResult result;
+  result.image.rgb = out.contiguous();
+  if (input.alpha.defined()) result.image.alpha = resized(input.alpha.to(torch::kFloat32), out_h, out_w).clamp(0, 1).contiguous();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.detail = "one AdaIN pass with " + std::to_string(styles.size()) + (styles.size() == 1 ? " style" : " styles");
+  result.summary = Json{{"method", "adain"},  {"options", options()}, {"width", out_w},
+                        {"height", out_h},    {"device", device.str()}, {"styles", styles.size()},
+                        {"seconds", result.seconds}};
+  if (hooks.callbacks.progress) {
+    ProgressEvent e;
+    e.stage = "adain (" + std::to_string(out_w) + "x" + std::to_string(out_h) + ")";
+    e.step = 1;
+    e.total = 1;
+    e.elapsed_s = result.seconds;
+    hooks.callbacks.progress(e);
+  }
+  return result;
+}
+
+// ---- the method ------------------------------------------------------------------------------------
+
+namespace {
+
+OptionSchema adain_schema() {
+  std::vector<std::pair<Json, std::string>> sizes;
+  for (int64_t side : {256, 384, 512, 768, 1024}) sizes.emplace_back(side, std::to_string(side) + " px");
+  const WebControl colours{"select", "Colours", {{"none", "the painting's"}, {"luminance", "the photo's (luminance transfer)"},
+                                                 {"histogram", "the photo's (matched palette)"}}, Json(), 0};
+  return OptionSchema{
+      string_option("decoder", "", "AdaIN decoder (naoto0804/pytorch-AdaIN decoder.pth, or one of its layout); implies --method adain")
+          .with_role(OptionRole::model),
+      string_option("backbone", "vgg19-normalised", "encoder: vgg19-normalised (the default and only one), up to relu4_1")
+          .with_choices({"vgg19-normalised"})
+          .with_role(OptionRole::backbone),
+      string_option("weights", "", "the encoder's weight file (vgg_normalised.pth)")
+          .with_role(OptionRole::backbone_weights)
+          .operator_only(),
+      number_option("alpha", 1.0, "content-style trade-off: 0 = the photo's features .. 1 = the full style (default 1)")
+          .with_range(0, 1)
+          .on_page(WebControl{"range", "Style strength (alpha)", {}, Json(), 0.05}),
+      string_option("preserve_colors", "none", "none (default), luminance or histogram")
+          .with_choices({"none", "luminance", "histogram"})
+          .on_page(colours),
+      integer_option("image_size", 512, "longest side of the output in pixels (default 512; 0 = content size)")
+          .with_range(0, 16384)
+          .with_role(OptionRole::output_side)
+          .limited_by("max_side", 1024)
+          .on_page(WebControl{"select", "Size (longest side)", sizes, 512, 0}),
+      integer_option("style_size", 512, "longest side of each style image in pixels (default 512; 0 = its own size)")
+          .with_range(0, 16384)
+          .limited_by("max_side", 1024),
+      string_option("device", "auto", "auto (default), cpu, cuda or cuda:N").with_role(OptionRole::device).operator_only(),
+  };
+}
+
+MethodDescription adain_description() {
+  MethodCapabilities can;  // 1..16 style images
+  can.iterative = false;
+  can.masks = true;
+  return MethodDescription{"adain", "arbitrary style in one pass: AdaIN encoder-decoder (Huang & Belongie 2017; --decoder)",
+                           adain_schema(), can};
+}
+
+class AdainMethod : public Method {
+ public:
+  AdainMethod() : Method(adain_description()) {}
+
+  Json check(const Json& options) const override {
+    const AdainOptions o = adain_options_from_json(Method::check(options));
+    check_adain_options(o);
+    Json j;
+    to_json(j, o);
+    return j;
+  }
+
+  std::string model_kind(const std::string& path) const override { return adain_model_kind(path); }
+
+  std::unique_ptr<Session> open(const Json& options, const StyleSet& styles, ResourceCache* cache) const override {
+    check_style_count(description(), styles.styles.size());
+    return std::make_unique<AdainSession>(adain_options_from_json(Method::check(options)), styles, cache);
+  }
+};
+
+}  // namespace
+
+void register_adain_method(MethodRegistry& registry) { registry.add(std::make_shared<AdainMethod>()); }
+
+}  // namespace impasto
