@@ -1,7 +1,7 @@
 #pragma once
 // Stylization methods and their sessions.
 //
-// A **method** (gatys, network, adain, ...) is one registered unit that describes itself: its options
+// A **method** (gatys, network, ...) is one registered unit that describes itself: its options
 // (core/option_schema.h: types, defaults, valid values, help, the service's limits) and its
 // capabilities (how many style images it takes, whether it iterates, masks, state across frames,
 // which explanation sections apply). Every front end is generated from that description: the CLI's
@@ -181,7 +181,7 @@ class MethodRegistry {
   std::string default_ = "gatys";
 };
 
-MethodRegistry& method_registry();  // built-ins (gatys, network, adain) registered on first use
+MethodRegistry& method_registry();  // built-ins (gatys, network) registered on first use
 void register_builtin_methods(MethodRegistry& registry);
 
 // Shorthands.
