@@ -3,12 +3,13 @@
 //
 // Why not torch::optim::LBFGS as neural-style uses it (learning rate 1, one iteration per call, no
 // line search): every iteration then moves by exactly the quasi-Newton step, whatever it does to the
-// loss. On a dark, saturated photo with a pale, low-contrast painting the memory's curvature
-// estimate is set by the stiff directions, the unit step is tiny along the flat ones, and nothing
-// checks it: the loss falls in a straight line for hundreds of iterations (issue 17). A line search
-// that enforces the strong Wolfe conditions (Nocedal & Wright 2006, "Numerical Optimization",
-// eqs. 3.7 and algorithms 3.5/3.6) lengthens such steps (and shortens overshooting ones), and its
-// curvature condition guarantees s'y > 0, so every accepted step improves the memory.
+// loss. On a dark, saturated photo with a pale, low-contrast painting those steps are far too short
+// and nothing lengthens them: the style loss fell in a straight line, to 0.64 of its start after 60
+// iterations at 256 px (issue 17; multiplying the loss by 1e4 changed nothing, so it is not torch's
+// absolute thresholds). A line search that enforces the strong Wolfe conditions (Nocedal & Wright
+// 2006, "Numerical Optimization", eqs. 3.7 and algorithms 3.5/3.6) lengthens such steps and shortens
+// overshooting ones, and its curvature condition guarantees s'y > 0, so every accepted step improves
+// the memory: the same run reaches 1e-5 of its start.
 //
 // One iteration: the direction from the two-loop recursion (Nocedal & Wright alg. 7.4, initial
 // Hessian s'y/y'y of the newest pair), a trial step of 1 (the first iteration, without memory, tries
