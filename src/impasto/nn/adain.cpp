@@ -118,12 +118,6 @@ class AdainDecoderNet : public AdainDecoderImpl {
   std::vector<Layer> layers_;
 };
 
-std::string shape_of(at::IntArrayRef sizes) {
-  std::string s = "[";
-  for (size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
-  return s + "]";
-}
-
 }  // namespace
 
 AdainDecoder make_adain_decoder(int64_t in_channels) {
@@ -146,7 +140,7 @@ int64_t infer_adain_decoder_channels(const StateDict& dict, const std::string& s
                                   (find_tensor(dict, "0.weight") ? "; this looks like an encoder (vgg_normalised.pth)" : ""));
   if (first->dim() != 4 || first->size(2) != 3 || first->size(3) != 3 || first->size(1) < 8 || first->size(1) % 8 != 0 ||
       first->size(0) * 2 != first->size(1))
-    throw FormatError(source, "not an AdaIN decoder: '1.weight' has shape " + shape_of(first->sizes()) +
+    throw FormatError(source, "not an AdaIN decoder: '1.weight' has shape " + c10::str(first->sizes()) +
                                   ", expected [C/2,C,3,3] with C a multiple of 8");
   return first->size(1);
 }

@@ -76,12 +76,6 @@ at::Tensor imagenet_normalise(const at::Tensor& image) {
   return (image - mean) / std;
 }
 
-static std::string shape_str(at::IntArrayRef sizes) {
-  std::string s = "[";
-  for (size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
-  return s + "]";
-}
-
 void load_state_dict(torch::nn::Module& module, const StateDict& dict, const std::string& source,
                      const std::function<std::string(const std::string&)>& rename,
                      const std::vector<std::string>& ignored_prefixes) {
@@ -102,14 +96,14 @@ void load_state_dict(torch::nn::Module& module, const StateDict& dict, const std
     if (it == wanted.end())
       throw FormatError(source, "unexpected key '" + file_key + "' (not part of the architecture)");
     if (it->second.sizes() != tensor.sizes())
-      throw FormatError(source, "shape mismatch for '" + file_key + "': file has " + shape_str(tensor.sizes()) +
-                                    ", architecture expects " + shape_str(it->second.sizes()));
+      throw FormatError(source, "shape mismatch for '" + file_key + "': file has " + c10::str(tensor.sizes()) +
+                                    ", architecture expects " + c10::str(it->second.sizes()));
     it->second.copy_(tensor.to(it->second.dtype()));
     seen.insert(key);
   }
   for (const auto& item : targets)
     if (!seen.count(item.key()))
-      throw FormatError(source, "missing key '" + item.key() + "' (architecture expects " + shape_str(item.value().sizes()) + ")");
+      throw FormatError(source, "missing key '" + item.key() + "' (architecture expects " + c10::str(item.value().sizes()) + ")");
 }
 
 StateDict module_state_dict(const torch::nn::Module& module) {

@@ -10,6 +10,7 @@
 #include "impasto/core/runtime.h"
 #include "impasto/io/image_ops.h"
 #include "impasto/style/color.h"
+#include "impasto/style/masks.h"
 
 namespace impasto {
 
@@ -80,16 +81,6 @@ at::Tensor AdainModel::transfer(const at::Tensor& content, const std::vector<Cha
   return decoder->forward(t).cpu();
 }
 
-namespace {
-
-std::string shape_text(at::IntArrayRef sizes) {
-  std::string s = "[";
-  for (size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
-  return s + "]";
-}
-
-}  // namespace
-
 std::shared_ptr<AdainModel> load_adain_model(const AdainOptions& o) {
   auto model = std::make_shared<AdainModel>();
   model->device = resolve_device(o.device);
@@ -110,7 +101,7 @@ std::shared_ptr<AdainModel> load_adain_model(const AdainOptions& o) {
   }
   if (decoder_in != encoder_out)
     throw FormatError(o.decoder, "the decoder does not fit the encoder: its '1.weight' has shape " +
-                                     shape_text(find_tensor(dict, "1.weight")->sizes()) + " (it takes " + std::to_string(decoder_in) +
+                                     c10::str(find_tensor(dict, "1.weight")->sizes()) + " (it takes " + std::to_string(decoder_in) +
                                      " channels) but the encoder '" + o.weights + "' gives " + std::to_string(encoder_out) +
                                      " channels at relu4_1");
   model->decoder = load_adain_decoder(dict, o.decoder, model->device);
@@ -141,10 +132,6 @@ at::Tensor pad_for_encoder(const at::Tensor& x) {
   return ph < h && pw < w ? at::reflection_pad2d(x, {0, pw, 0, ph}) : at::replication_pad2d(x, {0, pw, 0, ph});
 }
 
-at::Tensor resized(const at::Tensor& image, int64_t h, int64_t w) {
-  return image.size(2) == h && image.size(3) == w ? image : resize_image(image, h, w);
-}
-
 }  // namespace
 
 AdainSession::AdainSession(AdainOptions options, StyleSet styles, ResourceCache* cache)
@@ -173,7 +160,7 @@ std::vector<ChannelStatistics> AdainSession::style_statistics(const std::vector<
     at::Tensor s = styles[i];
     if (options_.style_size > 0) {
       const auto [h, w] = fit_longest_side(s.size(2), s.size(3), options_.style_size);
-      s = resized(s, h, w);
+      s = resize_image(s, h, w);
     }
     if (s.size(2) < kAdainMinSide || s.size(3) < kAdainMinSide)
       throw OptionError("style", "style image '" + styles_.styles[i].name + "' is " + std::to_string(s.size(3)) + "x" +
@@ -195,31 +182,15 @@ StylizeResult AdainSession::stylize(const Image& input, const StylizeHooks& hook
     throw OptionError("content", "expected one RGB image [1,3,H,W]");
   const int64_t src_h = photo.size(2), src_w = photo.size(3);
 
-  // Weights and masks.
-  double unmasked_weight = 0;
-  bool any_unmasked = false;
-  for (const auto& s : styles) {
-    if (!std::isfinite(s.weight) || s.weight < 0)
-      throw OptionError("style_blend_weights", "must be finite numbers >= 0 (got " + std::to_string(s.weight) + ")");
+  for (const auto& s : styles)
     if (!s.image.defined() || s.image.dim() != 4 || s.image.size(1) != 3)
       throw OptionError("style", "style image '" + s.name + "' is not an RGB image [1,3,H,W]");
-    if (s.mask.defined()) {
-      if (s.mask.dim() != 4 || s.mask.size(2) != src_h || s.mask.size(3) != src_w)
-        throw OptionError("masks", "mask for style '" + s.name + "' is " + std::to_string(s.mask.size(-1)) + "x" +
-                                       std::to_string(s.mask.size(-2)) + " but the content image is " + std::to_string(src_w) +
-                                       "x" + std::to_string(src_h) + "; masks must match the content size");
-    } else {
-      any_unmasked = true;
-      unmasked_weight += s.weight;
-    }
-  }
-  if (any_unmasked && !(unmasked_weight > 0))
-    throw OptionError("style_blend_weights", "the blend weights of the unmasked styles sum to 0");
+  const StyleBlend blend = check_style_blend(styles, src_h, src_w);
 
   torch::NoGradGuard no_grad;
   const c10::Device device = model_->device;
   const auto [out_h, out_w] = o.image_size == 0 ? std::make_pair(src_h, src_w) : fit_longest_side(src_h, src_w, o.image_size);
-  const at::Tensor content = resized(photo.to(torch::kFloat32), out_h, out_w).to(device);
+  const at::Tensor content = resize_image(photo.to(torch::kFloat32), out_h, out_w).to(device);
 
   // The images the networks see, as preserve_colors says.
   const bool luminance = o.preserve_colors == "luminance";
@@ -261,7 +232,7 @@ StylizeResult AdainSession::stylize(const Image& input, const StylizeHooks& hook
     std::vector<at::Tensor> masks;
     for (size_t i = 0; i < styles.size(); ++i) {
       if (!styles[i].mask.defined()) continue;
-      at::Tensor m = resized(styles[i].mask.to(device, torch::kFloat32).clamp(0, 1), out_h, out_w);
+      at::Tensor m = resize_image(styles[i].mask.to(device, torch::kFloat32).clamp(0, 1), out_h, out_w);
       m = at::adaptive_avg_pool2d(pad_for_encoder(m), {fh, fw});
       masks.push_back(m);
       masked_index.push_back(i);
@@ -269,13 +240,13 @@ StylizeResult AdainSession::stylize(const Image& input, const StylizeHooks& hook
     const auto [best, which] = torch::cat(masks, 1).max(1, /*keepdim=*/true);  // [1,1,fh,fw]
     const at::Tensor inside = best >= 0.5;
     at::Tensor t = fc.clone();
-    if (any_unmasked) {
+    if (blend.any_unmasked) {
       const at::Tensor outside = inside.logical_not();
       const ChannelStatistics cs = channel_statistics(fc, outside);
-      at::Tensor blend = torch::zeros_like(fc);
+      at::Tensor mixed = torch::zeros_like(fc);
       for (size_t i = 0; i < styles.size(); ++i)
-        if (!styles[i].mask.defined()) blend = blend + (styles[i].weight / unmasked_weight) * adaptive_instance_norm(fc, cs, stats[i]);
-      t = torch::where(outside, blend, t);
+        if (!styles[i].mask.defined()) mixed = mixed + (styles[i].weight / blend.unmasked_weight) * adaptive_instance_norm(fc, cs, stats[i]);
+      t = torch::where(outside, mixed, t);
     }
     for (size_t k = 0; k < masked_index.size(); ++k) {
       const at::Tensor region = inside.logical_and(which == static_cast<int64_t>(k));
@@ -289,19 +260,11 @@ StylizeResult AdainSession::stylize(const Image& input, const StylizeHooks& hook
   at::Tensor out = raw.narrow(2, 0, out_h).narrow(3, 0, out_w).clamp(0, 1);
   const at::Tensor content_cpu = content.cpu();
   if (luminance) out = combine_luminance(out, content_cpu).clamp(0, 1);
-  if (!any_unmasked) {
-    // Every style masked: outside the masks the photo stays as it was.
-    at::Tensor cover;
-    for (const auto& s : styles) {
-      at::Tensor m = resized(s.mask.to(torch::kFloat32).cpu().clamp(0, 1), out_h, out_w).clamp(0, 1);
-      cover = cover.defined() ? torch::maximum(cover, m) : m;
-    }
-    out = cover * out + (1.0 - cover) * content_cpu;
-  }
+  if (!blend.any_unmasked) out = keep_photo_outside_masks(out, content_cpu, styles);
 
   StylizeResult result;
   result.image.rgb = out.contiguous();
-  if (input.alpha.defined()) result.image.alpha = resized(input.alpha.to(torch::kFloat32), out_h, out_w).clamp(0, 1).contiguous();
+  if (input.alpha.defined()) result.image.alpha = resize_image(input.alpha.to(torch::kFloat32), out_h, out_w).clamp(0, 1).contiguous();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.detail = "one AdaIN pass with " + std::to_string(styles.size()) + (styles.size() == 1 ? " style" : " styles");
   result.summary = Json{{"method", "adain"},  {"options", options()}, {"width", out_w},

@@ -14,6 +14,7 @@
 #include "impasto/io/image_ops.h"
 #include "impasto/style/color.h"
 #include "impasto/style/lbfgs.h"
+#include "impasto/style/masks.h"
 
 namespace impasto {
 namespace {
@@ -299,21 +300,7 @@ StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& ho
   if (o.init == "image" && !inputs.init.defined()) throw OptionError("init_image", "init = image needs an init image");
 
   const int64_t src_h = inputs.content.height(), src_w = inputs.content.width();
-  double unmasked_weight = 0;
-  bool any_unmasked = false;  // when every style is masked, outside the masks stays the content
-  for (const auto& s : inputs.styles) {
-    check_weight(s.weight, "style_blend_weights");
-    if (s.mask.defined()) {
-      if (s.mask.size(2) != src_h || s.mask.size(3) != src_w)
-        throw OptionError("masks", "mask for style '" + s.name + "' is " + std::to_string(s.mask.size(3)) + "x" +
-                                       std::to_string(s.mask.size(2)) + " but the content image is " +
-                                       std::to_string(src_w) + "x" + std::to_string(src_h) + "; masks must match the content size");
-    } else {
-      any_unmasked = true;
-      unmasked_weight += s.weight;
-    }
-  }
-  if (any_unmasked && !(unmasked_weight > 0)) throw OptionError("style_blend_weights", "the blend weights of the unmasked styles sum to 0");
+  const StyleBlend blend = check_style_blend(inputs.styles, src_h, src_w);
 
   const auto [out_h, out_w] = o.image_size == 0 ? std::make_pair(src_h, src_w) : fit_longest_side(src_h, src_w, o.image_size);
   const int64_t coarse_factor = int64_t{1} << (o.scales - 1);
@@ -449,15 +436,7 @@ StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& ho
 
   at::Tensor result = resize_image(current, out_h, out_w);
   if (luminance) result = combine_luminance(result, content_full).clamp(0.0, 1.0);
-  if (!any_unmasked) {
-    // Style only inside the masks: outside them the content stays as it was.
-    at::Tensor cover;
-    for (const auto& s : inputs.styles) {
-      auto m = resize_image(s.mask.to(device, torch::kFloat32), out_h, out_w).clamp(0.0, 1.0);
-      cover = cover.defined() ? torch::maximum(cover, m) : m;
-    }
-    result = cover * result + (1.0 - cover) * content_full;
-  }
+  if (!blend.any_unmasked) result = keep_photo_outside_masks(result, content_full, inputs.styles);
 
   StylizeResult out;
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
