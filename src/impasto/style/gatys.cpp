@@ -398,7 +398,7 @@ StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& ho
     for (int64_t step = 1; step <= o.iterations; ++step) {
       if (lbfgs) {
         const ImageLbfgs::Step taken = lbfgs_optimizer->step();
-        evaluations += taken.evaluations + (step == 1 ? 1 : 0);
+        evaluations += taken.evaluations;
         record = records_by_evaluation.at(taken.accepted_evaluation);
         records_by_evaluation.erase(records_by_evaluation.begin(), records_by_evaluation.find(taken.accepted_evaluation));
       } else {

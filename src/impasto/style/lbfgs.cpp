@@ -32,10 +32,7 @@ ImageLbfgs::ImageLbfgs(at::Tensor x, Objective objective, Options options)
     : x_(std::move(x)), objective_(std::move(objective)), options_(options) {}
 
 ImageLbfgs::Point ImageLbfgs::evaluate(double t) {
-  {
-    torch::NoGradGuard no_grad;
-    x_.copy_(start_ + t * dir_);
-  }
+  x_.copy_(start_ + t * dir_);  // under step()'s NoGradGuard
   Point p;
   p.t = t;
   p.grad = at::empty_like(start_);
@@ -88,14 +85,13 @@ ImageLbfgs::Point ImageLbfgs::zoom(Point lo, Point hi, const Point& origin, int&
 
 ImageLbfgs::Step ImageLbfgs::step() {
   torch::NoGradGuard no_grad;
+  const int64_t evaluations_before = evaluations_;
   if (!started_) {
-    start_ = x_.detach().clone();
-    grad_ = at::empty_like(start_);
+    grad_ = at::empty_like(x_);
     loss_ = objective_(x_, grad_);
     last_evaluation_ = ++evaluations_;
     started_ = true;
   }
-  const int64_t evaluations_before = evaluations_;
   start_ = x_.detach().clone();
 
   dir_ = direction();
@@ -108,6 +104,7 @@ ImageLbfgs::Step ImageLbfgs::step() {
   Step out;
   out.loss = loss_;
   out.accepted_evaluation = last_evaluation_;
+  out.evaluations = static_cast<int>(evaluations_ - evaluations_before);
   if (!(slope < 0) || stuck_) return out;  // a stationary point (to float precision)
 
   const Point origin{0.0, loss_, slope, grad_, last_evaluation_};

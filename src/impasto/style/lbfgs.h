@@ -44,7 +44,7 @@ class ImageLbfgs {
 
   struct Step {
     double loss = 0;        // at the accepted point (x now holds it)
-    int evaluations = 0;    // objective evaluations this step took
+    int evaluations = 0;    // objective evaluations this step took (the first step's include the start)
     int64_t accepted_evaluation = 0;  // 1-based index (over the optimiser's life) of the accepted point's evaluation
     bool moved = false;     // false when no step lowered the loss (a stationary point, or float precision)
   };
