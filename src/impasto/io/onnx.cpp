@@ -4,9 +4,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 
-#include "impasto/core/error.h"
+#include "impasto/io/text_file.h"
 
 namespace impasto {
 
@@ -235,12 +234,7 @@ std::string OnnxGraph::serialize(const std::string& producer, const std::string&
 }
 
 void OnnxGraph::write(const std::string& path, const std::string& producer, const std::string& doc) const {
-  const std::string bytes = serialize(producer, doc);
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) throw FileError(path, "cannot open for writing");
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  f.flush();
-  if (!f) throw FileError(path, "write failed");
+  write_file_atomically(path, serialize(producer, doc));
 }
 
 }  // namespace impasto

@@ -67,7 +67,7 @@ class OnnxGraph {
                    const std::vector<OnnxAttribute>& attributes = {}, const std::string& hint = "");
 
   size_t node_count() const { return nodes_.size(); }
-  // The ModelProto's bytes, and the same written to a file (FileError naming it when that fails).
+  // The ModelProto's bytes, and the same written to a file (atomically; FileError naming it when that fails).
   std::string serialize(const std::string& producer, const std::string& doc) const;
   void write(const std::string& path, const std::string& producer, const std::string& doc) const;
 
