@@ -1,11 +1,12 @@
 #include "impasto/nn/vgg.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 namespace impasto {
 namespace {
 
-enum class Arch { vgg16, vgg19, vgg19_normalised };
+enum class Arch { vgg16, vgg19, vgg19_normalised, random_vgg19 };
 
 // Convs per block (blocks 1..5 have 64, 128, 256, 512, 512 channels at full width).
 std::vector<int> block_depths(Arch arch) {
@@ -18,6 +19,7 @@ const char* arch_name(Arch arch) {
     case Arch::vgg16: return "vgg16";
     case Arch::vgg19: return "vgg19";
     case Arch::vgg19_normalised: return "vgg19-normalised";
+    case Arch::random_vgg19: return "random-vgg19";
   }
   return "?";
 }
@@ -25,7 +27,7 @@ const char* arch_name(Arch arch) {
 class VggImpl : public BackboneImpl {
  public:
   VggImpl(Arch arch, int64_t width_divisor, bool avg_pool) : arch_(arch) {
-    const bool normalised = arch == Arch::vgg19_normalised;
+    const bool normalised = arch == Arch::vgg19_normalised || arch == Arch::random_vgg19;
     features_ = register_module("features", torch::nn::Sequential());
     int64_t in = 3;
     if (normalised) {  // index 0: 1x1 colour conversion, no ReLU after it
@@ -71,7 +73,7 @@ class VggImpl : public BackboneImpl {
       last = std::max(last, index_of(t));
     }
     FeatureMaps out;
-    at::Tensor x = arch_ == Arch::vgg19_normalised ? image : imagenet_normalise(image);
+    at::Tensor x = arch_ == Arch::vgg19_normalised || arch_ == Arch::random_vgg19 ? image : imagenet_normalise(image);
     size_t i = 0;
     for (auto& module : *features_) {
       if (i > last) break;
@@ -97,6 +99,36 @@ class VggImpl : public BackboneImpl {
   }
 
   std::string name() const override { return arch_name(arch_); }
+
+  // random-vgg19's weights: conv0 the ImageNet normalisation (so the first 3x3 conv sees centred input
+  // of about unit variance), every 3x3 conv Kaiming-normal (He et al. 2015: variance 2 / fan_in keeps
+  // the activations' second moment through ReLUs) with zero bias. Drawn in double precision from the
+  // CPU generator and rounded to float: torch's float normal draws take a vectorised path on some CPUs
+  // only, the double ones do not, so every machine makes the same network from the same seed.
+  void randomise(uint64_t seed) {
+    torch::NoGradGuard no_grad;
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    bool first = true;
+    for (auto& module : *features_) {
+      auto* conv = module.ptr()->as<torch::nn::Conv2dImpl>();
+      if (!conv) continue;
+      at::Tensor& w = conv->weight;
+      at::Tensor& b = conv->bias;
+      if (first) {  // x -> (x - mean) / std per channel, as imagenet_normalise
+        const double mean[3] = {0.485, 0.456, 0.406}, std[3] = {0.229, 0.224, 0.225};
+        w.zero_();
+        for (int c = 0; c < 3; ++c) {
+          w[c][c][0][0] = 1.0 / std[c];
+          b[c] = -mean[c] / std[c];
+        }
+        first = false;
+        continue;
+      }
+      const double fan_in = static_cast<double>(w.size(1) * w.size(2) * w.size(3));
+      w.copy_(at::randn(w.sizes(), gen, w.options().dtype(at::kDouble)) * std::sqrt(2.0 / fan_in));
+      b.zero_();
+    }
+  }
 
  private:
   size_t index_of(const std::string& name) const {
@@ -140,6 +172,18 @@ Backbone make_vgg(Arch arch, const BackboneOptions& options) {
   return model;
 }
 
+// random-vgg19 is the normalised VGG19's layout at a quarter of its widths (16, 32, 64, 128, 128
+// channels: a sixteenth of the work), with seeded random weights.
+constexpr int64_t kRandomVggWidthDivisor = 4;
+
+Backbone make_random_vgg(const BackboneOptions& options) {
+  if (!options.weights.empty())
+    throw OptionError("weights", "backbone random-vgg19 makes its weights from --backbone-seed; it takes no weight file");
+  auto model = std::make_shared<VggImpl>(Arch::random_vgg19, kRandomVggWidthDivisor, options.pooling == "avg");
+  model->randomise(options.seed);
+  return model;
+}
+
 }  // namespace
 
 void register_builtin_vgg_backbones(BackboneRegistry& registry, BackboneInfoRegistry& infos) {
@@ -156,6 +200,13 @@ void register_builtin_vgg_backbones(BackboneRegistry& registry, BackboneInfoRegi
       return BackboneInfo{skeleton.layers(), skeleton.recipe(), true};
     }, description);
   }
+  const char* random_description =
+      "the normalised VGG19's layout at a quarter of its widths with seeded random weights (--backbone-seed); no file";
+  registry.add(arch_name(Arch::random_vgg19), make_random_vgg, random_description);
+  infos.add(arch_name(Arch::random_vgg19), [] {
+    VggImpl skeleton(Arch::random_vgg19, 64, false);
+    return BackboneInfo{skeleton.layers(), skeleton.recipe(), false};
+  }, random_description);
 }
 
 }  // namespace impasto
