@@ -161,9 +161,7 @@ Json Service::run_options(const std::string& method, const Json& options, const 
   const OptionSpec* backbone_spec = schema.find_role(OptionRole::backbone);
   const OptionSpec* weights_spec = schema.find_role(OptionRole::backbone_weights);
   if (backbone_spec && weights_spec) {
-    const Json chosen = o.contains(backbone_spec->name) && !o[backbone_spec->name].is_null() ? o[backbone_spec->name]
-                                                                                             : backbone_spec->default_value;
-    const std::string backbone = chosen.is_string() ? chosen.get<std::string>() : "";
+    const std::string backbone = method_registry().get(method).backbone(o);
     auto it = options_.backbone_weights.find(backbone);
     if (it != options_.backbone_weights.end()) {
       o[weights_spec->name] = it->second;

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "impasto/core/error.h"
 #include "impasto/core/runtime.h"
+#include "impasto/style/method.h"
 #include "impasto/train/gan_trainer.h"
 #include "impasto/train/loop.h"
 
@@ -67,6 +68,23 @@ CLI::App* add_gan_command(CLI::App& train, Context& context) {
 }
 
 // What a finished, interrupted or resumed run tells the user.
+// How to stylize with a trained model: the flags of the method whose model option takes the file
+// ("" when none does, e.g. a GAN's generator).
+std::string stylize_usage(const std::string& file) {
+  for (const auto& m : method_registry().methods()) {
+    const OptionSpec* spec = m->description().options.find_role(OptionRole::model);
+    if (!spec) continue;
+    try {
+      m->model_kind(file);
+    } catch (const Error&) {
+      continue;
+    }
+    return "impasto stylize " + flag_name(spec->name) + " " + file + " -c photo.jpg" +
+           (m->description().capabilities.takes_styles() ? " -s painting.jpg" : "") + " -o out.png";
+  }
+  return "";
+}
+
 void report_training(const TrainResult& result, const std::string& run, const std::string& command, Context& context) {
   if (result.interrupted) {
     std::fprintf(stderr, "interrupted: checkpoint of step %lld written to %s/checkpoints/; continue with "
@@ -80,9 +98,9 @@ void report_training(const TrainResult& result, const std::string& run, const st
   if (result.models.empty()) return;
   std::string models;
   for (const ExportedModel& m : result.models) models += (models.empty() ? "" : ", ") + m.file + (m.what.empty() ? "" : " (" + m.what + ")");
-  std::printf("%s %s; apply %s with `impasto stylize --model %s -c photo.jpg -o out.png`\n",
-              result.models.size() == 1 ? "model:" : "models:", models.c_str(), result.models.size() == 1 ? "it" : "one",
-              result.models[0].file.c_str());
+  const std::string usage = stylize_usage(result.models[0].file);
+  std::printf("%s %s%s\n", result.models.size() == 1 ? "model:" : "models:", models.c_str(),
+              usage.empty() ? "" : ("; apply " + std::string(result.models.size() == 1 ? "it" : "one") + " with `" + usage + "`").c_str());
 }
 
 }  // namespace
@@ -136,6 +154,7 @@ CLI::App* add_train_command(CLI::App& app, Context& context) {
   add_gan_command(*train, context);
   add_feedforward_command(*train, context);
   add_cyclegan_command(*train, context);
+  add_adain_train_command(*train, context);
   train->callback([train, f, &context] {
     if (!train->get_subcommands().empty()) return;  // `train <recipe>` ran
     if (f->resume.empty()) {

@@ -31,6 +31,7 @@ CLI::App* add_train_command(CLI::App& app, Context& context);
 // `train <recipe>` sub-commands, added by add_train_command.
 CLI::App* add_feedforward_command(CLI::App& train, Context& context);  // cmd_train_feedforward.cpp
 CLI::App* add_cyclegan_command(CLI::App& train, Context& context);     // cmd_train_cyclegan.cpp
+CLI::App* add_adain_train_command(CLI::App& train, Context& context);  // cmd_train_adain.cpp
 // --resume takes every option from the run's config.json: OptionError for any other option given
 // (except --steps and --threads).
 void reject_options_besides_resume(const CLI::App& command);

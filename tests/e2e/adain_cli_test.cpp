@@ -88,3 +88,27 @@ TEST(AdainCli, BadInputEndsWithAMessageNamingIt) {
   expect_cli_failure(base + " -s " + in.style_a + " --weights " + kEncoder + " --decoder " + kEncoder, "not an AdaIN decoder");
   expect_cli_failure(base + " -s " + in.style_a + " --weights " + kEncoder, "decoder");
 }
+
+TEST(AdainCli, TrainsADecoderThatStylizesWithNothingElseAndResumes) {
+  const Inputs in = write_inputs("adain_cli_train");
+  const std::string run = in.dir + "/run";
+  const auto trained = run_cli("train adain --content-synthetic textures --style-synthetic textures --image-size 32 "
+                               "--load-size 0 --batch-size 2 --steps 2 --sample-every 2 --threads 1 -o " + run);
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  // The printed way to use the model is one that works: the decoder names its encoder (random-vgg19).
+  const std::string usage = "impasto stylize --decoder " + run + "/decoder.ckpt -c photo.jpg -s painting.jpg -o out.png";
+  EXPECT_NE(trained.output.find(usage), std::string::npos) << trained.output;
+  const auto stylized = run_cli("stylize --decoder " + run + "/decoder.ckpt -c " + in.content + " -s " + in.style_a +
+                                " --image-size 0 -o " + in.dir + "/out.png");
+  ASSERT_EQ(stylized.exit_code, 0) << stylized.output;
+  EXPECT_EQ(read_image(in.dir + "/out.png").rgb.sizes(), read_image(in.content).rgb.sizes());
+  // The published encoder with this decoder: named, with the widths that do not fit.
+  const auto mismatch = run_cli("stylize --decoder " + run + "/decoder.ckpt --backbone vgg19-normalised --weights " + kEncoder +
+                                " -c " + in.content + " -s " + in.style_a + " -o " + in.dir + "/bad.png");
+  EXPECT_NE(mismatch.exit_code, 0);
+  EXPECT_NE(mismatch.output.find("'1.weight'"), std::string::npos) << mismatch.output;
+  // `train --resume` continues it by its recipe.
+  const auto resumed = run_cli("train --resume " + run + " --steps 3 --threads 1");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("trained 3 steps"), std::string::npos) << resumed.output;
+}

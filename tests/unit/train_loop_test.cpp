@@ -112,14 +112,14 @@ TEST(TrainLoop, RunsWithoutTheRecipeKeyAreToldByTheirKeysOrCheckpoint) {
 }
 
 TEST(TrainLoop, UnknownRecipeNamesTheValidOnes) {
-  const std::string message = test::expect_error<OptionError>([] { recipe_registry().create("adain", Json::object()); });
-  for (const char* name : {"cyclegan", "feedforward", "gan"}) EXPECT_NE(message.find(name), std::string::npos) << message;
+  const std::string message = test::expect_error<OptionError>([] { recipe_registry().create("wct", Json::object()); });
+  for (const char* name : {"adain", "cyclegan", "feedforward", "gan"}) EXPECT_NE(message.find(name), std::string::npos) << message;
   EXPECT_EQ(test::failing_option([] { recipe_registry().create("nope", Json::object()); }), "recipe");
 
   const std::string dir = test::temp_dir("loop_unknown");
   train_gan(tiny_gan(2), dir + "/run", {});
   Json config = RunFolder(dir + "/run").read_config();
-  config["recipe"] = "adain";
+  config["recipe"] = "wct";
   RunDirectory(dir + "/run").write_config(config);
   EXPECT_EQ(test::failing_option([&] { resume_run(dir + "/run", 0, {}); }), "recipe");
 }

@@ -38,10 +38,8 @@ AdainOptions adain_options_from_json(const Json& j) {
 void check_adain_options(const AdainOptions& o) {
   if (o.decoder.empty())
     throw OptionError("decoder", "no decoder given (--decoder FILE: naoto0804/pytorch-AdaIN's decoder.pth or one of the same layout)");
-  if (o.backbone != "vgg19-normalised")
-    throw OptionError("backbone", "unknown encoder '" + o.backbone + "' for adain; valid: vgg19-normalised");
-  if (o.weights.empty())
-    throw OptionError("weights", "the adain encoder (vgg19-normalised) needs its weight file (--weights vgg_normalised.pth)");
+  if (o.backbone != "auto" && o.backbone != "vgg19-normalised" && o.backbone != "random-vgg19")
+    throw OptionError("backbone", "unknown encoder '" + o.backbone + "' for adain; valid: auto, vgg19-normalised, random-vgg19");
   if (!(o.alpha >= 0 && o.alpha <= 1)) throw OptionError("alpha", "must be in [0, 1] (got " + std::to_string(o.alpha) + ")");
   if (o.preserve_colors != "none" && o.preserve_colors != "luminance" && o.preserve_colors != "histogram")
     throw OptionError("preserve_colors", "unknown value '" + o.preserve_colors + "'; valid: none, luminance, histogram");
@@ -53,7 +51,13 @@ void check_adain_options(const AdainOptions& o) {
     throw OptionError("style_size", "must be 0 or at least " + std::to_string(kAdainMinSide));
   resolve_device(o.device);
   if (!std::filesystem::exists(o.decoder)) throw FileError(o.decoder, "no such AdaIN decoder file");
-  if (!std::filesystem::exists(o.weights)) throw FileError(o.weights, "weight file of the adain encoder (vgg19-normalised) not found");
+  uint64_t seed = 0;
+  std::string weights = o.weights;
+  const std::string encoder = adain_encoder(o.backbone, o.decoder, &seed, &weights);
+  if (backbone_info(encoder).needs_weights && weights.empty())
+    throw OptionError("weights", "the adain encoder (" + encoder + ") needs its weight file (--weights vgg_normalised.pth)");
+  if (!weights.empty() && !std::filesystem::exists(weights))
+    throw FileError(weights, "weight file of the adain encoder (" + encoder + ") not found");
 }
 
 // ---- the networks ------------------------------------------------------------------------------------
@@ -84,15 +88,17 @@ at::Tensor AdainModel::transfer(const at::Tensor& content, const std::vector<Cha
 std::shared_ptr<AdainModel> load_adain_model(const AdainOptions& o) {
   auto model = std::make_shared<AdainModel>();
   model->device = resolve_device(o.device);
-  model->encoder_source = o.weights;
   model->decoder_source = o.decoder;
   BackboneOptions b;
-  b.name = o.backbone;
   b.weights = o.weights;
+  b.name = adain_encoder(o.backbone, o.decoder, &b.seed, &b.weights);
+  if (backbone_info(b.name).needs_weights && b.weights.empty())
+    throw OptionError("weights", "the adain encoder (" + b.name + ") needs its weight file (--weights vgg_normalised.pth)");
+  const StateDict dict = load_weights(o.decoder);
+  model->encoder_source = b.weights.empty() ? b.name + " (seed " + std::to_string(b.seed) + ")" : b.weights;
   model->encoder = make_backbone(b);
   model->encoder->to(model->device);
   model->encoder->eval();
-  const StateDict dict = load_weights(o.decoder);
   const int64_t decoder_in = infer_adain_decoder_channels(dict, o.decoder);
   int64_t encoder_out = 0;
   {
@@ -102,10 +108,26 @@ std::shared_ptr<AdainModel> load_adain_model(const AdainOptions& o) {
   if (decoder_in != encoder_out)
     throw FormatError(o.decoder, "the decoder does not fit the encoder: its '1.weight' has shape " +
                                      c10::str(find_tensor(dict, "1.weight")->sizes()) + " (it takes " + std::to_string(decoder_in) +
-                                     " channels) but the encoder '" + o.weights + "' gives " + std::to_string(encoder_out) +
+                                     " channels) but the encoder " + model->encoder_source + " gives " + std::to_string(encoder_out) +
                                      " channels at relu4_1");
   model->decoder = load_adain_decoder(dict, o.decoder, model->device);
   return model;
+}
+
+std::string adain_encoder(const std::string& backbone, const std::string& decoder, uint64_t* seed, std::string* weights) {
+  Json meta = Json::object();  // a decoder.ckpt's: {"encoder", "encoder_seed", "encoder_weights"}
+  if (is_impasto_checkpoint(decoder)) {
+    const Checkpoint checkpoint = load_checkpoint(decoder);
+    if (checkpoint.meta.is_object() && checkpoint.meta.contains("encoder") && checkpoint.meta["encoder"].is_string())
+      meta = checkpoint.meta;
+  }
+  const std::string named = meta.value("encoder", std::string());
+  const std::string encoder = backbone != "auto" ? backbone : !named.empty() ? named : "vgg19-normalised";
+  if (encoder == named) {  // the decoder was trained against this encoder: its seed and weights
+    if (seed) *seed = meta.value("encoder_seed", uint64_t{0});
+    if (weights && weights->empty()) *weights = meta.value("encoder_weights", std::string());
+  }
+  return encoder;
 }
 
 std::string adain_model_kind(const std::string& path) {
@@ -291,12 +313,14 @@ OptionSchema adain_schema() {
   const WebControl colours{"select", "Colours", {{"none", "the painting's"}, {"luminance", "the photo's (luminance transfer)"},
                                                  {"histogram", "the photo's (matched palette)"}}, Json(), 0};
   return OptionSchema{
-      string_option("decoder", "", "AdaIN decoder (naoto0804/pytorch-AdaIN decoder.pth, or one of its layout); implies --method adain")
+      string_option("decoder", "", "AdaIN decoder (naoto0804/pytorch-AdaIN decoder.pth, one of its layout, or `train adain`'s decoder.ckpt); implies --method adain")
           .with_role(OptionRole::model),
-      string_option("backbone", "vgg19-normalised", "encoder: vgg19-normalised (the default and only one), up to relu4_1")
-          .with_choices({"vgg19-normalised"})
+      string_option("backbone", "auto",
+                    "encoder up to relu4_1: auto (default: the one a `train adain` decoder names, else vgg19-normalised), "
+                    "vgg19-normalised, random-vgg19")
+          .with_choices({"auto", "vgg19-normalised", "random-vgg19"})
           .with_role(OptionRole::backbone),
-      string_option("weights", "", "the encoder's weight file (vgg_normalised.pth)")
+      string_option("weights", "", "the encoder's weight file (vgg_normalised.pth) where it needs one")
           .with_role(OptionRole::backbone_weights)
           .operator_only(),
       number_option("alpha", 1.0, "content-style trade-off: 0 = the photo's features .. 1 = the full style (default 1)")
@@ -338,6 +362,15 @@ class AdainMethod : public Method {
   }
 
   std::string model_kind(const std::string& path) const override { return adain_model_kind(path); }
+
+  std::string backbone(const Json& options) const override {
+    const std::string chosen = Method::backbone(options);
+    const Json decoder = options.value("decoder", Json());
+    if (chosen != "auto") return chosen;
+    if (!decoder.is_string() || decoder.get<std::string>().empty() || !std::filesystem::exists(decoder.get<std::string>()))
+      return "vgg19-normalised";
+    return adain_encoder(chosen, decoder.get<std::string>());
+  }
 
   std::unique_ptr<Session> open(const Json& options, const StyleSet& styles, ResourceCache* cache) const override {
     check_style_count(description(), styles.styles.size());

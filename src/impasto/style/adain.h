@@ -2,7 +2,9 @@
 // Method "adain": arbitrary style transfer in one pass (Huang & Belongie 2017, "Arbitrary Style
 // Transfer in Real-time with Adaptive Instance Normalization"), with naoto0804/pytorch-AdaIN's
 // networks: the normalised VGG19 up to relu4_1 as encoder (`vgg19-normalised` backbone,
-// vgg_normalised.pth) and its decoder (nn/adain.h, decoder.pth, the `decoder` option).
+// vgg_normalised.pth) and its decoder (nn/adain.h, decoder.pth, the `decoder` option); or a decoder
+// trained by `impasto train adain` (train/adain_trainer.h), whose file names the encoder it was
+// trained against (e.g. `random-vgg19` with its seed: no encoder file at all).
 //
 //   f_c = E(photo), t = sum_i w_i AdaIN(f_c, E(style_i)), t = alpha t + (1 - alpha) f_c, out = D(t)
 //
@@ -40,9 +42,11 @@
 namespace impasto {
 
 struct AdainOptions {
-  std::string decoder;                   // decoder.pth (required)
-  std::string backbone = "vgg19-normalised";
-  std::string weights;                   // the encoder's weight file (vgg_normalised.pth; required)
+  std::string decoder;                   // decoder.pth or a `train adain` decoder.ckpt (required)
+  // The encoder: "auto" = the one a decoder.ckpt names in its metadata, else vgg19-normalised;
+  // or vgg19-normalised, random-vgg19.
+  std::string backbone = "auto";
+  std::string weights;                   // the encoder's weight file (vgg_normalised.pth) where it needs one
   double alpha = 1.0;                    // 0 = the photo's features .. 1 = the full style
   std::string preserve_colors = "none";  // none | luminance | histogram
   int64_t image_size = 512;              // longest side of the output; 0 = the photo's size
@@ -76,10 +80,17 @@ struct AdainModel {
                       const std::vector<double>& weights, double alpha) const;
 };
 
-// Loads both networks (the encoder as options.backbone with options.weights) and checks that the
+// Loads both networks (the encoder as options.backbone resolves, with options.weights, or for a
+// decoder.ckpt the weight file its metadata names) and checks that the
 // decoder takes the encoder's relu4_1 width: FormatError naming the decoder's `1.weight` and its shape
 // and the encoder's width otherwise.
 std::shared_ptr<AdainModel> load_adain_model(const AdainOptions& options);
+
+// The encoder that `backbone` means with this decoder file: "auto" is the encoder a `train adain`
+// decoder.ckpt names in its metadata (with its seed and weight file in *seed and *weights when asked),
+// else vgg19-normalised; other values are themselves.
+std::string adain_encoder(const std::string& backbone, const std::string& decoder, uint64_t* seed = nullptr,
+                          std::string* weights = nullptr);
 
 // "adain_decoder" for an AdaIN decoder file; FormatError naming the file otherwise.
 std::string adain_model_kind(const std::string& path);

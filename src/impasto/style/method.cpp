@@ -66,6 +66,13 @@ std::string Method::model_kind(const std::string& path) const {
   throw FormatError(path, "method " + name() + " takes no model file");
 }
 
+std::string Method::backbone(const Json& options) const {
+  const OptionSpec* spec = description().options.find_role(OptionRole::backbone);
+  if (!spec) return "";
+  const Json chosen = options.contains(spec->name) && !options[spec->name].is_null() ? options[spec->name] : spec->default_value;
+  return chosen.is_string() ? chosen.get<std::string>() : "";
+}
+
 void check_style_count(const MethodDescription& m, size_t count) {
   const auto& c = m.capabilities;
   if (!c.takes_styles() && count > 0)

@@ -145,6 +145,11 @@ class Method {
   // Methods with a model option: what kind of model the file is ("transformer_net"), for catalogues
   // of models (a service's models folder). FormatError when the file is not a model of this method.
   virtual std::string model_kind(const std::string& path) const;
+  // The backbone that options with this model file load: the backbone option's value (or default), or
+  // what the method reads from the model file for a value such as "auto" (adain: the encoder a trained
+  // decoder names). "" for methods without a backbone option. A service gives the operator's weight
+  // file of this backbone.
+  virtual std::string backbone(const Json& options) const;
 
  private:
   MethodDescription description_;

@@ -11,6 +11,7 @@
 #include "impasto/core/runtime.h"
 #include "impasto/data/dataset.h"
 #include "impasto/io/image.h"
+#include "impasto/train/adain_trainer.h"
 #include "impasto/train/cyclegan_trainer.h"
 #include "impasto/train/distributed.h"
 #include "impasto/train/feedforward_trainer.h"
@@ -223,6 +224,7 @@ RecipeRegistry& recipe_registry() {
     register_builtin_gan_recipe(r);
     register_builtin_feedforward_recipe(r);
     register_builtin_cyclegan_recipe(r);
+    register_builtin_adain_recipe(r);
     return r;
   }();
   return registry;

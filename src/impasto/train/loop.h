@@ -1,5 +1,6 @@
 #pragma once
-// The one training loop. A recipe (gan_trainer.h, feedforward_trainer.h, cyclegan_trainer.h) says
+// The one training loop. A recipe (gan_trainer.h, feedforward_trainer.h, cyclegan_trainer.h,
+// adain_trainer.h) says
 // what one step does, what its checkpoints hold, what its samples show and which model it exports;
 // the loop does the rest, the same way for every recipe:
 //
@@ -125,7 +126,7 @@ class Recipe {
  public:
   virtual ~Recipe() = default;
 
-  virtual std::string name() const = 0;  // as registered: "gan", "feedforward", "cyclegan"
+  virtual std::string name() const = 0;  // as registered: "gan", "feedforward", "cyclegan", "adain"
   virtual Json config() const = 0;       // the resolved options as config.json holds them
   virtual LoopSettings settings() const = 0;
   // Datasets (this process's share of each batch), nets (initial weights from the seed), optimizers.

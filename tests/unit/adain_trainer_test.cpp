@@ -1,0 +1,223 @@
+// The AdaIN recipe (train/adain_trainer.h) and the no-file encoder it trains against by default
+// (random-vgg19): run folder, exact resume, the published loss and schedule, the exported decoder
+// running through the adain method with nothing but its file, and option checks.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "impasto/core/error.h"
+#include "impasto/core/runtime.h"
+#include "impasto/data/dataset.h"
+#include "impasto/io/image.h"
+#include "impasto/io/run_dir.h"
+#include "impasto/io/weights.h"
+#include "impasto/nn/adain.h"
+#include "impasto/nn/backbone.h"
+#include "impasto/style/method.h"
+#include "impasto/train/adain_trainer.h"
+#include "test_support.h"
+
+using namespace impasto;
+
+namespace {
+
+AdainTrainOptions tiny() {
+  AdainTrainOptions o;
+  o.content.synthetic = "textures";
+  o.style.synthetic = "textures";
+  o.content.size = 32;
+  o.content.load_size = 0;
+  o.content.batch_size = 2;
+  o.content.workers = 1;
+  o.steps = 6;
+  o.seed = 5;
+  o.device = "cpu";
+  o.log_every = 1;
+  o.sample_every = 3;
+  o.checkpoint_every = 3;
+  o.num_samples = 2;
+  return o;
+}
+
+std::vector<double> logged(const std::string& run, const std::string& key) {
+  std::vector<double> out;
+  for (const Json& r : RunFolder(run).read_log()) out.push_back(r.at(key).get<double>());
+  return out;
+}
+
+Backbone random_vgg(uint64_t seed) {
+  BackboneOptions b;
+  b.name = "random-vgg19";
+  b.seed = seed;
+  return make_backbone(b);
+}
+
+}  // namespace
+
+TEST(RandomVgg, IsTheNormalisedLayoutAtAQuarterWidthMadeFromItsSeed) {
+  EXPECT_FALSE(backbone_info("random-vgg19").needs_weights);
+  Backbone a = random_vgg(1), b = random_vgg(1), c = random_vgg(2);
+  const at::Tensor image = torch::rand({1, 3, 40, 48}, torch::TensorOptions().dtype(torch::kFloat32));
+  torch::NoGradGuard no_grad;
+  const FeatureMaps fa = a->extract(image, {"conv0", "relu1_1", "relu4_1"});
+  // conv0 is the ImageNet normalisation, so the random convs see centred input as the VGGs do.
+  EXPECT_LT((fa.at("conv0") - imagenet_normalise(image)).abs().max().item<double>(), 1e-5);
+  // A quarter of VGG19's widths; three ceil-mode pools.
+  EXPECT_EQ(fa.at("relu1_1").size(1), 16);
+  EXPECT_EQ(fa.at("relu4_1").sizes(), (std::vector<int64_t>{1, 128, 5, 6}));
+  // The same seed gives the same network; another seed another one.
+  EXPECT_TRUE(torch::equal(fa.at("relu4_1"), b->extract(image, {"relu4_1"}).at("relu4_1")));
+  EXPECT_FALSE(torch::allclose(fa.at("relu4_1"), c->extract(image, {"relu4_1"}).at("relu4_1")));
+  // Kaiming-normal weights keep the activations' scale through ten layers: the second moment at
+  // relu4_1 stays within a factor of a few of relu1_1's (it would shrink or grow geometrically otherwise).
+  const double m1 = fa.at("relu1_1").pow(2).mean().item<double>(), m4 = fa.at("relu4_1").pow(2).mean().item<double>();
+  EXPECT_GT(m4 / m1, 0.1) << m1 << " " << m4;
+  EXPECT_LT(m4 / m1, 10.0) << m1 << " " << m4;
+  BackboneOptions with_file;
+  with_file.name = "random-vgg19";
+  with_file.weights = "vgg.pth";
+  EXPECT_EQ(test::failing_option([&] { make_backbone(with_file); }), "weights");
+}
+
+TEST(AdainTrainer, ResumeRepeatsTheUninterruptedRunAndTheDecoderNeedsNoOtherFile) {
+  const std::string dir = test::temp_dir("adain_train_resume");
+  AdainTrainOptions o = tiny();
+  train_adain(o, dir + "/full", {});
+  o.steps = 3;
+  train_adain(o, dir + "/split", {});
+  const AdainTrainResult resumed = resume_adain(dir + "/split", 6, {});
+  EXPECT_EQ(resumed.step, 6);
+  const std::vector<double> full = logged(dir + "/full", "loss"), split = logged(dir + "/split", "loss");
+  ASSERT_EQ(full.size(), 6u);
+  ASSERT_EQ(split.size(), 6u);
+  for (size_t i = 0; i < full.size(); ++i) EXPECT_DOUBLE_EQ(full[i], split[i]) << "step " << i + 1;
+  for (const char* file : {"config.json", "report.html", "decoder.ckpt", "samples/real.png", "samples/step-000000.png",
+                           "samples/step-000006.png", "checkpoints/latest.ckpt"})
+    EXPECT_TRUE(std::filesystem::exists(dir + "/full/" + file)) << file;
+  // The published schedule: lr / (1 + 5e-5 i) before update i = step - 1.
+  const std::vector<double> lr = logged(dir + "/full", "lr");
+  for (size_t i = 0; i < lr.size(); ++i) EXPECT_NEAR(lr[i], 1e-4 / (1 + 5e-5 * static_cast<double>(i)), 1e-12);
+  // The loss is content + style, the style term the sum of its layers.
+  const Json record = RunFolder(dir + "/full").read_log().back();
+  double layers = 0;
+  for (const char* layer : {"relu1_1", "relu2_1", "relu3_1", "relu4_1"}) layers += record.at(std::string("style/") + layer).get<double>();
+  EXPECT_NEAR(record.at("style").get<double>(), layers, 1e-4 * layers);
+  EXPECT_NEAR(record.at("loss").get<double>(), record.at("content").get<double>() + record.at("style").get<double>(),
+              1e-4 * record.at("loss").get<double>());
+
+  // decoder.ckpt: the published keys, its encoder named; the adain method runs it with no other
+  // option and gives D(AdaIN(E(c), E(s))) for the seeded encoder.
+  const Checkpoint exported = load_checkpoint(dir + "/full/decoder.ckpt");
+  EXPECT_EQ(exported.arch, "adain_decoder");
+  EXPECT_EQ(exported.meta.at("encoder"), "random-vgg19");
+  EXPECT_EQ(exported.meta.at("encoder_seed"), 0);
+  ASSERT_NE(find_tensor(exported.tensors, "1.weight"), nullptr);
+  EXPECT_EQ(find_tensor(exported.tensors, "1.weight")->sizes(), (std::vector<int64_t>{64, 128, 3, 3}));
+  const at::Tensor photo = torch::rand({1, 3, 32, 40}), painting = torch::rand({1, 3, 24, 24});
+  StylizeInputs inputs;
+  inputs.content.rgb = photo;
+  inputs.styles.push_back({"painting", painting, 1.0, {}});
+  const Json options{{"decoder", dir + "/full/decoder.ckpt"}, {"image_size", 0}, {"style_size", 0}, {"device", "cpu"}};
+  EXPECT_EQ(method_registry().get("adain").backbone(options), "random-vgg19");
+  const StylizeResult result = stylize_once("adain", options, inputs);
+  AdainDecoder decoder = load_adain_decoder(dir + "/full/decoder.ckpt");
+  Backbone encoder = random_vgg(0);
+  torch::NoGradGuard no_grad;
+  const at::Tensor expected =
+      decoder->forward(adaptive_instance_norm(encoder->extract(photo, {"relu4_1"}).at("relu4_1"),
+                                              encoder->extract(painting, {"relu4_1"}).at("relu4_1")))
+          .clamp(0, 1);
+  EXPECT_LT((result.image.rgb - expected).abs().max().item<double>(), 1e-5);
+}
+
+TEST(AdainTrainer, LearnsToDecodeStyledFeatures) {
+  // The recipe's objective on fixed pairs it never trains on (another stream of the textures), with
+  // the decoder as the run starts (the seed's initial weights) and after 200 updates at 32 px (whose
+  // relu4_1 is only 4x4: the objective falls by about half here, where an untrained decoder stays at 1).
+  const std::string dir = test::temp_dir("adain_train_learns");
+  AdainTrainOptions o = tiny();
+  o.content.batch_size = 4;
+  o.steps = 200;
+  o.lr = 1e-3;
+  o.log_every = 10;
+  o.sample_every = 200;
+  o.checkpoint_every = 200;
+  train_adain(o, dir + "/run", {});
+  DatasetOptions held;
+  held.synthetic = "textures";
+  held.size = 32;
+  held.batch_size = 8;
+  held.workers = 0;
+  held.seed = 991;
+  auto stream = make_dataset(held);
+  stream->start(0);
+  const at::Tensor content = stream->next().samples, style = stream->next().samples;
+  Backbone encoder = random_vgg(0);
+  seed_everything(o.seed);  // the recipe's initial decoder
+  AdainDecoder initial = make_adain_decoder(128);
+  AdainDecoder trained = load_adain_decoder(dir + "/run/decoder.ckpt");
+  const AdainTrainOptions resolved = resolve(o);
+  const AdainObjective before = adain_objective(*encoder, *initial, content, style, resolved);
+  const AdainObjective after = adain_objective(*encoder, *trained, content, style, resolved);
+  EXPECT_LT(after.total.item<double>(), 0.65 * before.total.item<double>())  // 0.54 measured here
+      << "content " << before.content << " -> " << after.content << ", style " << before.style << " -> " << after.style;
+}
+
+TEST(AdainTrainer, OptionErrorsNameTheOption) {
+  auto fails_on = [&](const std::function<void(AdainTrainOptions&)>& change) {
+    AdainTrainOptions o = tiny();
+    change(o);
+    return test::failing_option([&] { resolve(o); });
+  };
+  EXPECT_EQ(fails_on([](auto& o) { o.content.synthetic.clear(); }), "content_dir");
+  EXPECT_EQ(fails_on([](auto& o) { o.style.synthetic.clear(); }), "style_dir");
+  EXPECT_EQ(fails_on([](auto& o) { o.content.size = 36; }), "image_size");
+  EXPECT_EQ(fails_on([](auto& o) { o.content.load_size = 16; }), "load_size");
+  EXPECT_EQ(fails_on([](auto& o) { o.encoder.name = "random-multiscale"; }), "encoder");
+  EXPECT_EQ(fails_on([](auto& o) { o.encoder.name = "vgg19-normalised"; }), "weights");
+  EXPECT_EQ(fails_on([](auto& o) { o.style_layers = {{"relu9_1", 1.0}}; }), "style_layers");
+  EXPECT_EQ(fails_on([](auto& o) { o.lr = 0; }), "lr");
+  EXPECT_EQ(fails_on([](auto& o) { o.lr_decay = -1; }), "lr_decay");
+  EXPECT_EQ(fails_on([](auto& o) { o.style_weight = -1; }), "style_weight");
+  EXPECT_EQ(fails_on([](auto& o) { o.hold_out = 2; }), "hold_out");
+  AdainTrainOptions missing = tiny();
+  missing.content.synthetic.clear();
+  missing.content.folder = test::temp_dir("adain_train_options") + "/nope";
+  EXPECT_THROW(resolve(missing), FileError);
+  // A resolved config round-trips through config.json's JSON; unknown keys are refused.
+  const AdainTrainOptions resolved = resolve(tiny());
+  EXPECT_EQ(to_json(adain_train_options_from_json(to_json(resolved))), to_json(resolved));
+  Json unknown = to_json(resolved);
+  unknown["colour"] = 1;
+  EXPECT_EQ(test::failing_option([&] { adain_train_options_from_json(unknown); }), "colour");
+}
+
+TEST(AdainTrainer, FoldersHoldOutFilesForTheSamples) {
+  const std::string dir = test::temp_dir("adain_train_folders");
+  for (const char* folder : {"photos", "paintings"}) {
+    std::filesystem::create_directories(dir + "/" + folder);
+    for (int i = 0; i < 8; ++i)
+      write_image(dir + "/" + folder + "/img" + std::to_string(i) + ".png", torch::rand({1, 3, 40, 36}));
+  }
+  AdainTrainOptions o = tiny();
+  o.content.synthetic.clear();
+  o.style.synthetic.clear();
+  o.content.folder = dir + "/photos";
+  o.style.folder = dir + "/paintings";
+  o.content.load_size = 40;
+  o.content.crop = "random";
+  o.steps = 2;
+  const AdainTrainOptions resolved = resolve(o);
+  EXPECT_EQ(resolved.content.hold_out, 2);  // num_samples, at most a quarter of the folder
+  EXPECT_EQ(resolved.style.hold_out, 2);
+  EXPECT_EQ(resolved.style.load_size, 40);  // the style images are cut like the content images
+  const AdainTrainResult result = train_adain(o, dir + "/run", {});
+  EXPECT_EQ(result.step, 2);
+  const Json config = RunFolder(dir + "/run").read_config();
+  EXPECT_EQ(config.at("hold_out_content"), 2);
+  EXPECT_EQ(config.at("recipe"), "adain");
+  // The grid: a corner, two styles; two rows of photo + two stylizations.
+  const at::Tensor grid = read_image(dir + "/run/samples/step-000002.png").rgb;
+  EXPECT_EQ(grid.size(2), 3 * 96 + 4 * 2);
+}
