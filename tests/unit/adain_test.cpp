@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstdlib>
 
 #include "impasto/core/error.h"
 #include "impasto/io/weights.h"
@@ -154,7 +155,13 @@ TEST(AdainMethod, ChecksOptionsWithoutLoading) {
   EXPECT_EQ(test::failing_option([&] { m.check(fixture_options({{"preserve_colors", "sepia"}})); }), "preserve_colors");
   EXPECT_EQ(test::failing_option([&] { m.check(fixture_options({{"style_size", 8}})); }), "style_size");
   EXPECT_EQ(test::failing_option([&] { m.check(fixture_options({{"backbone", "vgg19"}})); }), "backbone");
-  EXPECT_EQ(test::failing_option([&] { m.check(fixture_options({{"decoder", ""}})); }), "decoder");
+  {  // No decoder given: the built-in one, and a message naming where it was looked for when it is missing.
+    const std::string empty = test::temp_dir("adain_no_builtin");
+    setenv("IMPASTO_MODELS_DIR", empty.c_str(), 1);
+    const std::string message = test::expect_error<OptionError>([&] { m.check(fixture_options({{"decoder", ""}})); });
+    unsetenv("IMPASTO_MODELS_DIR");
+    EXPECT_NE(message.find(empty), std::string::npos) << message;
+  }
   EXPECT_EQ(test::failing_option([&] { m.check(fixture_options({{"weights", ""}})); }), "weights");
   EXPECT_EQ(test::failing_option([&] { m.check(fixture_options({{"strength", 0.5}})); }), "strength");  // network's, not adain's
   EXPECT_THROW(m.check(fixture_options({{"decoder", "/nonexistent/decoder.pth"}})), FileError);

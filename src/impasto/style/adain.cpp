@@ -8,6 +8,8 @@
 
 #include "impasto/core/error.h"
 #include "impasto/core/runtime.h"
+#include "impasto/core/text.h"
+#include "impasto/io/builtin_models.h"
 #include "impasto/io/image_ops.h"
 #include "impasto/style/color.h"
 #include "impasto/style/masks.h"
@@ -35,9 +37,26 @@ AdainOptions adain_options_from_json(const Json& j) {
   return o;
 }
 
-void check_adain_options(const AdainOptions& o) {
-  if (o.decoder.empty())
-    throw OptionError("decoder", "no decoder given (--decoder FILE: naoto0804/pytorch-AdaIN's decoder.pth or one of the same layout)");
+std::string builtin_adain_decoder() {
+  const std::string path = find_builtin_model(kBuiltinAdainDecoder);
+  if (path.empty())
+    throw OptionError("decoder", "no decoder given and the built-in one (models/" + std::string(kBuiltinAdainDecoder) +
+                                     ") is not in " + join(builtin_model_dirs(), ", ") +
+                                     " (--decoder FILE: naoto0804/pytorch-AdaIN's decoder.pth, or `impasto train adain`'s decoder.ckpt)");
+  return path;
+}
+
+namespace {
+
+AdainOptions with_decoder(AdainOptions o) {
+  if (o.decoder.empty()) o.decoder = builtin_adain_decoder();
+  return o;
+}
+
+}  // namespace
+
+void check_adain_options(const AdainOptions& options) {
+  const AdainOptions o = with_decoder(options);
   if (o.backbone != "auto" && o.backbone != "vgg19-normalised" && o.backbone != "random-vgg19")
     throw OptionError("backbone", "unknown encoder '" + o.backbone + "' for adain; valid: auto, vgg19-normalised, random-vgg19");
   if (!(o.alpha >= 0 && o.alpha <= 1)) throw OptionError("alpha", "must be in [0, 1] (got " + std::to_string(o.alpha) + ")");
@@ -85,7 +104,8 @@ at::Tensor AdainModel::transfer(const at::Tensor& content, const std::vector<Cha
   return decoder->forward(t).cpu();
 }
 
-std::shared_ptr<AdainModel> load_adain_model(const AdainOptions& o) {
+std::shared_ptr<AdainModel> load_adain_model(const AdainOptions& options) {
+  const AdainOptions o = with_decoder(options);
   auto model = std::make_shared<AdainModel>();
   model->device = resolve_device(o.device);
   model->decoder_source = o.decoder;
@@ -157,7 +177,7 @@ at::Tensor pad_for_encoder(const at::Tensor& x) {
 }  // namespace
 
 AdainSession::AdainSession(AdainOptions options, StyleSet styles, ResourceCache* cache)
-    : options_(std::move(options)), styles_(std::move(styles)) {
+    : options_(with_decoder(std::move(options))), styles_(std::move(styles)) {
   check_adain_options(options_);
   auto load = [&] { return load_adain_model(options_); };
   if (cache) {
@@ -313,7 +333,7 @@ OptionSchema adain_schema() {
   const WebControl colours{"select", "Colours", {{"none", "the painting's"}, {"luminance", "the photo's (luminance transfer)"},
                                                  {"histogram", "the photo's (matched palette)"}}, Json(), 0};
   return OptionSchema{
-      string_option("decoder", "", "AdaIN decoder (naoto0804/pytorch-AdaIN decoder.pth, one of its layout, or `train adain`'s decoder.ckpt); implies --method adain")
+      string_option("decoder", "", "AdaIN decoder (default: the built-in one; naoto0804/pytorch-AdaIN decoder.pth, one of its layout, or `train adain`'s decoder.ckpt); implies --method adain")
           .with_role(OptionRole::model),
       string_option("backbone", "auto",
                     "encoder up to relu4_1: auto (default: the one a `train adain` decoder names, else vgg19-normalised), "
@@ -365,11 +385,12 @@ class AdainMethod : public Method {
 
   std::string backbone(const Json& options) const override {
     const std::string chosen = Method::backbone(options);
-    const Json decoder = options.value("decoder", Json());
     if (chosen != "auto") return chosen;
-    if (!decoder.is_string() || decoder.get<std::string>().empty() || !std::filesystem::exists(decoder.get<std::string>()))
-      return "vgg19-normalised";
-    return adain_encoder(chosen, decoder.get<std::string>());
+    const Json given = options.value("decoder", Json());
+    const std::string decoder = given.is_string() && !given.get<std::string>().empty() ? given.get<std::string>()
+                                                                                       : find_builtin_model(kBuiltinAdainDecoder);
+    if (decoder.empty() || !std::filesystem::exists(decoder)) return "vgg19-normalised";
+    return adain_encoder(chosen, decoder);
   }
 
   std::unique_ptr<Session> open(const Json& options, const StyleSet& styles, ResourceCache* cache) const override {

@@ -42,7 +42,7 @@
 namespace impasto {
 
 struct AdainOptions {
-  std::string decoder;                   // decoder.pth or a `train adain` decoder.ckpt (required)
+  std::string decoder;                   // decoder.pth or a `train adain` decoder.ckpt; "" = the built-in one
   // The encoder: "auto" = the one a decoder.ckpt names in its metadata, else vgg19-normalised;
   // or vgg19-normalised, random-vgg19.
   std::string backbone = "auto";
@@ -56,6 +56,12 @@ struct AdainOptions {
 
 void to_json(Json& json, const AdainOptions& options);
 AdainOptions adain_options_from_json(const Json& json);  // strict: unknown keys throw
+
+// The built-in decoder impasto trains itself (models/adain/decoder.ckpt, found by io/builtin_models.h;
+// its encoder is random-vgg19, so it needs no file at all): its path, or OptionError("decoder") naming
+// the folders searched when it is missing.
+inline const char* const kBuiltinAdainDecoder = "adain/decoder.ckpt";
+std::string builtin_adain_decoder();
 
 // Every check that needs no weight file read: OptionError naming the option; FileError for a decoder
 // or encoder file that does not exist.
