@@ -127,6 +127,10 @@ class AdainRecipe final : public Recipe {
     for (const auto& [layer, value] : objective.style_layers) out.metrics["style/" + layer] = value;
     out.metrics["lr"] = adain_learning_rate(o_.lr, o_.lr_decay, context.step());
     out.progress = {{"content", objective.content}, {"style", objective.style}};
+    if (o_.identity_weight > 0) {
+      out.metrics["identity"] = objective.identity;
+      out.progress.emplace_back("identity", objective.identity);
+    }
     out.images = o_.content.batch_size * world_;
     return out;
   }
@@ -181,7 +185,8 @@ class AdainRecipe final : public Recipe {
                  {"encoder", o.encoder.name + (o.encoder.weights.empty() ? " (seed " + std::to_string(o.encoder.seed) + ")"
                                                                          : " (" + o.encoder.weights + ")")},
                  {"decoder", "29-module AdaIN decoder taking " + std::to_string(decoder_->in_channels()) + " channels"},
-                 {"weights", "content " + std::to_string(o.content_weight) + ", style " + std::to_string(o.style_weight)},
+                 {"weights", "content " + std::to_string(o.content_weight) + ", style " + std::to_string(o.style_weight) +
+                                 ", identity " + std::to_string(o.identity_weight)},
                  {"learning rate", std::to_string(o.lr) + " / (1 + " + std::to_string(o.lr_decay) + " i)"},
                  {"steps", std::to_string(step) + " of " + std::to_string(o.steps)},
                  {"batch", std::to_string(o.content.batch_size) + " pairs of " + std::to_string(o.content.size) + " px x " +
@@ -192,7 +197,7 @@ class AdainRecipe final : public Recipe {
                                " -c photo.jpg -s painting.jpg -o out.png)"}};
     std::vector<std::string> style_keys;
     for (const auto& [name, w] : o.style_layers) style_keys.push_back("style/" + name);
-    r.charts = {{"weighted loss terms", {"content", "style"}, true},
+    r.charts = {{"weighted loss terms", {"content", "style", "identity"}, true},
                 {"style loss per layer (weighted)", style_keys, true},
                 {"images per second", {"images_per_s"}, false}};
     r.samples_caption = "Top row: fixed style images; below, a fixed content image per row and its stylization with each "
@@ -271,6 +276,18 @@ AdainObjective adain_objective(BackboneImpl& encoder, AdainDecoderImpl& decoder,
   out.total = o.content_weight * content_loss + o.style_weight * style_loss;
   out.content = o.content_weight * content_loss.item<double>();
   out.style = o.style_weight * style_loss.item<double>();
+  if (o.identity_weight > 0) {
+    at::Tensor own;
+    {
+      torch::NoGradGuard no_grad;
+      own = encoder.extract(content, {kContentLayer}).at(kContentLayer);
+    }
+    const at::Tensor reconstruction = decoder.forward(own);
+    const at::Tensor identity = torch::mse_loss(reconstruction, content) +
+                                torch::mse_loss(encoder.extract(reconstruction, {kContentLayer}).at(kContentLayer), own);
+    out.total = out.total + o.identity_weight * identity;
+    out.identity = o.identity_weight * identity.item<double>();
+  }
   return out;
 }
 
@@ -301,6 +318,9 @@ AdainTrainOptions resolve(AdainTrainOptions o) {
   }
   check_option(std::isfinite(o.content_weight) && o.content_weight >= 0, "content_weight", "must be a finite number >= 0");
   check_option(std::isfinite(o.style_weight) && o.style_weight >= 0, "style_weight", "must be a finite number >= 0");
+  check_option(std::isfinite(o.identity_weight) && o.identity_weight >= 0, "identity_weight", "must be a finite number >= 0");
+  check_option(o.content_weight + o.style_weight + o.identity_weight > 0, "content_weight",
+               "the content, style and identity weights are all 0: nothing to train");
   check_option(o.lr > 0 && o.lr < 1, "lr", "must be in (0, 1)");
   check_option(std::isfinite(o.lr_decay) && o.lr_decay >= 0, "lr_decay", "must be a finite number >= 0");
   check_option(o.steps >= 1, "steps", "must be at least 1");
@@ -341,6 +361,7 @@ Json to_json(const AdainTrainOptions& o) {
          {"style_layers", layer_weights_to_json(o.style_layers)},
          {"content_weight", o.content_weight},
          {"style_weight", o.style_weight},
+         {"identity_weight", o.identity_weight},
          {"lr", o.lr},
          {"lr_decay", o.lr_decay},
          {"steps", o.steps},
@@ -362,7 +383,8 @@ AdainTrainOptions adain_train_options_from_json(const Json& j) {
   Json layers;
   r.get("style_layers", layers);
   if (!layers.is_null()) o.style_layers = layer_weights_from_json(layers, "style_layers");
-  r.get("content_weight", o.content_weight).get("style_weight", o.style_weight).get("lr", o.lr).get("lr_decay", o.lr_decay);
+  r.get("content_weight", o.content_weight).get("style_weight", o.style_weight).get("identity_weight", o.identity_weight);
+  r.get("lr", o.lr).get("lr_decay", o.lr_decay);
   r.get("steps", o.steps).get("num_samples", o.num_samples);
   read_loop_options(r, o);
   r.reject_unknown();

@@ -14,6 +14,12 @@
 // rate lr / (1 + lr_decay * i) before update i (i from 0, lr_decay 5e-5), batches of 8, random
 // 256-px crops of images whose shorter side is resized to 512, style weight 10, 160000 updates.
 //
+// Optionally an identity term (0 by default): the decoder also reconstructs each photo from its own
+// features, identity_weight * (||D(E(c)) - c||^2 + ||E(D(E(c))) - E(c)||^2), the pixel and relu4_1
+// reconstruction loss of Li et al. 2017 ("Universal Style Transfer via Feature Transforms"; the
+// identity loss of Park & Lee 2019, SANet). With content and style weights 0 it is Li et al.'s
+// reconstruction-only training; beside them it anchors the decoder's colours and layout early on.
+//
 // The encoder is any backbone with a relu4_1 tap: `vgg19-normalised` with vgg_normalised.pth as the
 // paper's, or `random-vgg19` (seeded, no file: the built-in model's). The decoder (nn/adain.h) is
 // sized to the encoder's relu4_1 width. The exported model is `decoder.ckpt`: the decoder under the
@@ -56,6 +62,7 @@ struct AdainTrainOptions : LoopOptions {
   LayerWeights style_layers = {{"relu1_1", 1.0}, {"relu2_1", 1.0}, {"relu3_1", 1.0}, {"relu4_1", 1.0}};
   double content_weight = 1.0;
   double style_weight = 10.0;
+  double identity_weight = 0.0;
   double lr = 1e-4;
   double lr_decay = 5e-5;      // lr / (1 + lr_decay * i) before update i
   int64_t steps = 160000;
@@ -87,7 +94,7 @@ AdainTrainResult resume_adain(const std::string& run_dir, int64_t steps, const C
 // term. Gradients flow to the decoder only.
 struct AdainObjective {
   at::Tensor total;
-  double content = 0, style = 0;
+  double content = 0, style = 0, identity = 0;
   std::vector<std::pair<std::string, double>> style_layers;
 };
 AdainObjective adain_objective(BackboneImpl& encoder, AdainDecoderImpl& decoder, const at::Tensor& content,
