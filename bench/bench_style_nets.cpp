@@ -2,6 +2,10 @@
 //   BM_StyleNet/transformer_net/<side>    fast_neural_style TransformerNet (width 32, 5 blocks), one
 //                                         side x side image, canonical in and out
 //   BM_StyleNet/resnet_9blocks/<side>     CycleGAN's ResNet generator (ngf 64, instance norm)
+//   BM_AdainBuiltin/<side>                the `adain` method's session as the built-in model runs it:
+//                                         random-vgg19 encoder (quarter width) and a random decoder
+//                                         of the same widths (128 channels in), one side x side photo,
+//                                         the style's statistics cached (the second photo onwards)
 //   BM_TiledPeakRss/<side>/<tile>/<statistics>
 //                                         `impasto stylize --model` (style/network.h) with a random
 //                                         TransformerNet on a side x side image in tile x tile tiles;
@@ -24,6 +28,7 @@
 
 #include "impasto/data/synthetic.h"
 #include "impasto/io/weights.h"
+#include "impasto/nn/adain.h"
 #include "impasto/nn/backbone.h"
 #include "impasto/nn/cyclegan_nets.h"
 #include "impasto/nn/transformer_net.h"
@@ -81,6 +86,36 @@ std::string random_transformer_file() {
   return path;
 }
 
+// A random AdaIN decoder for random-vgg19 (relu4_1: 128 channels), as `train adain` exports one.
+std::string random_adain_decoder_file() {
+  static std::string path;
+  if (!path.empty()) return path;
+  torch::manual_seed(0);
+  AdainDecoder decoder = make_adain_decoder(128);
+  Checkpoint ck;
+  ck.arch = "adain_decoder";
+  ck.meta = Json{{"kind", "adain_decoder"}, {"encoder", "random-vgg19"}, {"encoder_seed", 0}, {"encoder_weights", ""}};
+  ck.tensors = module_state_dict(*decoder);
+  path = "/tmp/impasto_bench_adain_" + std::to_string(getpid()) + ".ckpt";
+  save_checkpoint(path, ck);
+  return path;
+}
+
+void BM_AdainBuiltin(benchmark::State& state) {
+  const int64_t side = state.range(0);
+  StyleSet styles;
+  styles.styles.push_back({"painting", synthetic_painting(512, 512, 1), 1.0, {}});
+  auto session = open_session("adain", Json{{"decoder", random_adain_decoder_file()}, {"image_size", side}, {"device", "cpu"}}, styles);
+  Image photo;
+  photo.rgb = torch::rand({1, 3, side, side});
+  session->stylize(photo, {});  // encodes the style once
+  for (auto _ : state) {
+    StylizeResult r = session->stylize(photo, {});
+    benchmark::DoNotOptimize(r.image.rgb.data_ptr());
+  }
+  state.counters["px"] = static_cast<double>(side);
+}
+
 Json stylizer_options(int64_t tile, int64_t statistics) {
   const char* const names[] = {"tile", "image", "exact"};
   return Json{{"model", random_transformer_file()}, {"tile", tile}, {"overlap", 64}, {"device", "cpu"},
@@ -118,6 +153,7 @@ void BM_TilingError(benchmark::State& state) {
 
 BENCHMARK_CAPTURE(BM_StyleNet, transformer_net, std::string("transformer_net"))->Arg(512)->Arg(1024)->Unit(benchmark::kMillisecond)->MinTime(3);
 BENCHMARK_CAPTURE(BM_StyleNet, resnet_9blocks, std::string("resnet_9blocks"))->Arg(512)->Arg(1024)->Unit(benchmark::kMillisecond)->MinTime(3);
+BENCHMARK(BM_AdainBuiltin)->Arg(512)->Arg(1024)->Unit(benchmark::kMillisecond)->MinTime(3);
 BENCHMARK(BM_TiledPeakRss)->Args({4096, 768, 1})->Args({4096, 768, 0})->Args({4096, 768, 2})->Args({4096, 1024, 1})
     ->Args({4096, 512, 1})->Unit(benchmark::kSecond)->Iterations(1);
 BENCHMARK(BM_TilingError)->Args({256, 0})->Args({256, 1})->Args({256, 2})->Args({512, 0})->Args({512, 1})->Args({512, 2})
