@@ -252,30 +252,33 @@ class AdainRecipe final : public Recipe {
 
 AdainObjective adain_objective(BackboneImpl& encoder, AdainDecoderImpl& decoder, const at::Tensor& content,
                                const at::Tensor& style, const AdainTrainOptions& o) {
-  std::set<std::string> taps{kContentLayer};
-  for (const auto& [layer, weight] : o.style_layers) taps.insert(layer);
-  FeatureMaps style_features;
-  at::Tensor target;
-  {
-    torch::NoGradGuard no_grad;
-    style_features = encoder.extract(style, taps);
-    target = adaptive_instance_norm(encoder.extract(content, {kContentLayer}).at(kContentLayer), style_features.at(kContentLayer));
-  }
-  // The decoder's raw output goes back into the encoder, unclamped, as in the reference.
-  const FeatureMaps output_features = encoder.extract(decoder.forward(target), taps);
-  const at::Tensor content_loss = torch::mse_loss(output_features.at(kContentLayer), target);
-  at::Tensor style_loss = torch::zeros({}, content_loss.options());
   AdainObjective out;
-  for (const auto& [layer, weight] : o.style_layers) {
-    const ChannelStatistics got = channel_statistics(output_features.at(layer));
-    const ChannelStatistics want = channel_statistics(style_features.at(layer));
-    const at::Tensor term = weight * (torch::mse_loss(got.mean, want.mean) + torch::mse_loss(got.std, want.std));
-    out.style_layers.emplace_back(layer, o.style_weight * term.item<double>());
-    style_loss = style_loss + term;
+  out.total = torch::zeros({}, content.options());
+  if (o.content_weight > 0 || o.style_weight > 0) {  // else Li et al.'s reconstruction only
+    std::set<std::string> taps{kContentLayer};
+    for (const auto& [layer, weight] : o.style_layers) taps.insert(layer);
+    FeatureMaps style_features;
+    at::Tensor target;
+    {
+      torch::NoGradGuard no_grad;
+      style_features = encoder.extract(style, taps);
+      target = adaptive_instance_norm(encoder.extract(content, {kContentLayer}).at(kContentLayer), style_features.at(kContentLayer));
+    }
+    // The decoder's raw output goes back into the encoder, unclamped, as in the reference.
+    const FeatureMaps output_features = encoder.extract(decoder.forward(target), taps);
+    const at::Tensor content_loss = torch::mse_loss(output_features.at(kContentLayer), target);
+    at::Tensor style_loss = torch::zeros({}, content_loss.options());
+    for (const auto& [layer, weight] : o.style_layers) {
+      const ChannelStatistics got = channel_statistics(output_features.at(layer));
+      const ChannelStatistics want = channel_statistics(style_features.at(layer));
+      const at::Tensor term = weight * (torch::mse_loss(got.mean, want.mean) + torch::mse_loss(got.std, want.std));
+      out.style_layers.emplace_back(layer, o.style_weight * term.item<double>());
+      style_loss = style_loss + term;
+    }
+    out.total = o.content_weight * content_loss + o.style_weight * style_loss;
+    out.content = o.content_weight * content_loss.item<double>();
+    out.style = o.style_weight * style_loss.item<double>();
   }
-  out.total = o.content_weight * content_loss + o.style_weight * style_loss;
-  out.content = o.content_weight * content_loss.item<double>();
-  out.style = o.style_weight * style_loss.item<double>();
   if (o.identity_weight > 0) {
     at::Tensor own;
     {
