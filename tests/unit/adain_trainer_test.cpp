@@ -53,6 +53,25 @@ Backbone random_vgg(uint64_t seed) {
   return make_backbone(b);
 }
 
+// Batch `index` (8 images of 32 px) of a textures stream no run trains on.
+at::Tensor held_out_textures(uint64_t seed, int64_t index) {
+  DatasetOptions held;
+  held.synthetic = "textures";
+  held.size = 32;
+  held.batch_size = 8;
+  held.workers = 0;
+  held.seed = seed;
+  auto stream = make_dataset(held);
+  stream->start(index);
+  return stream->next().samples;
+}
+
+// The decoder a run with these options starts from (the recipe seeds before making it).
+AdainDecoder initial_decoder(const AdainTrainOptions& o) {
+  seed_everything(o.seed);
+  return make_adain_decoder(128);
+}
+
 }  // namespace
 
 TEST(RandomVgg, IsTheNormalisedLayoutAtAQuarterWidthMadeFromItsSeed) {
@@ -144,19 +163,9 @@ TEST(AdainTrainer, LearnsToDecodeStyledFeatures) {
   o.sample_every = 200;
   o.checkpoint_every = 200;
   train_adain(o, dir + "/run", {});
-  DatasetOptions held;
-  held.synthetic = "textures";
-  held.size = 32;
-  held.batch_size = 8;
-  held.workers = 0;
-  held.seed = 991;
-  auto stream = make_dataset(held);
-  stream->start(0);
-  const at::Tensor content = stream->next().samples, style = stream->next().samples;
+  const at::Tensor content = held_out_textures(991, 0), style = held_out_textures(991, 1);
   Backbone encoder = random_vgg(0);
-  seed_everything(o.seed);  // the recipe's initial decoder
-  AdainDecoder initial = make_adain_decoder(128);
-  AdainDecoder trained = load_adain_decoder(dir + "/run/decoder.ckpt");
+  AdainDecoder initial = initial_decoder(o), trained = load_adain_decoder(dir + "/run/decoder.ckpt");
   const AdainTrainOptions resolved = resolve(o);
   const AdainObjective before = adain_objective(*encoder, *initial, content, style, resolved);
   const AdainObjective after = adain_objective(*encoder, *trained, content, style, resolved);
@@ -181,19 +190,9 @@ TEST(AdainTrainer, ReconstructionOnlyTrainingLearnsToInvertTheEncoder) {
   o.checkpoint_every = 150;
   train_adain(o, dir + "/run", {});
   EXPECT_TRUE(RunFolder(dir + "/run").read_log().back().contains("identity"));
-  DatasetOptions held;
-  held.synthetic = "textures";
-  held.size = 32;
-  held.batch_size = 8;
-  held.workers = 0;
-  held.seed = 992;
-  auto stream = make_dataset(held);
-  stream->start(0);
-  const at::Tensor photos = stream->next().samples;
+  const at::Tensor photos = held_out_textures(992, 0);
   Backbone encoder = random_vgg(0);
-  seed_everything(o.seed);
-  AdainDecoder initial = make_adain_decoder(128);
-  AdainDecoder trained = load_adain_decoder(dir + "/run/decoder.ckpt");
+  AdainDecoder initial = initial_decoder(o), trained = load_adain_decoder(dir + "/run/decoder.ckpt");
   torch::NoGradGuard no_grad;
   const at::Tensor features = encoder->extract(photos, {"relu4_1"}).at("relu4_1");
   const double before = torch::mse_loss(initial->forward(features), photos).item<double>();
