@@ -66,6 +66,18 @@ at::Tensor held_out_textures(uint64_t seed, int64_t index) {
   return stream->next().samples;
 }
 
+// `o` as the learning tests run it: `steps` updates of 4 images at a learning rate of 1e-3, the
+// samples and the checkpoint at the end.
+AdainTrainOptions learning_run(AdainTrainOptions o, int64_t steps) {
+  o.content.batch_size = 4;
+  o.lr = 1e-3;
+  o.steps = steps;
+  o.log_every = 10;
+  o.sample_every = steps;
+  o.checkpoint_every = steps;
+  return o;
+}
+
 // The decoder a run with these options starts from (the recipe seeds before making it).
 AdainDecoder initial_decoder(const AdainTrainOptions& o) {
   seed_everything(o.seed);
@@ -155,13 +167,7 @@ TEST(AdainTrainer, LearnsToDecodeStyledFeatures) {
   // the decoder as the run starts (the seed's initial weights) and after 200 updates at 32 px (whose
   // relu4_1 is only 4x4: the objective falls by about half here, where an untrained decoder stays at 1).
   const std::string dir = test::temp_dir("adain_train_learns");
-  AdainTrainOptions o = tiny();
-  o.content.batch_size = 4;
-  o.steps = 200;
-  o.lr = 1e-3;
-  o.log_every = 10;
-  o.sample_every = 200;
-  o.checkpoint_every = 200;
+  const AdainTrainOptions o = learning_run(tiny(), 200);
   train_adain(o, dir + "/run", {});
   const at::Tensor content = held_out_textures(991, 0), style = held_out_textures(991, 1);
   Backbone encoder = random_vgg(0);
@@ -179,15 +185,10 @@ TEST(AdainTrainer, ReconstructionOnlyTrainingLearnsToInvertTheEncoder) {
   // at 32 px, whose relu4_1 is 4x4; an untrained decoder stays at 1).
   const std::string dir = test::temp_dir("adain_train_identity");
   AdainTrainOptions o = tiny();
-  o.content.batch_size = 4;
   o.content_weight = 0;
   o.style_weight = 0;
   o.identity_weight = 1;
-  o.steps = 150;
-  o.lr = 1e-3;
-  o.log_every = 50;
-  o.sample_every = 150;
-  o.checkpoint_every = 150;
+  o = learning_run(o, 150);
   train_adain(o, dir + "/run", {});
   EXPECT_TRUE(RunFolder(dir + "/run").read_log().back().contains("identity"));
   const at::Tensor photos = held_out_textures(992, 0);

@@ -120,6 +120,13 @@ class AdainDecoderNet : public AdainDecoderImpl {
 
 }  // namespace
 
+int64_t relu4_1_width(BackboneImpl& encoder) {
+  torch::NoGradGuard no_grad;
+  const auto parameters = encoder.parameters();
+  const c10::Device device = parameters.empty() ? c10::Device(c10::kCPU) : parameters.front().device();
+  return encoder.extract(torch::zeros({1, 3, 16, 16}, torch::TensorOptions().device(device)), {"relu4_1"}).at("relu4_1").size(1);
+}
+
 AdainDecoder make_adain_decoder(int64_t in_channels) {
   if (in_channels < 8 || in_channels % 8 != 0)
     throw OptionError("decoder", "the AdaIN decoder's input width must be a positive multiple of 8 (got " +

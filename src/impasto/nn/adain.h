@@ -33,6 +33,8 @@
 
 namespace impasto {
 
+class BackboneImpl;  // nn/backbone.h
+
 // Per-channel mean and standard deviation of features [N,C,H,W], each [N,C,1,1].
 struct ChannelStatistics {
   at::Tensor mean, std;
@@ -63,6 +65,10 @@ class AdainDecoderImpl : public torch::nn::Module {
 };
 
 using AdainDecoder = std::shared_ptr<AdainDecoderImpl>;
+
+// The channels `encoder` gives at relu4_1, i.e. what an AdaIN decoder for it takes (one pass on a
+// 16x16 image on the encoder's device).
+int64_t relu4_1_width(BackboneImpl& encoder);
 
 // OptionError when in_channels is not a positive multiple of 8.
 AdainDecoder make_adain_decoder(int64_t in_channels = 512);

@@ -53,6 +53,21 @@ AdainOptions with_decoder(AdainOptions o) {
   return o;
 }
 
+// adain_encoder for a decoder file with this metadata ({"encoder", "encoder_seed", "encoder_weights"} in
+// a `train adain` decoder.ckpt).
+BackboneOptions encoder_named(const AdainOptions& o, const Json& meta) {
+  const std::string named = meta.is_object() && meta.contains("encoder") && meta["encoder"].is_string()
+                                ? meta["encoder"].get<std::string>() : "";
+  BackboneOptions b;
+  b.name = o.backbone != "auto" ? o.backbone : !named.empty() ? named : "vgg19-normalised";
+  b.weights = o.weights;
+  if (b.name == named) {  // the decoder was trained against this encoder: its seed and weights
+    b.seed = meta.value("encoder_seed", uint64_t{0});
+    if (b.weights.empty()) b.weights = meta.value("encoder_weights", std::string());
+  }
+  return b;
+}
+
 }  // namespace
 
 void check_adain_options(const AdainOptions& options) {
@@ -69,14 +84,11 @@ void check_adain_options(const AdainOptions& options) {
   if (o.style_size > 0 && o.style_size < kAdainMinSide)
     throw OptionError("style_size", "must be 0 or at least " + std::to_string(kAdainMinSide));
   resolve_device(o.device);
-  if (!std::filesystem::exists(o.decoder)) throw FileError(o.decoder, "no such AdaIN decoder file");
-  uint64_t seed = 0;
-  std::string weights = o.weights;
-  const std::string encoder = adain_encoder(o.backbone, o.decoder, &seed, &weights);
-  if (backbone_info(encoder).needs_weights && weights.empty())
-    throw OptionError("weights", "the adain encoder (" + encoder + ") needs its weight file (--weights vgg_normalised.pth)");
-  if (!weights.empty() && !std::filesystem::exists(weights))
-    throw FileError(weights, "weight file of the adain encoder (" + encoder + ") not found");
+  const BackboneOptions encoder = adain_encoder(o);  // FileError for a missing decoder
+  if (backbone_info(encoder.name).needs_weights && encoder.weights.empty())
+    throw OptionError("weights", "the adain encoder (" + encoder.name + ") needs its weight file (--weights vgg_normalised.pth)");
+  if (!encoder.weights.empty() && !std::filesystem::exists(encoder.weights))
+    throw FileError(encoder.weights, "weight file of the adain encoder (" + encoder.name + ") not found");
 }
 
 // ---- the networks ------------------------------------------------------------------------------------
@@ -109,22 +121,23 @@ std::shared_ptr<AdainModel> load_adain_model(const AdainOptions& options) {
   auto model = std::make_shared<AdainModel>();
   model->device = resolve_device(o.device);
   model->decoder_source = o.decoder;
-  BackboneOptions b;
-  b.weights = o.weights;
-  b.name = adain_encoder(o.backbone, o.decoder, &b.seed, &b.weights);
-  if (backbone_info(b.name).needs_weights && b.weights.empty())
-    throw OptionError("weights", "the adain encoder (" + b.name + ") needs its weight file (--weights vgg_normalised.pth)");
-  const StateDict dict = load_weights(o.decoder);
+  // The decoder file read once: its tensors, and for a decoder.ckpt the encoder it names.
+  StateDict dict;
+  Json meta = Json::object();
+  if (is_impasto_checkpoint(o.decoder)) {
+    Checkpoint checkpoint = load_checkpoint(o.decoder);
+    dict = std::move(checkpoint.tensors);
+    meta = std::move(checkpoint.meta);
+  } else {
+    dict = load_pth(o.decoder);
+  }
+  const BackboneOptions b = encoder_named(o, meta);  // make_backbone names a missing weight file
   model->encoder_source = b.weights.empty() ? b.name + " (seed " + std::to_string(b.seed) + ")" : b.weights;
   model->encoder = make_backbone(b);
   model->encoder->to(model->device);
   model->encoder->eval();
   const int64_t decoder_in = infer_adain_decoder_channels(dict, o.decoder);
-  int64_t encoder_out = 0;
-  {
-    torch::NoGradGuard no_grad;
-    encoder_out = model->encode(torch::zeros({1, 3, kAdainMinSide, kAdainMinSide})).size(1);
-  }
+  const int64_t encoder_out = relu4_1_width(*model->encoder);
   if (decoder_in != encoder_out)
     throw FormatError(o.decoder, "the decoder does not fit the encoder: its '1.weight' has shape " +
                                      c10::str(find_tensor(dict, "1.weight")->sizes()) + " (it takes " + std::to_string(decoder_in) +
@@ -134,20 +147,10 @@ std::shared_ptr<AdainModel> load_adain_model(const AdainOptions& options) {
   return model;
 }
 
-std::string adain_encoder(const std::string& backbone, const std::string& decoder, uint64_t* seed, std::string* weights) {
-  Json meta = Json::object();  // a decoder.ckpt's: {"encoder", "encoder_seed", "encoder_weights"}
-  if (is_impasto_checkpoint(decoder)) {
-    const Checkpoint checkpoint = load_checkpoint(decoder);
-    if (checkpoint.meta.is_object() && checkpoint.meta.contains("encoder") && checkpoint.meta["encoder"].is_string())
-      meta = checkpoint.meta;
-  }
-  const std::string named = meta.value("encoder", std::string());
-  const std::string encoder = backbone != "auto" ? backbone : !named.empty() ? named : "vgg19-normalised";
-  if (encoder == named) {  // the decoder was trained against this encoder: its seed and weights
-    if (seed) *seed = meta.value("encoder_seed", uint64_t{0});
-    if (weights && weights->empty()) *weights = meta.value("encoder_weights", std::string());
-  }
-  return encoder;
+BackboneOptions adain_encoder(const AdainOptions& options) {
+  const AdainOptions o = with_decoder(options);
+  if (!std::filesystem::exists(o.decoder)) throw FileError(o.decoder, "no such AdaIN decoder file");
+  return encoder_named(o, is_impasto_checkpoint(o.decoder) ? load_checkpoint(o.decoder).meta : Json::object());
 }
 
 std::string adain_model_kind(const std::string& path) {
@@ -387,10 +390,12 @@ class AdainMethod : public Method {
     const std::string chosen = Method::backbone(options);
     if (chosen != "auto") return chosen;
     const Json given = options.value("decoder", Json());
-    const std::string decoder = given.is_string() && !given.get<std::string>().empty() ? given.get<std::string>()
-                                                                                       : find_builtin_model(kBuiltinAdainDecoder);
-    if (decoder.empty() || !std::filesystem::exists(decoder)) return "vgg19-normalised";
-    return adain_encoder(chosen, decoder);
+    AdainOptions o;
+    o.decoder = given.is_string() && !given.get<std::string>().empty() ? given.get<std::string>()
+                                                                       : find_builtin_model(kBuiltinAdainDecoder);
+    // Without a decoder file there is nothing to read: the check names the missing file.
+    if (o.decoder.empty() || !std::filesystem::exists(o.decoder)) return "vgg19-normalised";
+    return adain_encoder(o).name;
   }
 
   std::unique_ptr<Session> open(const Json& options, const StyleSet& styles, ResourceCache* cache) const override {

@@ -92,11 +92,11 @@ struct AdainModel {
 // and the encoder's width otherwise.
 std::shared_ptr<AdainModel> load_adain_model(const AdainOptions& options);
 
-// The encoder that `backbone` means with this decoder file: "auto" is the encoder a `train adain`
-// decoder.ckpt names in its metadata (with its seed and weight file in *seed and *weights when asked),
-// else vgg19-normalised; other values are themselves.
-std::string adain_encoder(const std::string& backbone, const std::string& decoder, uint64_t* seed = nullptr,
-                          std::string* weights = nullptr);
+// The encoder these options load, the decoder being options.decoder or (when "") the built-in one:
+// options.backbone, or for "auto" the encoder a `train adain` decoder.ckpt names in its metadata (with
+// the seed and weight file it was trained with), else vgg19-normalised; options.weights when given.
+// Reads the decoder file; FileError when it is missing.
+BackboneOptions adain_encoder(const AdainOptions& options);
 
 // "adain_decoder" for an AdaIN decoder file; FormatError naming the file otherwise.
 std::string adain_model_kind(const std::string& path);

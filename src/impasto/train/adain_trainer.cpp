@@ -87,7 +87,7 @@ class AdainRecipe final : public Recipe {
     for (auto& p : encoder_->parameters()) p.set_requires_grad(false);
 
     seed_everything(o_.seed);
-    decoder_ = make_adain_decoder(encoder_width());
+    decoder_ = make_adain_decoder(relu4_1_width(*encoder_));
     decoder_->to(device_);
     decoder_->train();
     params_ = decoder_->parameters();
@@ -109,7 +109,8 @@ class AdainRecipe final : public Recipe {
   StepResult step(StepContext& context) override {
     const at::Tensor content = content_->next().samples.to(device_);
     const at::Tensor style = style_->next().samples.to(device_);
-    set_lr(*optimizer_, adain_learning_rate(o_.lr, o_.lr_decay, context.step()));
+    const double lr = adain_learning_rate(o_.lr, o_.lr_decay, context.step());
+    set_lr(*optimizer_, lr);
 
     const AdainObjective objective = adain_objective(*encoder_, *decoder_, content, style, o_);
     optimizer_->zero_grad();
@@ -125,7 +126,7 @@ class AdainRecipe final : public Recipe {
     out.metrics["content"] = objective.content;
     out.metrics["style"] = objective.style;
     for (const auto& [layer, value] : objective.style_layers) out.metrics["style/" + layer] = value;
-    out.metrics["lr"] = adain_learning_rate(o_.lr, o_.lr_decay, context.step());
+    out.metrics["lr"] = lr;
     out.progress = {{"content", objective.content}, {"style", objective.style}};
     if (o_.identity_weight > 0) {
       out.metrics["identity"] = objective.identity;
@@ -230,13 +231,6 @@ class AdainRecipe final : public Recipe {
  private:
   TrainingState state() const { return TrainingState{{{"decoder", decoder_.get()}}, {{"decoder", optimizer_.get()}}}; }
 
-  int64_t encoder_width() {
-    torch::NoGradGuard no_grad;
-    return encoder_->extract(torch::zeros({1, 3, 16, 16}, torch::TensorOptions().device(device_)), {kContentLayer})
-        .at(kContentLayer)
-        .size(1);
-  }
-
   AdainTrainOptions o_;
   int world_ = 1;
   c10::Device device_ = c10::kCPU;
@@ -252,18 +246,20 @@ class AdainRecipe final : public Recipe {
 
 AdainObjective adain_objective(BackboneImpl& encoder, AdainDecoderImpl& decoder, const at::Tensor& content,
                                const at::Tensor& style, const AdainTrainOptions& o) {
+  const bool adain = o.content_weight > 0 || o.style_weight > 0;  // else Li et al.'s reconstruction only
+  std::set<std::string> taps{kContentLayer};
+  for (const auto& [layer, weight] : o.style_layers) taps.insert(layer);
+  at::Tensor own;  // E(c), for the AdaIN target and the identity term
+  FeatureMaps style_features;
+  {
+    torch::NoGradGuard no_grad;
+    own = encoder.extract(content, {kContentLayer}).at(kContentLayer);
+    if (adain) style_features = encoder.extract(style, taps);
+  }
   AdainObjective out;
   out.total = torch::zeros({}, content.options());
-  if (o.content_weight > 0 || o.style_weight > 0) {  // else Li et al.'s reconstruction only
-    std::set<std::string> taps{kContentLayer};
-    for (const auto& [layer, weight] : o.style_layers) taps.insert(layer);
-    FeatureMaps style_features;
-    at::Tensor target;
-    {
-      torch::NoGradGuard no_grad;
-      style_features = encoder.extract(style, taps);
-      target = adaptive_instance_norm(encoder.extract(content, {kContentLayer}).at(kContentLayer), style_features.at(kContentLayer));
-    }
+  if (adain) {
+    const at::Tensor target = adaptive_instance_norm(own, style_features.at(kContentLayer));
     // The decoder's raw output goes back into the encoder, unclamped, as in the reference.
     const FeatureMaps output_features = encoder.extract(decoder.forward(target), taps);
     const at::Tensor content_loss = torch::mse_loss(output_features.at(kContentLayer), target);
@@ -280,11 +276,6 @@ AdainObjective adain_objective(BackboneImpl& encoder, AdainDecoderImpl& decoder,
     out.style = o.style_weight * style_loss.item<double>();
   }
   if (o.identity_weight > 0) {
-    at::Tensor own;
-    {
-      torch::NoGradGuard no_grad;
-      own = encoder.extract(content, {kContentLayer}).at(kContentLayer);
-    }
     const at::Tensor reconstruction = decoder.forward(own);
     const at::Tensor identity = torch::mse_loss(reconstruction, content) +
                                 torch::mse_loss(encoder.extract(reconstruction, {kContentLayer}).at(kContentLayer), own);
