@@ -177,8 +177,6 @@ JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerO
   const MethodDescription& d = method_registry().get(r.method).description();  // OptionError("method") for unknown
   const OptionSchema& schema = d.options;
   const OptionSpec* model_option = schema.find_role(OptionRole::model);
-  if (model_option && r.model.empty())
-    throw OptionError("model", "method " + r.method + " needs the name of a model (GET /v1/models lists them)");
   if (!model_option && !r.model.empty())
     throw OptionError("model", "method " + r.method + " takes style images, not a model; leave out 'method' to use the model");
 

@@ -5,7 +5,8 @@
 // No HTTP types here, so the same path is unit-tested and fuzzed (server/fuzz/).
 //
 // Fields: `content` (file, required), `style` (file, as many as the method takes), `model` (name of a
-// trained network, for a method with a model option), `method` (any registered method; implied by
+// trained network, for a method with a model option; none: the service runs the method's built-in
+// model, where it has one), `method` (any registered method; implied by
 // the options, and by `model`), `options` (a JSON object of method options), `format` (png | jpeg |
 // webp) and any method option as its own text field (`iterations=200`, `style_layers=relu1_1,relu2_1`),
 // with the names of the CLI's JSON config. What a client may set, and up to which limit, is the
@@ -38,7 +39,7 @@ struct UploadedImage {
 
 struct JobRequest {
   std::string method;        // a registered method
-  std::string model;         // methods with a model option: the model's name in the catalogue
+  std::string model;         // methods with a model option: the model's name in the catalogue ("" = built-in)
   Json options = Json::object();  // the method's options as given (server-side paths not included)
   std::vector<double> style_blend_weights;
   std::string format = "png";

@@ -4,6 +4,7 @@
 
 #include "impasto/core/error.h"
 #include "impasto/core/text.h"
+#include "impasto/io/builtin_models.h"
 #include "impasto/style/method.h"
 
 namespace impasto::server {
@@ -16,41 +17,74 @@ ModelCatalog::ModelCatalog(std::string dir, Callbacks log) : dir_(std::move(dir)
   refresh_locked();
 }
 
+namespace {
+
+bool is_model_file(const fs::path& path) {
+  const std::string ext = path.extension().string();
+  return ext == ".pth" || ext == ".ckpt";
+}
+
+// `builtin-<folder>` for models/<folder>/<file>, `builtin-<stem>` for models/<file> (folders nested
+// deeper are joined with '-').
+std::string builtin_name(const fs::path& relative) {
+  std::string name;
+  const fs::path parent = relative.parent_path();
+  for (const auto& part : parent.empty() ? fs::path(relative.stem()) : parent)
+    name += (name.empty() ? "" : "-") + part.string();
+  return "builtin-" + name;
+}
+
+}  // namespace
+
+void ModelCatalog::add_locked(std::map<std::string, Entry>& next, const std::string& name, const std::string& path,
+                              bool builtin) {
+  std::error_code ec;
+  const int64_t mtime = fs::last_write_time(path, ec).time_since_epoch().count();
+  if (ec) return;
+  auto old = entries_.find(name);
+  if (old != entries_.end() && old->second.mtime == mtime && old->second.path == path) {
+    next[name] = old->second;
+    return;
+  }
+  Entry e;
+  e.info.name = name;
+  e.info.file = fs::path(path).filename().string();
+  e.info.bytes = static_cast<int64_t>(fs::file_size(path, ec));
+  e.info.builtin = builtin;
+  e.path = path;
+  e.mtime = mtime;
+  std::vector<std::string> refusals;
+  for (const auto& method : method_registry().methods()) {
+    if (!method->description().options.find_role(OptionRole::model)) continue;
+    try {
+      e.info.kind = method->model_kind(path);
+      e.info.method = method->name();
+      break;
+    } catch (const Error& err) {
+      refusals.push_back(err.what());
+    }
+  }
+  if (e.info.method.empty()) {
+    log_.warn("models: skipping " + path + ": " + (refusals.empty() ? "no method takes model files" : join(refusals, "; ")));
+    return;
+  }
+  next[name] = std::move(e);
+}
+
 void ModelCatalog::refresh_locked() {
-  if (dir_.empty()) return;
   std::map<std::string, Entry> next;
   std::error_code ec;
-  for (const auto& f : fs::directory_iterator(dir_, ec)) {
-    const std::string ext = f.path().extension().string();
-    if (!f.is_regular_file() || (ext != ".pth" && ext != ".ckpt")) continue;
-    const std::string name = f.path().stem().string();
-    const int64_t mtime = f.last_write_time().time_since_epoch().count();
-    auto old = entries_.find(name);
-    if (old != entries_.end() && old->second.mtime == mtime && old->second.info.file == f.path().filename().string()) {
-      next[name] = old->second;
-      continue;
+  if (!dir_.empty())
+    for (const auto& f : fs::directory_iterator(dir_, ec))
+      if (f.is_regular_file() && is_model_file(f.path())) add_locked(next, f.path().stem().string(), f.path().string(), false);
+  // The built-in models: the first folder holding a name wins, as in find_builtin_model.
+  for (const std::string& dir : builtin_model_dirs()) {
+    if (!fs::is_directory(dir, ec)) continue;
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (!it->is_regular_file() || !is_model_file(it->path())) continue;
+      const std::string name = builtin_name(fs::relative(it->path(), dir));
+      if (!next.count(name)) add_locked(next, name, it->path().string(), true);
     }
-    Entry e;
-    e.info.name = name;
-    e.info.file = f.path().filename().string();
-    e.info.bytes = static_cast<int64_t>(f.file_size());
-    e.mtime = mtime;
-    std::vector<std::string> refusals;
-    for (const auto& method : method_registry().methods()) {
-      if (!method->description().options.find_role(OptionRole::model)) continue;
-      try {
-        e.info.kind = method->model_kind(f.path().string());
-        e.info.method = method->name();
-        break;
-      } catch (const Error& err) {
-        refusals.push_back(err.what());
-      }
-    }
-    if (e.info.method.empty()) {
-      log_.warn("models: skipping " + e.info.file + ": " + (refusals.empty() ? "no method takes model files" : join(refusals, "; ")));
-      continue;
-    }
-    next[name] = std::move(e);
   }
   entries_ = std::move(next);
 }
@@ -79,7 +113,15 @@ ModelCatalog::Entry& ModelCatalog::find_locked(const std::string& name) {
 
 std::string ModelCatalog::path(const std::string& name) {
   std::lock_guard<std::mutex> lock(mutex_);
-  return (fs::path(dir_) / find_locked(name).info.file).string();
+  return find_locked(name).path;
+}
+
+std::string ModelCatalog::default_for(const std::string& method) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  refresh_locked();
+  for (const auto& [name, e] : entries_)
+    if (e.info.builtin && e.info.method == method) return name;
+  return "";
 }
 
 }  // namespace impasto::server

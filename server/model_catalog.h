@@ -5,6 +5,11 @@
 // model; they never give a path. The folder is re-read when asked for the list and when an unknown
 // name is requested, so models dropped in are offered without a restart. Loading is the sessions'
 // business (through the service's ResourceCache: each file once).
+//
+// impasto's own models (io/builtin_models.h: models/<folder>/<file>, e.g. the adain decoder) are
+// offered too, as `builtin-<folder>` (a file directly in models/: `builtin-<stem>`); an operator's file
+// of the same name comes first. A method with a model option runs its built-in model when a request
+// names none (`default_for`).
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -21,6 +26,7 @@ struct ModelInfo {
   std::string kind;    // transformer_net | cyclegan_generator | ...
   std::string method;  // the method that runs it
   int64_t bytes = 0;
+  bool builtin = false;  // one of impasto's own models, not the operator's
 };
 
 class ModelCatalog {
@@ -29,13 +35,19 @@ class ModelCatalog {
   std::vector<ModelInfo> list();  // re-reads the folder
   // The file of model `name`: OptionError("model") naming the valid models when there is none.
   std::string path(const std::string& name);
+  // The built-in model `method` runs when a request names no model; "" when it has none.
+  std::string default_for(const std::string& method);
 
  private:
   struct Entry {
     ModelInfo info;
+    std::string path;
     int64_t mtime = 0;
   };
   void refresh_locked();
+  // Adds the model file `path` as `name` to `next` when a method takes it (reusing `entries_`'s
+  // entry while the file is unchanged).
+  void add_locked(std::map<std::string, Entry>& next, const std::string& name, const std::string& path, bool builtin);
   Entry& find_locked(const std::string& name);
   std::string dir_;
   Callbacks log_;

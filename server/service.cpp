@@ -152,12 +152,21 @@ void Service::check_rate(const Caller& caller) {
   }
 }
 
+std::string Service::model_for(const std::string& method, const std::string& named) {
+  if (!named.empty() || !method_registry().get(method).description().options.find_role(OptionRole::model)) return named;
+  const std::string builtin = catalog_.default_for(method);
+  if (builtin.empty())
+    throw OptionError("model", "method " + method + " needs the name of a model (GET /v1/models lists them), and this server has no built-in one");
+  return builtin;
+}
+
 // The method's options as the library runs them, by the options' roles: the model's file for a
-// model option, the operator's weight file for the chosen backbone.
+// model option (the method's built-in model when none is named), the operator's weight file for the
+// chosen backbone.
 Json Service::run_options(const std::string& method, const Json& options, const std::string& model) {
   const OptionSchema& schema = method_registry().get(method).description().options;
   Json o = options;
-  if (const OptionSpec* spec = schema.find_role(OptionRole::model)) o[spec->name] = catalog_.path(model);
+  if (const OptionSpec* spec = schema.find_role(OptionRole::model)) o[spec->name] = catalog_.path(model_for(method, model));
   const OptionSpec* backbone_spec = schema.find_role(OptionRole::backbone);
   const OptionSpec* weights_spec = schema.find_role(OptionRole::backbone_weights);
   if (backbone_spec && weights_spec) {
@@ -213,9 +222,11 @@ void Service::write_job_report(const std::string& dir, const std::string& method
 }
 
 Json Service::submit(const JobRequest& request, const Caller& caller) {
+  // The job records the model it runs, so a built-in one is named in its status and report.
+  const std::string model = model_for(request.method, request.model);
   // Every option value is checked by the method itself before anything is stored, without loading
   // any network (the workers load each once, through the cache).
-  method_registry().get(request.method).check(run_options(request.method, request.options, request.model));
+  method_registry().get(request.method).check(run_options(request.method, request.options, model));
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) throw ServiceError(503, "shutting_down", "the service is shutting down");
@@ -243,7 +254,7 @@ Json Service::submit(const JobRequest& request, const Caller& caller) {
       write_bytes(dir + "/" + name, request.styles[i].bytes);
       styles.push_back(name);
     }
-    job.request = Json{{"options", request.options},  {"model", request.model},   {"format", request.format},
+    job.request = Json{{"options", request.options},  {"model", model},           {"format", request.format},
                        {"content", content_file},      {"styles", styles},        {"style_blend_weights", request.style_blend_weights},
                        {"content_size", {request.content.image.width(), request.content.image.height()}}};
     store_.insert(job);
@@ -260,7 +271,7 @@ Json Service::submit(const JobRequest& request, const Caller& caller) {
     queue_.push_back(job.id);
   }
   wake_.notify_one();
-  log_.info("job " + job.id + " queued: " + job.method + (request.model.empty() ? "" : " " + request.model) + ", content " +
+  log_.info("job " + job.id + " queued: " + job.method + (model.empty() ? "" : " " + model) + ", content " +
             std::to_string(request.content.image.width()) + "x" + std::to_string(request.content.image.height()) + ", " +
             std::to_string(request.styles.size()) + " style image(s)");
   return job_json(job);
@@ -565,13 +576,14 @@ StylizedImage Service::stylize_now(const JobRequest& request, const SyncSlot&) {
     if (i < request.style_blend_weights.size()) s.weight = request.style_blend_weights[i];
     styles.styles.push_back(std::move(s));
   }
-  auto session = method.open(run_options(request.method, request.options, request.model), styles, &cache_);
+  const std::string model = model_for(request.method, request.model);
+  auto session = method.open(run_options(request.method, request.options, model), styles, &cache_);
   StylizeResult result = session->stylize(request.content.image, StylizeHooks{});
   const std::vector<uint8_t> bytes = encode_image(result.image.rgb, extension_for(request.format), result.image.alpha);
   StylizedImage out;
   out.bytes.assign(bytes.begin(), bytes.end());
   out.content_type = request.format == "jpeg" ? "image/jpeg" : "image/" + request.format;
-  out.summary = public_summary(request.method, result.summary, request.model);
+  out.summary = public_summary(request.method, result.summary, model);
   metrics_.observe_sync(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return out;
 }
@@ -579,7 +591,8 @@ StylizedImage Service::stylize_now(const JobRequest& request, const SyncSlot&) {
 Json Service::models() {
   Json list = Json::array();
   for (const auto& m : catalog_.list())
-    list.push_back(Json{{"name", m.name}, {"kind", m.kind}, {"file", m.file}, {"bytes", m.bytes}, {"method", m.method}});
+    list.push_back(Json{{"name", m.name}, {"kind", m.kind}, {"file", m.file}, {"bytes", m.bytes}, {"method", m.method},
+                        {"builtin", m.builtin}});
   Json backbones = Json::array();
   for (const auto& name : backbone_registry().names())
     if (!backbone_info(name).needs_weights) backbones.push_back(name);
@@ -607,6 +620,10 @@ Json Service::models() {
     }
     j["defaults"] = defaults;
     j["synchronous"] = !d.capabilities.iterative;
+    if (d.options.find_role(OptionRole::model)) {
+      const std::string builtin = catalog_.default_for(d.name);
+      j["default_model"] = builtin.empty() ? Json() : Json(builtin);  // run when a request names none
+    }
     methods.push_back(j);
   }
   return Json{{"models", list},

@@ -135,6 +135,9 @@ class Service {
   void delete_job_files(const std::string& id) const;
   std::string job_dir(const std::string& id) const;
   Json job_json(const JobRecord& record) const;
+  // The model a request runs: the one it names, else its method's built-in model ("" for a method
+  // without a model option); OptionError("model") when the method needs a model and has none here.
+  std::string model_for(const std::string& method, const std::string& named);
   Json run_options(const std::string& method, const Json& options, const std::string& model);
   Json public_options(const std::string& method, Json options, const std::string& model) const;
   Json public_summary(const std::string& method, const Json& summary, const std::string& model) const;

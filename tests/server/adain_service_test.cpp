@@ -1,15 +1,18 @@
 // The adain method in the service: listed in /v1/models with its client options, its decoder offered
 // from the models folder (kind adain_decoder, method adain), the encoder's weights the operator's, and
 // a synchronous POST /v1/stylize and a job with an uploaded style image giving the reference's picture. A model
-// sent without a method still means the network method.
+// sent without a method still means the network method. With no model named, the built-in one runs.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "impasto/core/text.h"
 #include "impasto/io/image.h"
 #include "impasto/io/weights.h"
+#include "impasto/style/method.h"
+#include "impasto/train/adain_trainer.h"
 #include "server_support.h"
 #include "test_support.h"
 
@@ -23,9 +26,13 @@ std::string png_of(const at::Tensor& u8) {
   return std::string(bytes.begin(), bytes.end());
 }
 
-at::Tensor decode(const std::string& bytes) {
-  return decode_image(std::vector<uint8_t>(bytes.begin(), bytes.end()), "response").rgb;
-}
+
+// $IMPASTO_MODELS_DIR for one scope (the built-in models' folder).
+class ModelsDirForTest {
+ public:
+  explicit ModelsDirForTest(const std::string& dir) { setenv("IMPASTO_MODELS_DIR", dir.c_str(), 1); }
+  ~ModelsDirForTest() { unsetenv("IMPASTO_MODELS_DIR"); }
+};
 
 }  // namespace
 
@@ -72,7 +79,7 @@ TEST(AdainService, ListedAndStylizesSynchronouslyWithAnUploadedStyle) {
                                                          text_field("style_size", "0")});
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body;
-  EXPECT_LE((decode(res->body) - ref.at("alpha05").clamp(0, 1)).abs().max().item<double>(), 0.5 / 255 + 1e-4);
+  EXPECT_LE((decode_response(res->body) - ref.at("alpha05").clamp(0, 1)).abs().max().item<double>(), 0.5 / 255 + 1e-4);
 
   // As a job on a worker.
   auto job = client.Post("/v1/jobs", httplib::MultipartFormDataItems{file_field("content", png_of(ref.at("content")), "c.png"),
@@ -86,7 +93,7 @@ TEST(AdainService, ListedAndStylizesSynchronouslyWithAnUploadedStyle) {
   EXPECT_EQ(done["method"], "adain");
   auto result = client.Get(done["result_url"].get<std::string>());
   ASSERT_TRUE(result);
-  EXPECT_LE((decode(result->body) - ref.at("one").clamp(0, 1)).abs().max().item<double>(), 0.5 / 255 + 1e-4);
+  EXPECT_LE((decode_response(result->body) - ref.at("one").clamp(0, 1)).abs().max().item<double>(), 0.5 / 255 + 1e-4);
 
   // Out of range: refused by name.
   auto refused = client.Post("/v1/stylize",
@@ -103,4 +110,70 @@ TEST(AdainService, ListedAndStylizesSynchronouslyWithAnUploadedStyle) {
                                                                              text_field("model", "tiny")});
   ASSERT_TRUE(network);
   EXPECT_EQ(network->status, 200) << network->body;
+}
+
+// No model named: the service runs the method's built-in model (impasto's own models/adain/decoder.ckpt,
+// here a decoder trained for two steps into $IMPASTO_MODELS_DIR), lists it in /v1/models as built in
+// and as the method's default, and names it in the job. Without one, the request is refused by name.
+TEST(AdainService, RunsTheBuiltInModelWhenNoneIsNamed) {
+  const std::string dir = temp_dir("adain_service_builtin");
+  AdainTrainOptions t;
+  t.content.synthetic = t.style.synthetic = "textures";
+  t.content.size = 32;
+  t.content.load_size = 0;
+  t.content.batch_size = 2;
+  t.content.workers = 1;
+  t.steps = 2;
+  t.device = "cpu";
+  t.num_samples = 1;
+  const AdainTrainResult trained = train_adain(t, dir + "/run", {});
+  std::filesystem::create_directories(dir + "/builtin/adain");
+  std::filesystem::copy_file(trained.decoder, dir + "/builtin/adain/decoder.ckpt");
+  const std::string photo = png_bytes(40, 24), painting = png_bytes(32, 32);
+  const httplib::MultipartFormDataItems form{file_field("content", photo, "p.png"), file_field("style", painting, "s.png"),
+                                             text_field("method", "adain"), text_field("image_size", "0"),
+                                             text_field("style_size", "0")};
+
+  {
+    ModelsDirForTest none(dir + "/none");
+    TestServer server(test_server_options("adain_service_no_builtin"));
+    auto client = server.client();
+    EXPECT_EQ(expect_error(client.Post("/v1/stylize", form), 400, "bad_option")["option"], "model");
+    EXPECT_EQ(expect_error(client.Post("/v1/jobs", form), 400, "bad_option")["option"], "model");
+  }
+
+  ModelsDirForTest builtin_dir(dir + "/builtin");
+  TestServer server(test_server_options("adain_service_builtin"));
+  auto client = server.client();
+  const Json catalog = Json::parse(client.Get("/v1/models")->body);
+  Json builtin, adain;
+  for (const auto& m : catalog["models"])
+    if (m["name"] == "builtin-adain") builtin = m;
+  for (const auto& m : catalog["methods"])
+    if (m["name"] == "adain") adain = m;
+  ASSERT_TRUE(builtin.is_object()) << catalog.dump();
+  EXPECT_EQ(builtin["builtin"], true);
+  EXPECT_EQ(builtin["method"], "adain");
+  EXPECT_EQ(builtin["kind"], "adain_decoder");
+  EXPECT_EQ(adain["default_model"], "builtin-adain") << adain.dump();
+
+  auto res = client.Post("/v1/stylize", form);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body << join(server.log_lines(), "\n");
+  const at::Tensor image = decode_response(res->body);
+  EXPECT_EQ(image.sizes(), at::IntArrayRef({1, 3, 40, 24}));
+  // The same picture as the library gives with that decoder.
+  Json library{{"decoder", dir + "/builtin/adain/decoder.ckpt"}, {"image_size", 0}, {"style_size", 0}, {"device", "cpu"}};
+  StyleSet styles;
+  styles.styles.push_back(StyleInput{"s", decode_response(painting)});
+  const at::Tensor expected =
+      method_registry().get("adain").open(library, styles, nullptr)->stylize(Image{decode_response(photo)}, StylizeHooks{}).image.rgb;
+  EXPECT_LE((image - expected.clamp(0, 1)).abs().max().item<double>(), 0.5 / 255 + 1e-4);
+
+  auto job = client.Post("/v1/jobs", form);
+  ASSERT_TRUE(job);
+  ASSERT_EQ(job->status, 202) << job->body;
+  const Json done = wait_for_job(client, Json::parse(job->body)["id"]);
+  ASSERT_EQ(done["state"], "succeeded") << done.dump();
+  EXPECT_EQ(done["model"], "builtin-adain");
 }

@@ -71,9 +71,6 @@ int run_in_process(std::vector<std::string> args) {
   return cli::run(static_cast<int>(argv.size()), argv.data());
 }
 
-at::Tensor decode(const std::string& bytes) {
-  return decode_image(std::vector<uint8_t>(bytes.begin(), bytes.end()), "response").rgb;
-}
 
 TEST(MethodContract, ARegisteredMethodIsOfferedAsStylizeFlags) {
   ToyRegistered toy;
@@ -122,7 +119,7 @@ TEST(MethodContract, ARegisteredMethodIsListedAndAcceptedByTheServiceWithinItsLi
                                                                           text_field("method", "toy"), text_field("toy_gain", "1.5")});
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body;
-  EXPECT_LT((decode(res->body) - (decode(photo) * 1.5).clamp(0, 1)).abs().max().item<double>(), 1.0 / 255);
+  EXPECT_LT((decode_response(res->body) - (decode_response(photo) * 1.5).clamp(0, 1)).abs().max().item<double>(), 1.0 / 255);
 
   // Over the service's limit of 2 (the schema allows 4), and outside the schema's range.
   for (const std::string gain : {"3", "-1"}) {
@@ -141,7 +138,7 @@ TEST(MethodContract, ARegisteredMethodIsListedAndAcceptedByTheServiceWithinItsLi
   EXPECT_EQ(done["method"], "toy");
   auto result = client.Get(done["result_url"].get<std::string>());
   ASSERT_TRUE(result);
-  EXPECT_LT((decode(result->body) - (decode(photo) * 2).clamp(0, 1)).abs().max().item<double>(), 1.0 / 255);
+  EXPECT_LT((decode_response(result->body) - (decode_response(photo) * 2).clamp(0, 1)).abs().max().item<double>(), 1.0 / 255);
 }
 
 TEST(MethodContract, TheServiceLoadsEachNetworkOnceAndChecksJobsWithoutLoading) {

@@ -74,6 +74,31 @@ httplib::MultipartFormData text_field(const std::string& name, const std::string
   return httplib::MultipartFormData{name, value, "", ""};
 }
 
+Json body_json(const httplib::Result& res) {
+  EXPECT_TRUE(res) << "no response";
+  if (!res) return Json();
+  Json j = Json::parse(res->body, nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << "not JSON: " << res->body.substr(0, 200);
+  return j;
+}
+
+Json expect_error(const httplib::Result& res, int status, const std::string& code) {
+  EXPECT_TRUE(res);
+  if (!res) return Json();
+  EXPECT_EQ(res->status, status) << res->body;
+  EXPECT_NE(res->get_header_value("Content-Type").find("application/json"), std::string::npos) << res->body;
+  const Json j = body_json(res);
+  EXPECT_TRUE(j.contains("error")) << res->body;
+  if (!j.contains("error")) return Json();
+  EXPECT_EQ(j["error"].value("code", ""), code) << res->body;
+  EXPECT_EQ(j["error"].value("status", 0), status);
+  return j["error"];
+}
+
+at::Tensor decode_response(const std::string& bytes) {
+  return decode_image(std::vector<uint8_t>(bytes.begin(), bytes.end()), "response").rgb;
+}
+
 Json wait_for_job(httplib::Client& client, const std::string& id, double timeout_s) {
   const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
   Json job;

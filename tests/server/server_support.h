@@ -1,6 +1,7 @@
 #pragma once
 // Running the service for tests: in-process on a random loopback port, or as the real `impasto serve`
 // process (for kill-and-restart), plus requests and small images.
+#include <ATen/core/Tensor.h>
 #include <httplib.h>
 
 #include <memory>
@@ -43,6 +44,13 @@ server::ServerOptions test_server_options(const std::string& name);
 // multipart/form-data items: files (name, bytes, filename) and text fields.
 httplib::MultipartFormData file_field(const std::string& name, const std::string& bytes, const std::string& filename);
 httplib::MultipartFormData text_field(const std::string& name, const std::string& value);
+
+// The response's body as JSON (a test failure when there is no response or it is not JSON).
+Json body_json(const httplib::Result& res);
+// An image response's pixels ([1,3,H,W] in [0,1]).
+at::Tensor decode_response(const std::string& bytes);
+// Asserts a JSON error with `status` and `code`; returns the error object.
+Json expect_error(const httplib::Result& res, int status, const std::string& code);
 
 // GET /v1/jobs/{id} until the state is final (succeeded or failed) or `timeout_s` passes.
 Json wait_for_job(httplib::Client& client, const std::string& id, double timeout_s = 60);

@@ -48,13 +48,14 @@ TEST(JobRequest, LimitsAndMistakesNameTheField) {
   EXPECT_EQ(option({{"weights", "", "", "/etc/passwd"}}), "weights");  // paths are the server's
   EXPECT_EQ(option({{"model", "", "", "x"}, {"method", "", "", "gatys"}}), "model");
   EXPECT_EQ(option({{"method", "", "", "no-such-method"}}), "method");
-  EXPECT_EQ(option({{"method", "", "", "adain"}}), "model");  // adain needs a decoder from the catalogue
   EXPECT_EQ(option({{"format", "", "", "gif"}}), "format");
   EXPECT_EQ(option({{"init", "", "", "image"}}), "init");
   EXPECT_EQ(option({{"style_blend_weights", "", "", "1,2"}}), "style_blend_weights");
   EXPECT_EQ(option({{"extra", "x.png", "", "bytes"}}), "extra");
   EXPECT_EQ(option({}, /*style=*/false), "style");
   EXPECT_EQ(option({{"model", "", "", "tiny"}}), "style");  // a model takes no style image
+  // A method with a model option may name none: the service then runs its built-in model.
+  EXPECT_EQ(server::parse_job_request(fields({{"method", "", "", "adain"}}), limits).model, "");
   // Unset limits are applied instead of refused.
   const auto r = server::parse_job_request(fields({}), limits);
   EXPECT_EQ(r.options["iterations"], 50);

@@ -184,7 +184,9 @@ AdainSession::AdainSession(AdainOptions options, StyleSet styles, ResourceCache*
   check_adain_options(options_);
   auto load = [&] { return load_adain_model(options_); };
   if (cache) {
-    const std::string key = "adain:" + options_.backbone + ":" + file_version(options_.weights) + ":" +
+    // An encoder without a file (random-vgg19) is fixed by the decoder's metadata.
+    const std::string weights = options_.weights.empty() ? "none" : file_version(options_.weights);
+    const std::string key = "adain:" + options_.backbone + ":" + weights + ":" +
                             file_version(options_.decoder) + ":" + resolve_device(options_.device).str();
     model_ = cache->get<AdainModel>(key, load);
   } else {
