@@ -1,11 +1,12 @@
 # Writes OUT, a C++ source defining impasto::server::find_web_asset() over the files in FILES
-# (a |-separated list), each served at "/<file name>". Run by the build as `cmake -P` when a file changes.
+# (a |-separated list), each served at "/<its path under BASE>". Run by the build as `cmake -P` when a
+# file changes.
 string(REPLACE "|" ";" FILES "${FILES}")
 set(entries "")
 set(arrays "")
 set(i 0)
 foreach(file IN LISTS FILES)
-  get_filename_component(name "${file}" NAME)
+  file(RELATIVE_PATH name "${BASE}" "${file}")
   get_filename_component(ext "${file}" EXT)
   set(type "application/octet-stream")
   if(ext STREQUAL ".html")
@@ -16,6 +17,10 @@ foreach(file IN LISTS FILES)
     set(type "text/css; charset=utf-8")
   elseif(ext STREQUAL ".svg")
     set(type "image/svg+xml")
+  elseif(ext STREQUAL ".json")
+    set(type "application/json")
+  elseif(ext STREQUAL ".jpg")
+    set(type "image/jpeg")
   endif()
   file(READ "${file}" hex HEX)
   string(LENGTH "${hex}" hex_length)

@@ -161,6 +161,13 @@ struct HttpServer::Impl : httplib::Server {
         res.set_header("Content-Security-Policy", "default-src 'self'; img-src 'self' blob: data:; style-src 'self'");
       });
     }
+    // The gallery of built-in styles (server/web/styles/: public-domain paintings and styles.json).
+    Get(R"(/styles/[A-Za-z0-9_.-]+)", [this](const httplib::Request& req, httplib::Response& res) {
+      const WebAsset* asset = find_web_asset(req.path);
+      if (!asset) return send_error(res, 404, "not_found", "no such style");
+      res.set_content(reinterpret_cast<const char*>(asset->data), asset->size, asset->content_type);
+      res.set_header("Cache-Control", "public, max-age=86400");
+    });
     Get("/v1/health", [this](const httplib::Request&, httplib::Response& res) {
       guarded(res, [&] { send_json(res, 200, service.health()); });
     });

@@ -1,11 +1,16 @@
-// impasto's web page: upload a photo, pick a style image or a trained model, watch the job, see and
-// download the result, open its report; recent jobs are remembered in this browser only. The methods
-// and their controls come from GET /v1/models: each method's option schema says which options the
-// page shows and how (select, range, number, or a scale over powers of ten of the method's default).
+// impasto's web page: upload a photo, pick a style image (or one of the built-in public-domain
+// paintings) or a trained model, watch the job, see and download the result, open its report; recent
+// jobs are remembered in this browser only. The methods and their controls come from GET /v1/models:
+// each method's option schema says which options the page shows and how (select, range, number, or a
+// scale over powers of ten of the method's default). A result of a one-pass method is re-rendered on
+// the synchronous path (POST /v1/stylize) when a control or the style changes.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const state = { mode: 'image', files: { content: null, style: null }, limits: {}, methods: [], method: null, pollTimer: null, current: null };
+const state = {
+  mode: 'image', files: { content: null, style: null }, limits: {}, methods: [], models: [], method: null, pollTimer: null, current: null,
+  live: false, renderSeq: 0, liveUrl: null,  // live: the shown result may be re-rendered synchronously
+};
 const GALLERY_KEY = 'impasto.jobs';
 
 function authHeaders() {
@@ -51,24 +56,68 @@ function setFile(kind, file) {
   preview.src = URL.createObjectURL(file);
   preview.hidden = false;
   showError('');
+  if (kind === 'content') state.live = false;  // a new photo is a new job
+  else rerender();
+}
+
+// The public-domain paintings the server carries (/styles/styles.json): one click makes one the style.
+async function loadStyleGallery() {
+  let list;
+  try { list = (await (await api('/styles/styles.json')).json()).styles || []; } catch (_) { return; }
+  const buttons = list.map((s) => {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.setAttribute('aria-pressed', 'false');
+    button.dataset.file = s.file;
+    button.title = `${s.title}, ${s.painter} (${s.year})`;
+    const img = document.createElement('img');
+    img.src = `/styles/${s.file}`;
+    img.alt = s.title;
+    button.append(img);
+    button.addEventListener('click', async () => {
+      try {
+        const blob = await (await api(`/styles/${s.file}`)).blob();
+        for (const b of $('style-gallery').children) b.setAttribute('aria-pressed', String(b === button));
+        setFile('style', new File([blob], s.file, { type: blob.type || 'image/jpeg' }));
+      } catch (e) { showError(`Cannot load ${s.title}: ${e.message}`); }
+    });
+    return button;
+  });
+  $('style-gallery').replaceChildren(...buttons);
+  $('style-gallery-note').hidden = buttons.length === 0;
 }
 
 function setupDrop(kind) {
   const zone = $(`${kind}-drop`);
   const input = $(`${kind}-file`);
-  input.addEventListener('change', () => setFile(kind, input.files[0]));
+  const unpress = () => { if (kind === 'style') for (const b of $('style-gallery').children) b.setAttribute('aria-pressed', 'false'); };
+  input.addEventListener('change', () => { unpress(); setFile(kind, input.files[0]); });
   zone.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('over'); });
   zone.addEventListener('dragleave', () => zone.classList.remove('over'));
   zone.addEventListener('drop', (e) => {
     e.preventDefault();
     zone.classList.remove('over');
+    unpress();
     setFile(kind, e.dataTransfer.files[0]);
   });
 }
 
-// 'image': methods that take style images; 'model': methods that run a trained model.
+// 'image': methods that take style images (some also run a model: adain's decoder); 'model': methods
+// whose style is in a trained model.
 function methodsFor(mode) {
-  return state.methods.filter((m) => (mode === 'model') === Boolean(m.capabilities && m.capabilities.model));
+  return state.methods.filter((m) => (mode === 'model') === !(m.capabilities && m.capabilities.max_styles > 0));
+}
+
+const modelsOf = (method) => state.models.filter((m) => m.method === method.name);
+
+// Whether a method can run here: it needs no model, or has a built-in one, or the server offers one.
+const runnable = (m) => !(m.capabilities && m.capabilities.model) || m.default_model || modelsOf(m).length > 0;
+
+// The method the page starts with: a one-pass method that can run (about a second per picture),
+// else the first.
+function preferredMethod(methods) {
+  const fast = methods.find((m) => m.synchronous && runnable(m));
+  return (fast || methods[0] || {}).name || null;
 }
 
 function setMode(mode) {
@@ -86,11 +135,19 @@ function setMode(mode) {
     return option;
   }));
   $('method-box').hidden = methods.length < 2;
-  selectMethod(methods.length ? methods[0].name : null);
+  const models = methods.flatMap(modelsOf);
+  $('model').replaceChildren(...models.map((m) => {
+    const option = document.createElement('option');
+    option.value = m.name;
+    option.textContent = `${m.name} (${m.kind === 'transformer_net' ? 'fast neural style' : m.kind === 'cyclegan_generator' ? 'CycleGAN' : m.kind})`;
+    return option;
+  }));
+  selectMethod(preferredMethod(methods));
 }
 
 function selectMethod(name) {
   state.method = state.methods.find((m) => m.name === name) || null;
+  state.live = false;
   if (state.method) $('method').value = state.method.name;
   renderControls();
 }
@@ -103,6 +160,28 @@ function renderControls() {
   const box = $('method-controls');
   box.replaceChildren();
   if (!state.method) return;
+  if (state.mode === 'image' && state.method.capabilities.model) {
+    // A method that takes style images and runs a model (adain's decoder): the server's built-in
+    // one unless another is chosen.
+    const label = document.createElement('label');
+    label.append('Model ');
+    const select = document.createElement('select');
+    select.id = 'method-model';
+    for (const m of modelsOf(state.method)) {
+      const o = document.createElement('option');
+      o.value = m.builtin ? '' : m.name;
+      o.textContent = m.builtin ? `${m.name} (built in)` : m.name;
+      select.append(o);
+    }
+    if (!select.options.length) {
+      const o = document.createElement('option');
+      o.value = '';
+      o.textContent = 'none on this server';
+      select.append(o);
+    }
+    label.append(select);
+    box.append(label);
+  }
   for (const option of state.method.options) {
     const web = option.web;
     if (!web) continue;
@@ -153,6 +232,8 @@ function setupControls() {
   $('tab-image').addEventListener('click', () => setMode('image'));
   $('tab-model').addEventListener('click', () => setMode('model'));
   $('method').addEventListener('change', () => selectMethod($('method').value));
+  // A one-pass result follows its controls: a slider let go, a choice made.
+  $('method-controls').addEventListener('change', () => rerender());
 }
 
 async function loadCatalog() {
@@ -160,16 +241,11 @@ async function loadCatalog() {
     const catalog = await (await api('/v1/models')).json();
     state.limits = catalog.limits || {};
     state.methods = catalog.methods || [];
-    const select = $('model');
-    select.replaceChildren();
-    for (const m of catalog.models) {
-      const option = document.createElement('option');
-      option.value = m.name;
-      option.textContent = `${m.name} (${m.kind === 'transformer_net' ? 'fast neural style' : m.kind === 'cyclegan_generator' ? 'CycleGAN' : m.kind})`;
-      select.append(option);
-    }
-    $('model-note').textContent = catalog.models.length ? '' : 'This server offers no trained models; use a style image.';
-    $('tab-model').disabled = catalog.models.length === 0 || methodsFor('model').length === 0;
+    state.models = catalog.models || [];
+    const modelMethods = methodsFor('model');
+    const offered = modelMethods.flatMap(modelsOf).length > 0;
+    $('model-note').textContent = offered ? '' : 'This server offers no trained models; use a style image.';
+    $('tab-model').disabled = !offered;
     if (state.limits.ttl_s) $('ttl').textContent = formatSeconds(state.limits.ttl_s);
     $('key-box').hidden = !$('api-key').value;
     setMode(state.mode);
@@ -193,8 +269,14 @@ function jobForm() {
   form.append('content', state.files.content, state.files.content.name || 'content');
   form.append('method', state.method.name);
   if (caps.model) {
-    if (!$('model').value) throw new Error('Choose a model.');
-    form.append('model', $('model').value);
+    if (state.mode === 'model') {
+      if (!$('model').value) throw new Error('Choose a model.');
+      form.append('model', $('model').value);
+    } else if ($('method-model').value) {
+      form.append('model', $('method-model').value);
+    } else if (!state.method.default_model) {
+      throw new Error(`This server has no model for ${state.method.name}.`);
+    }  // else the server's built-in model
   }
   if (caps.max_styles > 0) {
     if (!state.files.style) throw new Error('Choose a style image (a painting).');
@@ -286,6 +368,35 @@ function showResult(job) {
   const s = job.summary || {};
   $('result-info').textContent = s.width ? `${s.width}×${s.height}, ${formatSeconds(s.seconds)}` : '';
   $('result-box').hidden = false;
+  // The job just made from this page's inputs, by a one-pass method: its controls re-render it.
+  state.live = Boolean(state.current && state.current.id === job.id && state.method && state.method.synchronous &&
+                       state.method.name === job.method);
+}
+
+// The shown result again with the page's current controls and style, on the synchronous path (about
+// a second for a one-pass method). Only the newest of overlapping renders is shown.
+async function rerender() {
+  if (!state.live || !state.method || !state.method.synchronous) return;
+  let form;
+  try { form = jobForm(); } catch (_) { return; }
+  const seq = ++state.renderSeq;
+  const started = performance.now();
+  $('status').hidden = false;
+  $('status-text').textContent = 'Re-rendering…';
+  try {
+    const blob = await (await api('/v1/stylize', { method: 'POST', body: form })).blob();
+    if (seq !== state.renderSeq) return;
+    if (state.liveUrl) URL.revokeObjectURL(state.liveUrl);
+    state.liveUrl = URL.createObjectURL(blob);
+    $('result-image').src = state.liveUrl;
+    $('download').href = state.liveUrl;
+    $('status-text').textContent = `Re-rendered in ${((performance.now() - started) / 1000).toFixed(1)} s`;
+    showError('');
+  } catch (e) {
+    if (seq !== state.renderSeq) return;
+    const wait = e.retryAfter ? ` Try again in ${formatSeconds(Number(e.retryAfter))}.` : '';
+    showError(e.message + wait);
+  }
 }
 
 // ---- gallery (job ids in localStorage: the server lists no one's jobs to anyone else) ------------
@@ -350,5 +461,6 @@ window.addEventListener('DOMContentLoaded', () => {
   setMode('image');
   $('job-form').addEventListener('submit', submit);
   loadCatalog();
+  loadStyleGallery();
   renderGallery();
 });

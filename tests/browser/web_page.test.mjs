@@ -1,8 +1,11 @@
 // The web page in a real browser: Debian's Chromium, driven by playwright-core, against the real
 // `impasto serve` on a random loopback port. A user uploads a photo and a painting, waits, and sees
-// the result beside the photo; then does the same with a trained model; the gallery lists both jobs.
+// the result beside the photo; picks one of the built-in paintings for the one-pass method (adain,
+// its built-in model: here the random-weight fixtures of the published layout), gets a result and moves the alpha slider
+// for a new one; then does the same with a trained model; the gallery lists the three jobs.
 //
-//   node tests/browser/web_page.test.mjs --cli build/impasto --model tests/fixtures/style_nets/transformer_w4.pth [--out DIR]
+//   node tests/browser/web_page.test.mjs --cli build/impasto --model tests/fixtures/style_nets/transformer_w4.pth \
+//        --adain-decoder tests/fixtures/adain/decoder_w8.pth --adain-encoder tests/fixtures/weights/vgg19_normalised_w8.pth [--out DIR]
 //
 // Exit code 0 when every check passes; otherwise the first failure and 1.
 import { spawn } from 'node:child_process';
@@ -14,7 +17,8 @@ import { chromium } from 'playwright-core';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, a, i, all) => (a.startsWith('--') ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []));
 const CHROMIUM = process.env.IMPASTO_CHROMIUM || '/usr/bin/chromium';
-if (!args.cli || !args.model) throw new Error('usage: web_page.test.mjs --cli PATH --model PATH [--out DIR]');
+if (!args.cli || !args.model || !args['adain-decoder'] || !args['adain-encoder'])
+  throw new Error('usage: web_page.test.mjs --cli PATH --model PATH --adain-decoder PATH --adain-encoder PATH [--out DIR]');
 if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: scripts/install-deps.sh installs Debian's chromium`);
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'impasto-browser-'));
@@ -59,12 +63,19 @@ fs.writeFileSync(painting, png(64, 64, (x, y) => {
 const models = path.join(work, 'models');
 fs.mkdirSync(models);
 fs.copyFileSync(args.model, path.join(models, 'tiny.pth'));
+// The built-in adain model the server offers ($IMPASTO_MODELS_DIR/adain/): the random-weight decoder of
+// the published layout, its encoder's weights the operator's, so the test does not depend on the
+// model models/ ships.
+const builtin = path.join(work, 'builtin');
+fs.mkdirSync(path.join(builtin, 'adain'), { recursive: true });
+fs.copyFileSync(args['adain-decoder'], path.join(builtin, 'adain', 'decoder.pth'));
 
 // ---- the server ----------------------------------------------------------------------------------
 function startServer() {
   return new Promise((resolve, reject) => {
-    const server = spawn(args.cli, ['serve', '--port', '0', '--data-dir', path.join(work, 'data'), '--models-dir', models, '--threads', '1'],
-      { stdio: ['ignore', 'ignore', 'pipe'] });
+    const server = spawn(args.cli, ['serve', '--port', '0', '--data-dir', path.join(work, 'data'), '--models-dir', models, '--threads', '1',
+      '--backbone-weights', `vgg19-normalised=${args['adain-encoder']}`],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, IMPASTO_MODELS_DIR: builtin } });
     let text = '';
     const timer = setTimeout(() => reject(new Error(`impasto serve did not start:\n${text}`)), 60000);
     server.stderr.on('data', (d) => {
@@ -94,19 +105,31 @@ try {
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
 
+  // Submits the form and waits until the job's result (a new one) is shown.
+  const submitAndWait = async () => {
+    const previous = await page.getAttribute('#result-image', 'src');
+    await page.click('#submit');
+    await page.waitForFunction((before) => {
+      const img = document.getElementById('result-image');
+      const src = img.getAttribute('src') || '';
+      return !document.getElementById('result-box').hidden && src !== before && /^\/v1\/jobs\/[0-9a-f]+\/result$/.test(src) &&
+        img.complete && img.naturalWidth > 0;
+    }, previous, { timeout: 180000 });
+  };
+
   await page.goto(url);
   check(await page.title() === 'impasto — style transfer', 'the page loads');
 
-  // 1. A photo and a painting, by optimisation.
+  // 1. A photo and a painting, by optimisation. The page starts on the one-pass method that can run.
+  await page.waitForFunction(() => document.getElementById('method').options.length > 1);
+  check(await page.$eval('#method', (s) => s.value) === 'adain', 'the page starts on the one-pass method with its built-in model');
+  await page.selectOption('#method', 'gatys');
   await page.setInputFiles('#content-file', photo);
   await page.setInputFiles('#style-file', painting);
   check(await page.isVisible('#content-preview') && await page.isVisible('#style-preview'), 'both uploads are previewed');
   await page.selectOption('#image-size', '256');
   await page.fill('#iterations', '12');
-  await page.click('#submit');
-  await page.waitForSelector('#status:not([hidden])');
-  await page.waitForSelector('#result-box:not([hidden])', { timeout: 180000 });
-  await page.waitForFunction(() => document.getElementById('result-image').complete && document.getElementById('result-image').naturalWidth > 0);
+  await submitAndWait();
   const result = await page.$eval('#result-image', (img) => ({ w: img.naturalWidth, h: img.naturalHeight, src: img.getAttribute('src') }));
   check(result.w === 256 && result.h === Math.round(256 * 64 / 96), `the result is shown at the chosen size (${result.w}x${result.h})`);
   check(await page.$eval('#result-input', (img) => img.naturalWidth) === 96, 'the photo is shown beside it');
@@ -118,23 +141,55 @@ try {
   check((await page.textContent('#status-text')).startsWith('Done'), 'the status says done');
   await page.screenshot({ path: path.join(out, 'web-page-optimisation.png'), fullPage: true });
 
-  // 2. A trained model.
+  // 2. A built-in painting in one pass; the alpha slider re-renders it.
+  await page.selectOption('#method', 'adain');
+  check(await page.$eval('#method-model', (s) => s.options[0].textContent) === 'builtin-adain (built in)', 'adain runs the built-in model');
+  const styles = await page.$$eval('#style-gallery button', (bs) => bs.map((b) => b.dataset.file));
+  check(styles.length === 5 && styles.includes('starry_night.jpg'), `the gallery offers the built-in paintings (${styles.join(', ')})`);
+  await page.click('#style-gallery button[data-file="starry_night.jpg"]');
+  await page.waitForFunction(() => document.getElementById('style-preview').naturalWidth === 512);
+  check(await page.getAttribute('#style-gallery button[data-file="starry_night.jpg"]', 'aria-pressed') === 'true', 'the picked painting is the style');
+  await page.selectOption('#image-size', '256');
+  await submitAndWait();
+  const adainSrc = await page.getAttribute('#result-image', 'src');
+  check(await page.$eval('#result-image', (img) => img.naturalWidth) === 256, 'the one-pass result is shown');
+  const pixels = () => page.$eval('#result-image', (img) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+    const context = canvas.getContext('2d');
+    context.drawImage(img, 0, 0);
+    return Array.from(context.getImageData(0, 0, canvas.width, canvas.height).data);
+  });
+  const atFullStyle = await pixels();
+  await page.$eval('#alpha', (input) => {
+    input.value = '0.2';
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+  });
+  await page.waitForFunction((previous) => {
+    const img = document.getElementById('result-image');
+    return img.getAttribute('src') !== previous && img.getAttribute('src').startsWith('blob:') && img.complete && img.naturalWidth > 0;
+  }, adainSrc, { timeout: 60000 });
+  const status = await page.textContent('#status-text');
+  check(/^Re-rendered in [0-9.]+ s$/.test(status), `moving the alpha slider re-renders the result (${status})`);
+  const atLowAlpha = await pixels();
+  const largest = atLowAlpha.length === atFullStyle.length ? atLowAlpha.reduce((m, v, i) => Math.max(m, Math.abs(v - atFullStyle[i])), 0) : -1;
+  check(largest > 8, `the re-rendered picture is a different one at the same size (largest change ${largest} of 255)`);
+  await page.screenshot({ path: path.join(out, 'web-page-adain.png'), fullPage: true });
+
+  // 3. A trained model.
   await page.click('#tab-model');
   check(await page.$eval('#model', (s) => [...s.options].map((o) => o.value).join(',')) === 'tiny', 'the model list comes from /v1/models');
   await page.selectOption('#image-size', '0');
   await page.fill('#strength', '0.7');
-  await page.click('#submit');
-  await page.waitForFunction((previous) => {
-    const img = document.getElementById('result-image');
-    return !document.getElementById('result-box').hidden && img.getAttribute('src') !== previous && img.complete && img.naturalWidth > 0;
-  }, result.src, { timeout: 120000 });
+  await submitAndWait();
   check(await page.$eval('#result-image', (img) => img.naturalWidth) === 96, 'the model keeps the photo\'s full resolution');
 
-  // 3. The gallery remembers both jobs, and one can be deleted.
-  await page.waitForFunction(() => document.querySelectorAll('#gallery li').length === 2);
-  check(true, 'the gallery lists both jobs');
+  // 4. The gallery remembers the three jobs, and one can be deleted.
+  await page.waitForFunction(() => document.querySelectorAll('#gallery li').length === 3);
+  check(true, 'the gallery lists the three jobs');
   await page.click('#gallery li:first-child button');
-  await page.waitForFunction(() => document.querySelectorAll('#gallery li').length === 1);
+  await page.waitForFunction(() => document.querySelectorAll('#gallery li').length === 2);
   check(true, 'a job is deleted from the gallery');
   await page.screenshot({ path: path.join(out, 'web-page-model.png'), fullPage: true });
 

@@ -177,3 +177,30 @@ TEST(AdainService, RunsTheBuiltInModelWhenNoneIsNamed) {
   ASSERT_EQ(done["state"], "succeeded") << done.dump();
   EXPECT_EQ(done["model"], "builtin-adain");
 }
+
+// The web page's gallery of built-in styles: styles.json names public-domain paintings (title,
+// painter, year before 1930), each served by the binary as a JPEG that decodes, cacheable; nothing
+// else is served under /styles/.
+TEST(WebStyles, TheGalleryOffersPublicDomainPaintingsServedByTheBinary) {
+  TestServer server(test_server_options("web_styles"));
+  auto client = server.client();
+  const Json manifest = body_json(client.Get("/styles/styles.json"));
+  ASSERT_GE(manifest["styles"].size(), 3u) << manifest.dump();
+  for (const auto& style : manifest["styles"]) {
+    EXPECT_FALSE(style["title"].get<std::string>().empty());
+    EXPECT_FALSE(style["painter"].get<std::string>().empty());
+    EXPECT_LT(style["year"].get<int>(), 1930) << style.dump();
+    auto res = client.Get("/styles/" + style["file"].get<std::string>());
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << style.dump();
+    EXPECT_EQ(res->get_header_value("Content-Type"), "image/jpeg");
+    EXPECT_NE(res->get_header_value("Cache-Control").find("max-age"), std::string::npos);
+    const at::Tensor image = decode_response(res->body);
+    EXPECT_LE(std::max(image.size(2), image.size(3)), 512);
+    EXPECT_GE(std::max(image.size(2), image.size(3)), 256);
+  }
+  expect_error(client.Get("/styles/nothing.jpg"), 404, "not_found");
+  auto traversal = client.Get("/styles/..%2Fapp.js");
+  ASSERT_TRUE(traversal);
+  EXPECT_EQ(traversal->status, 404);
+}
