@@ -13,6 +13,7 @@
 #include "impasto/io/image_ops.h"
 #include "impasto/style/color.h"
 #include "impasto/style/masks.h"
+#include "impasto/style/tiling.h"
 
 namespace impasto {
 
@@ -24,6 +25,8 @@ void to_json(Json& j, const AdainOptions& o) {
            {"preserve_colors", o.preserve_colors},
            {"image_size", o.image_size},
            {"style_size", o.style_size},
+           {"tile", o.tile},
+           {"overlap", o.overlap},
            {"device", o.device}};
 }
 
@@ -32,7 +35,7 @@ AdainOptions adain_options_from_json(const Json& j) {
   JsonReader r(j);
   r.get("decoder", o.decoder).get("backbone", o.backbone).get("weights", o.weights).get("alpha", o.alpha);
   r.get("preserve_colors", o.preserve_colors).get("image_size", o.image_size).get("style_size", o.style_size);
-  r.get("device", o.device);
+  r.get("tile", o.tile).get("overlap", o.overlap).get("device", o.device);
   r.reject_unknown();
   return o;
 }
@@ -81,6 +84,9 @@ void check_adain_options(const AdainOptions& options) {
   if (o.image_size > 0 && o.image_size < kAdainMinSide)
     throw OptionError("image_size", "must be 0 or at least " + std::to_string(kAdainMinSide));
   if (o.style_size < 0 || o.style_size > 16384) throw OptionError("style_size", "must be in 0..16384 (0 = the style's own size)");
+  if (o.overlap < 0) throw OptionError("overlap", "must be >= 0");
+  if (o.tile < 2 * kAdainMinSide || o.tile <= 2 * o.overlap)
+    throw OptionError("tile", "must be at least " + std::to_string(2 * kAdainMinSide) + " and more than twice the overlap");
   if (o.style_size > 0 && o.style_size < kAdainMinSide)
     throw OptionError("style_size", "must be 0 or at least " + std::to_string(kAdainMinSide));
   resolve_device(o.device);
@@ -102,7 +108,12 @@ at::Tensor AdainModel::transfer(const at::Tensor& content, const std::vector<Cha
   TORCH_CHECK(styles.size() == weights.size() && !styles.empty(), "AdainModel::transfer: one weight per style");
   torch::NoGradGuard no_grad;
   const at::Tensor fc = encode(content);
-  const ChannelStatistics cs = channel_statistics(fc);
+  return decoder->forward(target(fc, channel_statistics(fc), styles, weights, alpha)).cpu();
+}
+
+at::Tensor AdainModel::target(const at::Tensor& fc, const ChannelStatistics& cs, const std::vector<ChannelStatistics>& styles,
+                              const std::vector<double>& weights, double alpha) const {
+  TORCH_CHECK(styles.size() == weights.size() && !styles.empty(), "AdainModel::target: one weight per style");
   double total = 0;
   for (double w : weights) total += w;
   at::Tensor t;
@@ -113,7 +124,36 @@ at::Tensor AdainModel::transfer(const at::Tensor& content, const std::vector<Cha
     for (size_t i = 0; i < styles.size(); ++i) t = t + (weights[i] / total) * adaptive_instance_norm(fc, cs, styles[i]);
   }
   if (alpha < 1) t = alpha * t + (1 - alpha) * fc;
-  return decoder->forward(t).cpu();
+  return t;
+}
+
+ChannelStatistics adain_content_statistics(const AdainModel& model, const at::Tensor& image, const TileOptions& tiles) {
+  torch::NoGradGuard no_grad;
+  at::Tensor sum, sum_squares;
+  int64_t count = 0;
+  for_each_tile(image, [&](const at::Tensor& tile, const NormRegion& core) {
+    const at::Tensor f = model.encode(tile).to(torch::kFloat64);
+    const int64_t fh = f.size(2), fw = f.size(3);
+    // Tiles start on multiples of 8 and cores end on them, so the core is whole feature positions.
+    const int64_t top = std::llround(core.top * fh), bottom = std::llround(core.bottom * fh);
+    const int64_t left = std::llround(core.left * fw), right = std::llround(core.right * fw);
+    if (bottom <= top || right <= left) return;
+    const at::Tensor part = f.narrow(2, top, bottom - top).narrow(3, left, right - left);
+    const at::Tensor s = part.sum({0, 2, 3}), q = part.pow(2).sum({0, 2, 3});
+    sum = sum.defined() ? sum + s : s;
+    sum_squares = sum_squares.defined() ? sum_squares + q : q;
+    count += part.size(2) * part.size(3);
+  }, tiles);
+  const int64_t c = sum.size(0);
+  const at::Tensor mean = sum / static_cast<double>(count);
+  // The unbiased variance, as channel_statistics takes it.
+  const at::Tensor var = count > 1 ? ((sum_squares - mean.pow(2) * static_cast<double>(count)) / static_cast<double>(count - 1)).clamp_min(0)
+                                   : torch::zeros_like(mean);
+  ChannelStatistics stats;
+  const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(model.device);
+  stats.mean = mean.view({1, c, 1, 1}).to(options);
+  stats.std = (var + kAdainEps).sqrt().view({1, c, 1, 1}).to(options);
+  return stats;
 }
 
 std::shared_ptr<AdainModel> load_adain_model(const AdainOptions& options) {
@@ -266,10 +306,35 @@ StylizeResult AdainSession::stylize(const Image& input, const StylizeHooks& hook
   at::Tensor raw;
   bool masked = false;
   for (const auto& s : styles) masked = masked || s.mask.defined();
+  int64_t tile_count = 1;
   if (!masked) {
     std::vector<double> weights;
     for (const auto& s : styles) weights.push_back(s.weight);
-    raw = model_->transfer(padded, stats, weights, o.alpha);
+    if (std::max(padded.size(2), padded.size(3)) <= o.tile) {
+      raw = model_->transfer(padded, stats, weights, o.alpha);
+    } else {
+      // In tiles, every one normalised with the whole image's content statistics.
+      TileOptions tiles;
+      tiles.tile = o.tile;
+      tiles.overlap = o.overlap;
+      tiles.multiple = 8;
+      tiles.align = 8;
+      tile_count = static_cast<int64_t>(plan_tiles(content_work.size(2), content_work.size(3), tiles).size());
+      const ChannelStatistics whole = adain_content_statistics(*model_, content_work, tiles);
+      auto on_tile = [&](int64_t done, int64_t total) {
+        if (!hooks.callbacks.progress) return;
+        ProgressEvent e;
+        e.stage = "adain (" + std::to_string(out_w) + "x" + std::to_string(out_h) + ", tiles)";
+        e.step = done;
+        e.total = total;
+        e.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        hooks.callbacks.progress(e);
+      };
+      raw = apply_tiled(content_work, [&](const at::Tensor& tile) {
+        const at::Tensor fc = model_->encode(tile);
+        return model_->decoder->forward(model_->target(fc, whole, stats, weights, o.alpha));
+      }, tiles, on_tile).cpu();
+    }
   } else {
     // Regions at the features' size: each position to the style whose mask is largest there when it
     // is at least 1/2, else to the unmasked styles (or, with none, to the photo).
@@ -313,10 +378,11 @@ StylizeResult AdainSession::stylize(const Image& input, const StylizeHooks& hook
   result.image.rgb = out.contiguous();
   if (input.alpha.defined()) result.image.alpha = resize_image(input.alpha.to(torch::kFloat32), out_h, out_w).clamp(0, 1).contiguous();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  result.detail = "one AdaIN pass with " + std::to_string(styles.size()) + (styles.size() == 1 ? " style" : " styles");
+  result.detail = "one AdaIN pass with " + std::to_string(styles.size()) + (styles.size() == 1 ? " style" : " styles") +
+                  (tile_count > 1 ? ", " + std::to_string(tile_count) + " tiles" : "");
   result.summary = Json{{"method", "adain"},  {"options", options()}, {"width", out_w},
                         {"height", out_h},    {"device", device.str()}, {"styles", styles.size()},
-                        {"seconds", result.seconds}};
+                        {"tiles", tile_count}, {"seconds", result.seconds}};
   if (hooks.callbacks.progress) {
     ProgressEvent e;
     e.stage = "adain (" + std::to_string(out_w) + "x" + std::to_string(out_h) + ")";
@@ -362,6 +428,11 @@ OptionSchema adain_schema() {
       integer_option("style_size", 512, "longest side of each style image in pixels (default 512; 0 = its own size)")
           .with_range(0, 16384)
           .limited_by("max_side", 1024),
+      integer_option("tile", 1024, "photos whose padded longest side is larger go through in tiles of this side, with the "
+                                   "whole image's AdaIN statistics (default 1024)")
+          .with_range(32, 65536)
+          .operator_only(),
+      integer_option("overlap", 64, "pixels blended between tiles (default 64)").with_range(0, 65536).operator_only(),
       string_option("device", "auto", "auto (default), cpu, cuda or cuda:N").with_role(OptionRole::device).operator_only(),
   };
 }

@@ -22,6 +22,12 @@
 // never resized to fit. Style images are resized to `style_size` (longest side; 0 keeps theirs) and
 // must then be at least 16 px per side.
 //
+// Large photos (a side over `tile` once padded) go through the networks in overlapping tiles
+// (style/tiling.h, tiles aligned to the encoder's stride of 8) so memory stays bounded; the content
+// statistics AdaIN normalises with are the whole image's, measured first from every tile's core
+// (adain_content_statistics), so each tile is shifted by the same statistics and no seam shows. With
+// masks, the image is stylized in one piece.
+//
 // Colours (style/color.h): `luminance` stylizes the luminance of the photo with the style's luminance
 // matched to it and puts the photo's chroma back; `histogram` first matches the style image's colour
 // mean and covariance to the photo's (as the reference's preserve_color does with its coral()).
@@ -51,6 +57,8 @@ struct AdainOptions {
   std::string preserve_colors = "none";  // none | luminance | histogram
   int64_t image_size = 512;              // longest side of the output; 0 = the photo's size
   int64_t style_size = 512;              // longest side of each style image; 0 = its own size
+  int64_t tile = 1024;                   // photos with a longer padded side go through in tiles of this side
+  int64_t overlap = 64;                  // pixels blended between neighbouring tiles
   std::string device = "auto";
 };
 
@@ -84,7 +92,19 @@ struct AdainModel {
   // to sum 1 here), at `alpha`. On the CPU.
   at::Tensor transfer(const at::Tensor& content, const std::vector<ChannelStatistics>& styles,
                       const std::vector<double>& weights, double alpha) const;
+  // The decoder's input for content features `fc` whose statistics are `content` (fc's own, or the
+  // whole image's for a tile): the styles' AdaIN targets blended with `weights` (normalised to sum
+  // 1), mixed with fc at `alpha`.
+  at::Tensor target(const at::Tensor& fc, const ChannelStatistics& content, const std::vector<ChannelStatistics>& styles,
+                    const std::vector<double>& weights, double alpha) const;
 };
+
+struct TileOptions;
+// relu4_1's channel statistics of `image` ([1,3,H,W], any size) measured tile by tile: every tile
+// encoded on its own (padded to a multiple of 8), the features of its core summed (in double) into
+// the mean and unbiased variance of the whole image. Equal to channel_statistics(encode(padded
+// image)) up to the tiles' border effects on the features near their edges.
+ChannelStatistics adain_content_statistics(const AdainModel& model, const at::Tensor& image, const TileOptions& tiles);
 
 // Loads both networks (the encoder as options.backbone resolves, with options.weights, or for a
 // decoder.ckpt the weight file its metadata names) and checks that the
