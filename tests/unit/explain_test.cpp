@@ -419,6 +419,49 @@ TEST(Explain, NetworkReportShowsBlocksAndTheDiscriminatorMap) {
   EXPECT_EQ(read_json(dir + "/figures/sweep-strength.json")["entries"].size(), 2u);
 }
 
+// adain: the channel statistics of painting, result and photo at relu1_1..relu4_1, with the share of
+// the photo's distance to the painting that the result closed: 0 for a "result" that is the photo, near
+// 1 for one that is the painting; the alpha sweep runs the method at each alpha.
+TEST(Explain, AdainReportShowsTheStatisticsTargetVsAchievedAndTheAlphaSweep) {
+  const std::string dir = test::temp_dir("explain_adain");
+  Stylization s;
+  s.method = "adain";
+  s.inputs.content.rgb = synthetic_landscape(48, 64, 1);
+  const at::Tensor painting = synthetic_painting(48, 64, 2);
+  s.inputs.styles.push_back(StyleInput{"painting", painting});
+  s.options = {{"decoder", test::fixture("adain/decoder_w8.pth")}, {"weights", test::fixture("weights/vgg19_normalised_w8.pth")},
+               {"image_size", 0}, {"style_size", 0}, {"device", "cpu"}};
+  ExplainOptions o = tiny_options();
+  explain_stylization(s, o, dir + "/run", {});
+  expect_complete_report(dir + "/run");
+  const Json index = read_json(dir + "/run/report.json");
+  EXPECT_EQ(section_ids(index), (std::vector<std::string>{"inputs", "losses", "attribution", "faithfulness", "gram",
+                                                          "adain-statistics", "sweeps"}));
+  for (const auto& sec : index["sections"]) EXPECT_EQ(sec["status"], "done") << sec.dump();
+  const Json stats = read_json(dir + "/run/figures/adain-statistics.json");
+  for (const char* layer : {"relu1_1", "relu2_1", "relu3_1", "relu4_1"}) {
+    ASSERT_TRUE(stats.contains(layer)) << layer;
+    EXPECT_EQ(stats[layer]["target_std"].size(), stats[layer]["result_std"].size());
+    EXPECT_GT(stats[layer]["photo_gap"].get<double>(), 0.0) << layer;
+  }
+  const Json sweep = read_json(dir + "/run/figures/sweep-alpha.json");
+  ASSERT_EQ(sweep["entries"].size(), 2u);
+  EXPECT_EQ(sweep["entries"][0]["alpha"], 0.0);
+
+  // The measure itself: the photo as the result closes nothing, the painting closes all.
+  s.result = s.inputs.content.rgb;
+  o.sweeps = false;
+  explain_stylization(s, o, dir + "/photo", {});
+  s.result = painting;
+  explain_stylization(s, o, dir + "/painting", {});
+  const Json as_photo = read_json(dir + "/photo/figures/adain-statistics.json");
+  const Json as_painting = read_json(dir + "/painting/figures/adain-statistics.json");
+  for (const char* layer : {"relu1_1", "relu2_1", "relu3_1", "relu4_1"}) {
+    EXPECT_NEAR(as_photo[layer]["closed"].get<double>(), 0.0, 1e-6) << layer;
+    EXPECT_NEAR(as_painting[layer]["closed"].get<double>(), 1.0, 1e-4) << layer;
+  }
+}
+
 TEST(Explain, GanRunReportHasLatentStrips) {
   const std::string dir = test::temp_dir("explain_gan");
   GanTrainOptions t;

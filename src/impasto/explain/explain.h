@@ -3,7 +3,8 @@
 // as PNG + JSON) that makes a stylization or a GAN run inspectable.
 //
 // For a stylization by any method (style/method.h); which sections apply follows the method's
-// capabilities ("objective": gatys; "network": one pass of a TransformerNet / CycleGAN generator):
+// capabilities ("objective": gatys; "network": one pass of a TransformerNet / CycleGAN generator;
+// "adain": the AdaIN encoder-decoder):
 //   inputs        content, style(s) and result
 //   losses        the weighted content / style / tv terms of the result and each layer's share (bar
 //                 chart), and their curves over the iterations (from the run's StepRecords)
@@ -20,6 +21,10 @@
 //   activations   (network) each residual block's activation energy and update
 //   blocks        (network) the result with each residual block switched off
 //   discriminator (network, with a PatchGAN file) the per-patch realism map over the photo and result
+//   adain-statistics (adain) each encoder channel's mean and std at relu1_1..relu4_1 for the painting
+//                 (the target), the result (achieved) and the photo, and how much of the photo's
+//                 distance to the painting the result closed per layer
+//   sweeps        (adain) alpha 0..1 (ExplainOptions::strengths), one pass each, measured
 // The loss sections of a network's result need a style image to measure it against
 // (ExplainOptions::style_images); without one they show the content and tv terms only.
 //
@@ -59,7 +64,7 @@ struct ExplainOptions {
   int64_t gallery_size = 256;
   std::vector<double> style_weight_factors = {0.1, 0.3, 1, 3, 10};  // gatys: style_weight x these
   std::vector<double> style_scale_factors = {0.5, 0.75, 1, 1.5, 2}; // gatys: style_scale x these
-  std::vector<double> strengths = {0, 0.25, 0.5, 0.75, 1};          // network: strength values
+  std::vector<double> strengths = {0, 0.25, 0.5, 0.75, 1};          // network: strength values; adain: alpha values
   std::vector<double> input_scales = {0.5, 0.75, 1, 1.5, 2};        // network: photo size x these
 
   // ---- analysis of the result

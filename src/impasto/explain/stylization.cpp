@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "impasto/core/error.h"
@@ -15,8 +16,12 @@
 #include "impasto/explain/detail.h"
 #include "impasto/explain/figures.h"
 #include "impasto/io/image.h"
+#include "impasto/core/resource_cache.h"
+#include "impasto/io/chart.h"
 #include "impasto/io/image_ops.h"
+#include "impasto/nn/adain.h"
 #include "impasto/nn/cyclegan_nets.h"
+#include "impasto/style/adain.h"
 #include "impasto/style/network.h"
 
 namespace impasto::explain {
@@ -415,6 +420,127 @@ void section_network_sweeps(ReportWriter& report, const StyleNetwork& net, const
   }
 }
 
+// ---- adain: statistics and the alpha sweep ------------------------------------------------------
+
+// Per channel, sorted by the target's value: the target (painting), the result and the photo.
+at::Tensor statistic_chart(const std::string& title, const at::Tensor& target, const at::Tensor& result, const at::Tensor& photo) {
+  const at::Tensor order = std::get<1>(target.sort());
+  auto series = [&](const std::string& name, const at::Tensor& v) {
+    ChartSeries c;
+    c.name = name;
+    const at::Tensor sorted = v.index_select(0, order).to(torch::kFloat64).contiguous();
+    c.y.assign(sorted.data_ptr<double>(), sorted.data_ptr<double>() + sorted.numel());
+    for (size_t i = 0; i < c.y.size(); ++i) c.x.push_back(static_cast<double>(i));
+    return c;
+  };
+  ChartOptions o;
+  o.title = title;
+  o.x_label = "channel (by target)";
+  o.log_y = false;
+  o.width = 420;
+  o.height = 260;
+  return line_chart({series("painting (target)", target), series("result (achieved)", result), series("photo", photo)}, o);
+}
+
+// The encoder's channel statistics at relu1_1..relu4_1 of the painting(s) (the target: AdaIN sets
+// relu4_1's to them, and the decoder was trained to carry them to the shallower layers), the result
+// and the photo; how much of the photo's distance to the painting the result closed, per layer.
+void section_adain_statistics(ReportWriter& report, const AdainModel& model, const AdainOptions& ao, const at::Tensor& photo,
+                              const std::vector<StyleInput>& styles, const at::Tensor& result) {
+  torch::NoGradGuard no_grad;
+  const std::vector<std::string> layers = {"relu1_1", "relu2_1", "relu3_1", "relu4_1"};
+  const std::set<std::string> taps(layers.begin(), layers.end());
+  auto features = [&](const at::Tensor& image) {
+    // At least 16 px per side and a multiple of 8, as the method encodes.
+    const int64_t h = std::max<int64_t>(16, image.size(2) / 8 * 8), w = std::max<int64_t>(16, image.size(3) / 8 * 8);
+    return model.encoder->extract(resize_image(image, h, w).to(model.device), taps);
+  };
+  const auto fp = features(photo), fr = features(result);
+  std::vector<FeatureMaps> fs;
+  double total_weight = 0;
+  for (const auto& st : styles) {
+    at::Tensor img = st.image.to(torch::kFloat32);
+    if (ao.style_size > 0) {
+      const auto [h, w] = fit_longest_side(img.size(2), img.size(3), ao.style_size);
+      img = resize_image(img, h, w);
+    }
+    fs.push_back(features(img));
+    total_weight += st.weight;
+  }
+  std::vector<at::Tensor> rows;
+  std::vector<std::vector<std::string>> table;
+  Json numbers = Json::object();
+  for (const auto& layer : layers) {
+    const ChannelStatistics p = channel_statistics(fp.at(layer)), r = channel_statistics(fr.at(layer));
+    // The blend's target: the weighted mean of the styles' statistics.
+    at::Tensor tm, ts;
+    for (size_t i = 0; i < styles.size(); ++i) {
+      const ChannelStatistics si = channel_statistics(fs[i].at(layer));
+      const double w = styles[i].weight / total_weight;
+      tm = tm.defined() ? tm + w * si.mean : w * si.mean;
+      ts = ts.defined() ? ts + w * si.std : w * si.std;
+    }
+    auto flat = [](const at::Tensor& t) { return t.reshape({-1}).cpu(); };
+    const at::Tensor target_mean = flat(tm), target_std = flat(ts);
+    // Distance of a set of statistics to the target, in units of the target's mean std.
+    const double scale = target_std.mean().item<double>();
+    auto gap = [&](const ChannelStatistics& x) {
+      return ((flat(x.mean) - target_mean).abs().mean() + (flat(x.std) - target_std).abs().mean()).item<double>() / scale;
+    };
+    const double photo_gap = gap(p), result_gap = gap(r);
+    const double closed = photo_gap > 0 ? 1 - result_gap / photo_gap : 0;
+    table.push_back({layer, format_number(photo_gap), format_number(result_gap), format_number(100 * closed) + "%"});
+    auto values = [](const at::Tensor& t) {
+      const at::Tensor d = t.to(torch::kFloat64).contiguous();
+      return std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
+    };
+    numbers[layer] = Json{{"photo_gap", photo_gap}, {"result_gap", result_gap}, {"closed", closed},
+                          {"target_mean", values(target_mean)}, {"target_std", values(target_std)},
+                          {"result_mean", values(flat(r.mean))}, {"result_std", values(flat(r.std))},
+                          {"photo_mean", values(flat(p.mean))}, {"photo_std", values(flat(p.std))}};
+    rows.push_back(hstack({statistic_chart(layer + ": channel means", target_mean, flat(r.mean), flat(p.mean)),
+                           statistic_chart(layer + ": channel standard deviations", target_std, flat(r.std), flat(p.std))}));
+  }
+  report.figure("adain-statistics", vstack(rows), numbers,
+                "What AdaIN transfers: each channel's mean and standard deviation at the encoder's layers, for the painting "
+                "(the target; with several paintings their blend by weight), the result and the photo. relu4_1's are set "
+                "directly (at alpha " + format_number(ao.alpha) + "); the shallower layers follow only as far as the decoder "
+                "carries them.");
+  report.table({"layer", "photo's distance to the painting", "result's distance", "closed"}, table);
+}
+
+// The method again at each alpha (one pass each) at the analysed size, measured with the report's
+// objective.
+void section_adain_sweep(ReportWriter& report, const Method& method, const Json& session_options, const StyleSet& styles,
+                         const Image& content, int64_t longest, const Objective& obj, const ExplainOptions& options) {
+  ResourceCache cache;  // the networks loaded once for every alpha
+  std::vector<at::Tensor> images;
+  std::vector<std::string> captions;
+  std::vector<std::vector<std::string>> rows;
+  Json entries = Json::array();
+  int64_t h = 0, w = 0;
+  for (double alpha : options.strengths) {
+    Json o = session_options;
+    o["alpha"] = alpha;
+    o["image_size"] = longest;
+    at::Tensor out = method.open(o, styles, &cache)->stylize(content, StylizeHooks{}).image.rgb;
+    if (h == 0) {
+      h = out.size(2);
+      w = out.size(3);
+    }
+    out = resize_image(out, h, w);
+    const StepRecord m = obj.measure(resize_image(out, obj.h, obj.w));
+    images.push_back(out);
+    captions.push_back("alpha " + format_number(alpha));
+    entries.push_back(Json{{"alpha", alpha}, {"measured", measured_json(m)}});
+    rows.push_back({format_number(alpha), format_number(m.content), obj.has_style() ? format_number(m.style) : "-"});
+  }
+  report.figure("sweep-alpha", captioned_grid(images, captions, 0, std::clamp<int64_t>(h, 96, 200)), Json{{"entries", entries}},
+                "The content-style trade-off at run time: the decoder's input is alpha * AdaIN(photo, painting) + (1 - alpha) * "
+                "the photo's features (alpha 0 is the decoder's reconstruction of the photo).");
+  report.table({"alpha", "content loss", "style loss"}, rows);
+}
+
 // ---- inputs ------------------------------------------------------------------------------------
 
 // An input as shown in the report: at most 1024 px on its longer side, RGB.
@@ -465,6 +591,7 @@ std::string explain_stylization(const Stylization& s, const ExplainOptions& opti
   // run's options, re-optimised ablation and sweeps), or a style network (blocks, realism, sweeps).
   const bool objective_method = can.explains("objective");
   const bool network_method = can.explains("network");
+  const bool adain_method = can.explains("adain");
 
   // Check and open the method first: bad options fail before any work. What the loss sections
   // measure with: the run's own objective (a method with one reads gatys options, so its session is
@@ -495,7 +622,7 @@ std::string explain_stylization(const Stylization& s, const ExplainOptions& opti
   if (!options.discriminator.empty() && !std::filesystem::exists(options.discriminator))
     throw FileError(options.discriminator, "no such discriminator file");
 
-  const int64_t stages = 5 + (objective_method ? 2 : 0) + (network_method ? 4 : 0) + (s.result.defined() ? 0 : 1);
+  const int64_t stages = 5 + (objective_method ? 2 : 0) + (network_method ? 4 : 0) + (adain_method ? 2 : 0) + (s.result.defined() ? 0 : 1);
   Progress progress(callbacks, stages);
   at::Tensor result = s.result;
   std::vector<StepRecord> steps = s.steps;
@@ -590,6 +717,20 @@ std::string explain_stylization(const Stylization& s, const ExplainOptions& opti
         const auto no = network_stylizer_options_from_json(session->options());
         section_network_sweeps(report, net, no, photo, need_objective(), options);
       }
+    }
+  }
+  if (adain_method) {
+    const auto* adain = dynamic_cast<const AdainSession*>(session.get());
+    if (!adain) throw Error("method " + s.method + " says it explains as adain but its session is not an AdaIN session");
+    const AdainOptions ao = adain_options_from_json(session->options());
+    const at::Tensor photo = resize_image(s.inputs.content.rgb.to(torch::kFloat32), ah, aw);
+    if (begin(report, progress, "adain-statistics", "AdaIN statistics: target vs achieved"))
+      section_adain_statistics(report, adain->model(), ao, photo, s.inputs.styles, analysed);
+    if (begin(report, progress, "sweeps", "Alpha sweep")) {
+      if (!options.sweeps)
+        report.skip("turned off (quick mode or --no-sweeps)");
+      else
+        section_adain_sweep(report, method, session->options(), style_set, s.inputs.content, std::max(ah, aw), need_objective(), options);
     }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

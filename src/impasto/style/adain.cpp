@@ -441,6 +441,7 @@ MethodDescription adain_description() {
   MethodCapabilities can;  // 1..16 style images
   can.iterative = false;
   can.masks = true;
+  can.explain_sections = {"adain"};  // explain/: channel statistics target vs achieved, the alpha sweep
   return MethodDescription{"adain", "arbitrary style in one pass: AdaIN encoder-decoder (Huang & Belongie 2017; --decoder)",
                            adain_schema(), can};
 }
