@@ -35,6 +35,7 @@ CLI::App* add_adain_train_command(CLI::App& train, Context& context) {
   cmd->add_option("--content-weight", o.content_weight, "weight of the content loss at relu4_1 against the AdaIN target")->capture_default_str();
   cmd->add_option("--style-weight", o.style_weight, "weight of the style loss (channel means and standard deviations)")->capture_default_str();
   cmd->add_option("--identity-weight", o.identity_weight, "weight of the photo's own reconstruction, pixels and relu4_1 (Li et al. 2017; 0 = off)")->capture_default_str();
+  cmd->add_option("--init-decoder", o.init_decoder, "start from this decoder (decoder.ckpt of the same encoder) instead of random weights: fine-tuning");
   cmd->add_option("--lr", o.lr, "Adam learning rate")->capture_default_str();
   cmd->add_option("--lr-decay", o.lr_decay, "the rate before update i is lr / (1 + lr_decay * i)")->capture_default_str();
   cmd->add_option("--steps,--max-iter", o.steps, "decoder updates (with --resume: the new total)")->capture_default_str();

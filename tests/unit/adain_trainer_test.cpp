@@ -236,6 +236,31 @@ TEST(AdainTrainer, OptionErrorsNameTheOption) {
   EXPECT_EQ(test::failing_option([&] { adain_train_options_from_json(unknown); }), "colour");
 }
 
+// --init-decoder starts from a trained decoder (fine-tuning): with a vanishing learning rate the
+// run's decoder is that decoder; one trained for another encoder is refused by name.
+TEST(AdainTrainer, StartsFromAGivenDecoderOfTheSameEncoder) {
+  const std::string dir = test::temp_dir("adain_train_init");
+  AdainTrainOptions first = tiny();
+  first.steps = 2;
+  train_adain(first, dir + "/first", {});
+  AdainTrainOptions tuned = tiny();
+  tuned.steps = 1;
+  tuned.lr = 1e-12;
+  tuned.init_decoder = dir + "/first/decoder.ckpt";
+  train_adain(tuned, dir + "/tuned", {});
+  AdainDecoder a = load_adain_decoder(dir + "/first/decoder.ckpt"), b = load_adain_decoder(dir + "/tuned/decoder.ckpt");
+  const auto pa = a->named_parameters(), pb = b->named_parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  double largest = 0;
+  for (const auto& item : pa) largest = std::max(largest, (item.value() - pb[item.key()]).abs().max().item<double>());
+  EXPECT_LT(largest, 1e-6);
+  // Against a fresh start: the decoder differs.
+  EXPECT_GT((initial_decoder(tuned)->parameters()[0] - a->parameters()[0]).abs().max().item<double>(), 1e-4);
+  AdainTrainOptions other = tuned;
+  other.encoder.seed = 7;
+  EXPECT_EQ(test::failing_option([&] { resolve(other); }), "init_decoder");
+}
+
 TEST(AdainTrainer, FoldersHoldOutFilesForTheSamples) {
   const std::string dir = test::temp_dir("adain_train_folders");
   for (const char* folder : {"photos", "paintings"}) {

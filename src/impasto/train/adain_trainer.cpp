@@ -10,6 +10,7 @@
 #include "impasto/core/runtime.h"
 #include "impasto/io/grid.h"
 #include "impasto/nn/adain.h"
+#include "impasto/style/adain.h"
 #include "impasto/train/optimizer_support.h"
 
 namespace impasto {
@@ -88,6 +89,14 @@ class AdainRecipe final : public Recipe {
 
     seed_everything(o_.seed);
     decoder_ = make_adain_decoder(relu4_1_width(*encoder_));
+    if (!o_.init_decoder.empty()) {
+      const AdainDecoder start = load_adain_decoder(o_.init_decoder);
+      if (start->in_channels() != decoder_->in_channels())
+        throw OptionError("init_decoder", o_.init_decoder + " takes " + std::to_string(start->in_channels()) +
+                                              " channels; the " + o_.encoder.name + " encoder's relu4_1 has " +
+                                              std::to_string(decoder_->in_channels()));
+      decoder_ = start;
+    }
     decoder_->to(device_);
     decoder_->train();
     params_ = decoder_->parameters();
@@ -321,6 +330,17 @@ AdainTrainOptions resolve(AdainTrainOptions o) {
   check_option(o.num_samples >= 1 && o.num_samples <= 16, "num_samples", "must be in 1..16");
   check_option(o.hold_out >= -1 && o.hold_out <= 4096, "hold_out", "must be -1 (auto) or in 0..4096");
   check_option(!o.style_layers.empty(), "style_layers", "give at least one style layer");
+  if (!o.init_decoder.empty()) {
+    // A decoder.ckpt names the encoder it was trained for: it must be this run's.
+    AdainOptions named;
+    named.decoder = o.init_decoder;
+    const BackboneOptions trained_for = adain_encoder(named);  // FileError for a missing file
+    check_option(trained_for.name == o.encoder.name && (trained_for.name != "random-vgg19" || trained_for.seed == o.encoder.seed),
+                 "init_decoder", o.init_decoder + " was trained for the " + trained_for.name + " encoder" +
+                     (trained_for.name == "random-vgg19" ? " (seed " + std::to_string(trained_for.seed) + ")" : "") +
+                     "; this run's is " + o.encoder.name +
+                     (o.encoder.name == "random-vgg19" ? " (seed " + std::to_string(o.encoder.seed) + ")" : ""));
+  }
   check_loop_options(o);
   resolve_device(o.device);
 
@@ -356,6 +376,7 @@ Json to_json(const AdainTrainOptions& o) {
          {"content_weight", o.content_weight},
          {"style_weight", o.style_weight},
          {"identity_weight", o.identity_weight},
+         {"init_decoder", o.init_decoder},
          {"lr", o.lr},
          {"lr_decay", o.lr_decay},
          {"steps", o.steps},
@@ -378,6 +399,7 @@ AdainTrainOptions adain_train_options_from_json(const Json& j) {
   r.get("style_layers", layers);
   if (!layers.is_null()) o.style_layers = layer_weights_from_json(layers, "style_layers");
   r.get("content_weight", o.content_weight).get("style_weight", o.style_weight).get("identity_weight", o.identity_weight);
+  r.get("init_decoder", o.init_decoder);
   r.get("lr", o.lr).get("lr_decay", o.lr_decay);
   r.get("steps", o.steps).get("num_samples", o.num_samples);
   read_loop_options(r, o);

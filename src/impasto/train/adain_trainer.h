@@ -63,6 +63,10 @@ struct AdainTrainOptions : LoopOptions {
   double content_weight = 1.0;
   double style_weight = 10.0;
   double identity_weight = 0.0;
+  // Start from this decoder (a `train adain` decoder.ckpt for the same encoder, or a decoder.pth of
+  // the encoder's width) instead of random weights: fine-tuning, e.g. a reconstruction-only decoder
+  // with the style objective. "" = random (the published start).
+  std::string init_decoder;
   double lr = 1e-4;
   double lr_decay = 5e-5;      // lr / (1 + lr_decay * i) before update i
   int64_t steps = 160000;
