@@ -206,7 +206,7 @@ struct HttpServer::Impl : httplib::Server {
         send_json(res, 200, Json{{"deleted", req.matches[1].str()}});
       });
     });
-    Get(R"(/v1/jobs/([^/]+)/(result|content|style-[0-9]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    Get(R"(/v1/jobs/([^/]+)/(result|content|style-[0-9]+|mask-[0-9]+))", [this](const httplib::Request& req, httplib::Response& res) {
       guarded(res, [&] {
         const auto file = service.job_file(req.matches[1], req.matches[2]);
         send_file(res, file);

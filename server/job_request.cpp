@@ -131,6 +131,7 @@ JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerO
   JobRequest r;
   const FormField* content = nullptr;
   std::vector<const FormField*> styles;
+  std::vector<const FormField*> masks;  // by style, nullptr = none
   const FormField* options_json = nullptr;
   std::vector<const FormField*> option_fields;
   std::string method;
@@ -141,8 +142,17 @@ JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerO
       content = &f;
     } else if (f.name == "style") {
       styles.push_back(&f);
+    } else if (f.name.rfind("mask_", 0) == 0) {
+      // mask_N: the region of style image N (1-based).
+      const std::string digits = f.name.substr(5);
+      if (digits.empty() || digits.size() > 2 || digits.find_first_not_of("0123456789") != std::string::npos || digits[0] == '0')
+        throw OptionError(f.name, "masks are fields mask_1, mask_2, ... (one per style image)");
+      const size_t n = std::stoul(digits);
+      if (masks.size() < n) masks.resize(n, nullptr);
+      if (masks[n - 1]) throw OptionError(f.name, "sent twice");
+      masks[n - 1] = &f;
     } else if (!f.filename.empty()) {
-      throw OptionError(f.name, "unexpected file field; files go in 'content' and 'style'");
+      throw OptionError(f.name, "unexpected file field; files go in 'content', 'style' and 'mask_N'");
     } else if (f.name == "model") {
       r.model = trim(f.content);
     } else if (f.name == "method") {
@@ -213,9 +223,21 @@ JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerO
                                                    std::to_string(styles.size()) + " style images");
   }
 
+  if (!masks.empty()) {
+    if (!can.masks) throw OptionError("mask_" + std::to_string(masks.size()), "method " + r.method + " takes no masks");
+    if (masks.size() > styles.size())
+      throw OptionError("mask_" + std::to_string(masks.size()), "a mask for style image " + std::to_string(masks.size()) +
+                                                                    ", but " + std::to_string(styles.size()) + " style image(s) were sent");
+  }
+
   r.content = decode_upload(*content, "content image", limits.max_pixels);
   for (size_t i = 0; i < styles.size(); ++i)
     r.styles.push_back(decode_upload(*styles[i], "style image " + std::to_string(i + 1), limits.max_pixels));
+  if (!masks.empty()) {
+    r.masks.resize(styles.size());
+    for (size_t i = 0; i < masks.size(); ++i)
+      if (masks[i]) r.masks[i] = decode_upload(*masks[i], "mask " + std::to_string(i + 1), limits.max_pixels);
+  }
   apply_limits(r, schema, limits);
   return r;
 }

@@ -6,7 +6,8 @@
 //
 // Fields: `content` (file, required), `style` (file, as many as the method takes), `model` (name of a
 // trained network, for a method with a model option; none: the service runs the method's built-in
-// model, where it has one), `method` (any registered method; implied by
+// model, where it has one), `mask_N` (file, optional: the region of style image N, white = that
+// style here, for a method that takes masks), `method` (any registered method; implied by
 // the options, and by `model`), `options` (a JSON object of method options), `format` (png | jpeg |
 // webp) and any method option as its own text field (`iterations=200`, `style_layers=relu1_1,relu2_1`),
 // with the names of the CLI's JSON config. What a client may set, and up to which limit, is the
@@ -45,6 +46,7 @@ struct JobRequest {
   std::string format = "png";
   UploadedImage content;
   std::vector<UploadedImage> styles;
+  std::vector<UploadedImage> masks;  // empty, or one per style (no bytes = no mask for that style)
 };
 
 // Options a client may set for `method` (paths, devices and tiling are the operator's; the model is

@@ -254,8 +254,19 @@ Json Service::submit(const JobRequest& request, const Caller& caller) {
       write_bytes(dir + "/" + name, request.styles[i].bytes);
       styles.push_back(name);
     }
+    Json masks = Json::array();  // "" = no mask for that style
+    for (size_t i = 0; i < request.masks.size(); ++i) {
+      const UploadedImage& m = request.masks[i];
+      std::string name;
+      if (!m.bytes.empty()) {
+        name = "mask-" + std::to_string(i + 1) + "." + extension_for(m.format);
+        write_bytes(dir + "/" + name, m.bytes);
+      }
+      masks.push_back(name);
+    }
     job.request = Json{{"options", request.options},  {"model", model},           {"format", request.format},
                        {"content", content_file},      {"styles", styles},        {"style_blend_weights", request.style_blend_weights},
+                       {"masks", masks},
                        {"content_size", {request.content.image.width(), request.content.image.height()}}};
     store_.insert(job);
   } catch (...) {
@@ -353,9 +364,10 @@ std::pair<std::string, std::string> Service::job_file(const std::string& id, con
     path = dir + "/result." + extension_for(r->request.value("format", std::string("png")));
   } else if (name == "content") {
     path = dir + "/" + r->request.value("content", std::string());
-  } else if (name.rfind("style-", 0) == 0) {
-    for (const auto& s : r->request.value("styles", Json::array()))
-      if (fs::path(s.get<std::string>()).stem() == name) path = dir + "/" + s.get<std::string>();
+  } else if (name.rfind("style-", 0) == 0 || name.rfind("mask-", 0) == 0) {
+    for (const char* kind : {"styles", "masks"})
+      for (const auto& s : r->request.value(kind, Json::array()))
+        if (!s.get<std::string>().empty() && fs::path(s.get<std::string>()).stem() == name) path = dir + "/" + s.get<std::string>();
   } else if (name.rfind("report/", 0) == 0) {
     if (r->state != JobState::succeeded) throw ServiceError(409, "not_ready", "job " + id + " has no report until it succeeds");
     // report.html, or one file of its figures/ or inputs/ folder: plain names only.
@@ -419,6 +431,8 @@ void Service::run_job(const std::string& id) {
     job.options = run_options(record->method, req.value("options", Json::object()), model);
     job.content = dir + "/" + req.value("content", std::string());
     for (const auto& s : req.value("styles", Json::array())) job.styles.push_back(dir + "/" + s.get<std::string>());
+    for (const auto& m : req.value("masks", Json::array()))
+      job.masks.push_back(m.get<std::string>().empty() ? "" : dir + "/" + m.get<std::string>());
     job.style_blend_weights = req.value("style_blend_weights", std::vector<double>{});
     job.output = dir + "/result." + extension_for(req.value("format", std::string("png")));
     job.max_pixels = options_.max_pixels;
@@ -574,6 +588,7 @@ StylizedImage Service::stylize_now(const JobRequest& request, const SyncSlot&) {
     s.name = "style image " + std::to_string(i + 1);
     s.image = request.styles[i].image.rgb;
     if (i < request.style_blend_weights.size()) s.weight = request.style_blend_weights[i];
+    if (i < request.masks.size() && request.masks[i].image.rgb.defined()) s.mask = to_single_channel(request.masks[i].image.rgb);
     styles.styles.push_back(std::move(s));
   }
   const std::string model = model_for(request.method, request.model);

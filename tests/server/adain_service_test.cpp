@@ -204,3 +204,62 @@ TEST(WebStyles, TheGalleryOffersPublicDomainPaintingsServedByTheBinary) {
   ASSERT_TRUE(traversal);
   EXPECT_EQ(traversal->status, 404);
 }
+
+// Masks (fields mask_N, the region of style N) reach the method on both paths: the picture is the
+// library's with the same masks; a job keeps them as mask-N files. Masks for a style that was not
+// sent, or for a method that takes none, are refused by name.
+TEST(AdainService, MasksGiveEachStyleItsRegion) {
+  server::ServerOptions o = test_server_options("adain_service_masks");
+  std::filesystem::copy_file(fixture("adain/decoder_w8.pth"), o.models_dir + "/adain-w8.pth");
+  o.backbone_weights["vgg19-normalised"] = fixture("weights/vgg19_normalised_w8.pth");
+  TestServer server(o);
+  auto client = server.client();
+  const std::string photo = png_bytes(40, 48), painting_a = png_bytes(32, 32, true, 1), painting_b = png_bytes(32, 32, true, 2);
+  // Style 1 on the left half, style 2 on the right.
+  const at::Tensor left = torch::cat({torch::ones({1, 3, 40, 24}), torch::zeros({1, 3, 40, 24})}, 3);
+  const std::string mask_left = png_of((left * 255).to(torch::kUInt8)), mask_right = png_of(((1 - left) * 255).to(torch::kUInt8));
+  auto form = [&](std::vector<httplib::MultipartFormData> masks) {
+    httplib::MultipartFormDataItems f{file_field("content", photo, "p.png"), file_field("style", painting_a, "a.png"),
+                                      file_field("style", painting_b, "b.png"), text_field("method", "adain"),
+                                      text_field("model", "adain-w8"), text_field("image_size", "0"), text_field("style_size", "0")};
+    for (auto& m : masks) f.push_back(m);
+    return f;
+  };
+  auto res = client.Post("/v1/stylize", form({file_field("mask_1", mask_left, "l.png"), file_field("mask_2", mask_right, "r.png")}));
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+
+  Json library{{"decoder", o.models_dir + "/adain-w8.pth"}, {"weights", fixture("weights/vgg19_normalised_w8.pth")},
+               {"image_size", 0}, {"style_size", 0}, {"device", "cpu"}};
+  StyleSet styles;
+  styles.styles.push_back(StyleInput{"a", decode_response(painting_a), 1.0, left.narrow(1, 0, 1)});
+  styles.styles.push_back(StyleInput{"b", decode_response(painting_b), 1.0, (1 - left).narrow(1, 0, 1)});
+  const at::Tensor expected =
+      method_registry().get("adain").open(library, styles, nullptr)->stylize(Image{decode_response(photo)}, StylizeHooks{}).image.rgb;
+  EXPECT_LE((decode_response(res->body) - expected.clamp(0, 1)).abs().max().item<double>(), 0.5 / 255 + 1e-4);
+  // Without the masks the picture is another one (the two styles blended everywhere).
+  auto blended = client.Post("/v1/stylize", form({}));
+  ASSERT_TRUE(blended);
+  EXPECT_GT((decode_response(blended->body) - expected).abs().max().item<double>(), 0.02);
+
+  // As a job: the same picture, the mask kept beside the uploads.
+  auto job = client.Post("/v1/jobs", form({file_field("mask_1", mask_left, "l.png"), file_field("mask_2", mask_right, "r.png")}));
+  ASSERT_TRUE(job);
+  ASSERT_EQ(job->status, 202) << job->body;
+  const Json done = wait_for_job(client, Json::parse(job->body)["id"]);
+  ASSERT_EQ(done["state"], "succeeded") << done.dump();
+  EXPECT_LE((decode_response(client.Get(done["result_url"].get<std::string>())->body) - expected.clamp(0, 1)).abs().max().item<double>(),
+            0.5 / 255 + 1e-4);
+  auto kept = client.Get(done["url"].get<std::string>() + "/mask-2");
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->status, 200);
+  EXPECT_EQ(kept->body, mask_right);
+
+  EXPECT_EQ(expect_error(client.Post("/v1/stylize", form({file_field("mask_3", mask_left, "l.png")})), 400, "bad_option")["option"],
+            "mask_3");
+  EXPECT_EQ(expect_error(client.Post("/v1/stylize", form({file_field("mask_0", mask_left, "l.png")})), 400, "bad_option")["option"],
+            "mask_0");
+  auto network = client.Post("/v1/stylize", httplib::MultipartFormDataItems{file_field("content", photo, "p.png"), text_field("model", "tiny"),
+                                                                             file_field("mask_1", mask_left, "l.png")});
+  EXPECT_EQ(expect_error(network, 400, "bad_option")["option"], "mask_1");
+}
