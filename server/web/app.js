@@ -56,8 +56,132 @@ function setFile(kind, file) {
   preview.src = URL.createObjectURL(file);
   preview.hidden = false;
   showError('');
-  if (kind === 'content') state.live = false;  // a new photo is a new job
-  else rerender();
+  if (kind === 'content') {
+    state.live = false;  // a new photo is a new job
+    loadMaskPhoto(file);
+  } else {
+    rerender();
+  }
+}
+
+// ---- the style's region: painted over the photo or uploaded (methods that take masks) -----------
+// The region is a canvas at the photo's size, white (opaque) where the style goes; it is sent as
+// mask_1, white on black.
+const mask = { photo: null, region: null, painted: false, drawing: false };
+
+const maskUsable = () => Boolean(state.mode === 'image' && state.method && state.method.capabilities.masks && mask.photo);
+const maskActive = () => maskUsable() && $('mask-on').checked && mask.painted;
+
+function showMaskBox() {
+  $('mask-box').hidden = !maskUsable();
+  $('mask-tools').hidden = !$('mask-on').checked;
+}
+
+function loadMaskPhoto(file) {
+  const img = new Image();
+  img.onload = () => {
+    mask.photo = img;
+    mask.region = document.createElement('canvas');
+    mask.region.width = img.naturalWidth;
+    mask.region.height = img.naturalHeight;
+    mask.painted = false;
+    const view = $('mask-canvas');
+    const scale = Math.min(480 / img.naturalWidth, 320 / img.naturalHeight);  // shown at most 480x320, small photos enlarged
+    view.width = Math.max(1, Math.round(img.naturalWidth * scale));
+    view.height = Math.max(1, Math.round(img.naturalHeight * scale));
+    drawMask();
+    showMaskBox();
+  };
+  img.src = URL.createObjectURL(file);
+}
+
+// The photo with the region over it, lightened.
+function drawMask() {
+  if (!mask.photo) return;
+  const view = $('mask-canvas');
+  const context = view.getContext('2d');
+  context.globalAlpha = 1;
+  context.drawImage(mask.photo, 0, 0, view.width, view.height);
+  context.globalAlpha = 0.55;
+  context.drawImage(mask.region, 0, 0, view.width, view.height);
+  context.globalAlpha = 1;
+}
+
+function paintAt(event) {
+  const rect = $('mask-canvas').getBoundingClientRect();
+  const sx = mask.region.width / rect.width, sy = mask.region.height / rect.height;
+  const context = mask.region.getContext('2d');
+  context.fillStyle = '#fff';
+  context.beginPath();
+  context.ellipse((event.clientX - rect.left) * sx, (event.clientY - rect.top) * sy, Number($('mask-brush').value) * sx / 2,
+    Number($('mask-brush').value) * sy / 2, 0, 0, 2 * Math.PI);
+  context.fill();
+  mask.painted = true;
+  drawMask();
+}
+
+// An uploaded mask becomes the region: its brightness is the region's opacity.
+function useMaskFile(file) {
+  if (!file || !mask.region) return;
+  const img = new Image();
+  img.onload = () => {
+    const { width, height } = mask.region;
+    const context = mask.region.getContext('2d');
+    context.clearRect(0, 0, width, height);
+    context.drawImage(img, 0, 0, width, height);
+    const pixels = context.getImageData(0, 0, width, height);
+    const d = pixels.data;
+    for (let i = 0; i < d.length; i += 4) {
+      d[i + 3] = Math.round((d[i] + d[i + 1] + d[i + 2]) / 3);
+      d[i] = d[i + 1] = d[i + 2] = 255;
+    }
+    context.putImageData(pixels, 0, 0);
+    mask.painted = true;
+    drawMask();
+    rerender();
+  };
+  img.src = URL.createObjectURL(file);
+}
+
+// The region as a PNG, white on black, at the photo's size.
+function maskBlob() {
+  return new Promise((resolve) => {
+    const out = document.createElement('canvas');
+    out.width = mask.region.width;
+    out.height = mask.region.height;
+    const context = out.getContext('2d');
+    context.fillStyle = '#000';
+    context.fillRect(0, 0, out.width, out.height);
+    context.drawImage(mask.region, 0, 0);
+    out.toBlob(resolve, 'image/png');
+  });
+}
+
+function setupMask() {
+  const view = $('mask-canvas');
+  view.addEventListener('pointerdown', (e) => {
+    if (!mask.region) return;
+    mask.drawing = true;
+    view.setPointerCapture(e.pointerId);
+    paintAt(e);
+  });
+  view.addEventListener('pointermove', (e) => { if (mask.drawing) paintAt(e); });
+  const end = () => {
+    if (!mask.drawing) return;
+    mask.drawing = false;
+    rerender();
+  };
+  view.addEventListener('pointerup', end);
+  view.addEventListener('pointercancel', end);
+  $('mask-on').addEventListener('change', () => { showMaskBox(); rerender(); });
+  $('mask-clear').addEventListener('click', () => {
+    if (!mask.region) return;
+    mask.region.getContext('2d').clearRect(0, 0, mask.region.width, mask.region.height);
+    mask.painted = false;
+    drawMask();
+    rerender();
+  });
+  $('mask-file').addEventListener('change', () => useMaskFile($('mask-file').files[0]));
 }
 
 // The public-domain paintings the server carries (/styles/styles.json): one click makes one the style.
@@ -150,6 +274,7 @@ function selectMethod(name) {
   state.live = false;
   if (state.method) $('method').value = state.method.name;
   renderControls();
+  showMaskBox();
 }
 
 const controlId = (name) => name.replace(/_/g, '-');
@@ -261,7 +386,7 @@ async function loadCatalog() {
 
 // ---- jobs ---------------------------------------------------------------------------------------
 
-function jobForm() {
+async function jobForm() {
   const form = new FormData();
   if (!state.files.content) throw new Error('Choose a photo first.');
   if (!state.method) throw new Error('This server offers no method for this.');
@@ -282,6 +407,7 @@ function jobForm() {
     if (!state.files.style) throw new Error('Choose a style image (a painting).');
     form.append('style', state.files.style, state.files.style.name || 'style');
   }
+  if (maskActive()) form.append('mask_1', await maskBlob(), 'mask.png');
   const defaults = state.method.defaults || {};
   for (const input of $('method-controls').querySelectorAll('[data-option]')) {
     const name = input.dataset.option;
@@ -299,7 +425,7 @@ async function submit(event) {
   event.preventDefault();
   showError('');
   let form;
-  try { form = jobForm(); } catch (e) { showError(e.message); return; }
+  try { form = await jobForm(); } catch (e) { showError(e.message); return; }
   $('submit').disabled = true;
   try {
     const job = await (await api('/v1/jobs', { method: 'POST', body: form })).json();
@@ -377,9 +503,10 @@ function showResult(job) {
 // a second for a one-pass method). Only the newest of overlapping renders is shown.
 async function rerender() {
   if (!state.live || !state.method || !state.method.synchronous) return;
-  let form;
-  try { form = jobForm(); } catch (_) { return; }
   const seq = ++state.renderSeq;
+  let form;
+  try { form = await jobForm(); } catch (_) { return; }
+  if (seq !== state.renderSeq) return;
   const started = performance.now();
   $('status').hidden = false;
   $('status-text').textContent = 'Re-rendering…';
@@ -458,6 +585,7 @@ window.addEventListener('DOMContentLoaded', () => {
   setupDrop('content');
   setupDrop('style');
   setupControls();
+  setupMask();
   setMode('image');
   $('job-form').addEventListener('submit', submit);
   loadCatalog();

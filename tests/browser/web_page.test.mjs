@@ -2,7 +2,8 @@
 // `impasto serve` on a random loopback port. A user uploads a photo and a painting, waits, and sees
 // the result beside the photo; picks one of the built-in paintings for the one-pass method (adain,
 // its built-in model: here the random-weight fixtures of the published layout), gets a result and moves the alpha slider
-// for a new one; then does the same with a trained model; the gallery lists the three jobs.
+// for a new one, then paints the region the style may cover; then does the same with a trained model;
+// the gallery lists the three jobs.
 //
 //   node tests/browser/web_page.test.mjs --cli build/impasto --model tests/fixtures/style_nets/transformer_w4.pth \
 //        --adain-decoder tests/fixtures/adain/decoder_w8.pth --adain-encoder tests/fixtures/weights/vgg19_normalised_w8.pth [--out DIR]
@@ -175,7 +176,46 @@ try {
   const atLowAlpha = await pixels();
   const largest = atLowAlpha.length === atFullStyle.length ? atLowAlpha.reduce((m, v, i) => Math.max(m, Math.abs(v - atFullStyle[i])), 0) : -1;
   check(largest > 8, `the re-rendered picture is a different one at the same size (largest change ${largest} of 255)`);
+
+  // A region painted over the photo: the style only there, the photo elsewhere.
+  check(await page.isVisible('#mask-box'), 'the method offers a region for its style');
+  let before = await page.getAttribute('#result-image', 'src');
+  await page.check('#mask-on');
+  await page.waitForFunction((previous) => document.getElementById('result-image').getAttribute('src') !== previous, before);
+  before = await page.getAttribute('#result-image', 'src');
+  await page.$eval('#mask-brush', (input) => { input.value = '32'; });
+  const box = await page.$eval('#mask-canvas', (c) => { const r = c.getBoundingClientRect(); return { x: r.left, y: r.top, w: r.width, h: r.height }; });
+  await page.mouse.move(box.x + box.w / 6, box.y + 1);
+  await page.mouse.down();
+  for (let i = 1; i <= 8; i++) await page.mouse.move(box.x + box.w / 6, box.y + (box.h * i) / 8);
+  await page.mouse.up();
+  await page.waitForFunction((previous) => {
+    const img = document.getElementById('result-image');
+    return img.getAttribute('src') !== previous && img.complete && img.naturalWidth > 0 &&
+      document.getElementById('status-text').textContent.startsWith('Re-rendered');
+  }, before, { timeout: 60000 });
+  // Mean difference to the photo (drawn at the result's size) in the left and right quarters.
+  const quarters = await page.evaluate(() => {
+    const result = document.getElementById('result-image'), photo = document.getElementById('result-input');
+    const w = result.naturalWidth, h = result.naturalHeight;
+    const pixels = (img) => {
+      const c = document.createElement('canvas');
+      c.width = w; c.height = h;
+      c.getContext('2d').drawImage(img, 0, 0, w, h);
+      return c.getContext('2d').getImageData(0, 0, w, h).data;
+    };
+    const a = pixels(result), b = pixels(photo);
+    const mean = (x0, x1) => {
+      let sum = 0, n = 0;
+      for (let y = 0; y < h; y++) for (let x = x0; x < x1; x++) for (let k = 0; k < 3; k++) { sum += Math.abs(a[(y * w + x) * 4 + k] - b[(y * w + x) * 4 + k]); n++; }
+      return sum / n;
+    };
+    return { left: mean(0, Math.floor(w / 4)), right: mean(Math.ceil((3 * w) / 4), w) };
+  });
+  check(quarters.left > 20 && quarters.right < 8,
+    `the style covers the painted region and the photo stays elsewhere (mean change ${quarters.left.toFixed(1)} left, ${quarters.right.toFixed(1)} right)`);
   await page.screenshot({ path: path.join(out, 'web-page-adain.png'), fullPage: true });
+  await page.uncheck('#mask-on');
 
   // 3. A trained model.
   await page.click('#tab-model');
