@@ -183,11 +183,14 @@ try {
   await page.check('#mask-on');
   await page.waitForFunction((previous) => document.getElementById('result-image').getAttribute('src') !== previous, before);
   before = await page.getAttribute('#result-image', 'src');
-  await page.$eval('#mask-brush', (input) => { input.value = '32'; });
+  // One stroke of the widest brush down and up the left quarter.
+  await page.$eval('#mask-brush', (input) => { input.value = input.max; });
   const box = await page.$eval('#mask-canvas', (c) => { const r = c.getBoundingClientRect(); return { x: r.left, y: r.top, w: r.width, h: r.height }; });
-  await page.mouse.move(box.x + box.w / 6, box.y + 1);
+  await page.mouse.move(box.x + box.w * 0.06, box.y + 1);
   await page.mouse.down();
-  for (let i = 1; i <= 8; i++) await page.mouse.move(box.x + box.w / 6, box.y + (box.h * i) / 8);
+  await page.mouse.move(box.x + box.w * 0.06, box.y + box.h - 1, { steps: 12 });
+  await page.mouse.move(box.x + box.w * 0.19, box.y + box.h - 1, { steps: 6 });
+  await page.mouse.move(box.x + box.w * 0.19, box.y + 1, { steps: 12 });
   await page.mouse.up();
   await page.waitForFunction((previous) => {
     const img = document.getElementById('result-image');
