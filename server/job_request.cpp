@@ -12,6 +12,39 @@ namespace impasto::server {
 
 namespace {
 
+// Text a client sends (a field, the options JSON) is small: no option needs more than this, and
+// JSON is never nested deeper than kMaxJsonDepth (nlohmann's copies and comparisons recurse over the
+// nesting, so a deep document would overflow the stack long before it is refused).
+constexpr size_t kMaxFieldBytes = 64 * 1024;
+constexpr int kMaxJsonDepth = 32;
+
+// Throws OptionError(field) when `text` holds JSON nested deeper than kMaxJsonDepth (brackets
+// counted outside strings, without parsing).
+void check_json_depth(const std::string& text, const std::string& field) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth)
+        throw OptionError(field, "JSON nested more than " + std::to_string(kMaxJsonDepth) + " levels deep");
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+}
+
+// `text` as JSON (discarded when it is not JSON), after the depth check.
+Json parse_client_json(const std::string& text, const std::string& field) {
+  check_json_depth(text, field);
+  return Json::parse(text, nullptr, /*allow_exceptions=*/false);
+}
+
 bool settable_by_clients(const OptionSpec& spec) { return spec.in_service && spec.role != OptionRole::model; }
 
 // A text field's value as the JSON the method reads: layer lists split at commas as on the command
@@ -23,7 +56,7 @@ Json field_value(const OptionSpec* spec, const std::string& text) {
     for (const auto& part : split_commas(t)) list.push_back(part);
     return list;
   }
-  Json v = Json::parse(t, nullptr, /*allow_exceptions=*/false);
+  Json v = parse_client_json(t, spec ? spec->name : "options");
   if (!v.is_discarded()) return v;
   return t;
 }
@@ -43,18 +76,18 @@ UploadedImage decode_upload(const FormField& field, const std::string& role, int
 }
 
 std::vector<double> parse_blend_weights(const std::string& text) {
-  Json v = Json::parse(trim(text), nullptr, false);
+  Json v = parse_client_json(trim(text), "style_blend_weights");
   std::vector<double> weights;
   if (!v.is_discarded() && v.is_array()) {
     for (const auto& w : v) {
-      if (!w.is_number()) throw OptionError("style_blend_weights", "expected numbers, got " + json_text(w));
+      if (!w.is_number()) throw OptionError("style_blend_weights", "expected numbers, got " + excerpt(json_text(w)));
       weights.push_back(w.get<double>());
     }
   } else {
     for (const auto& part : split_commas(text)) {
       char* end = nullptr;
       const double w = std::strtod(part.c_str(), &end);
-      if (end == part.c_str() || *end != '\0') throw OptionError("style_blend_weights", "'" + part + "' is not a number");
+      if (end == part.c_str() || *end != '\0') throw OptionError("style_blend_weights", "'" + excerpt(part) + "' is not a number");
       weights.push_back(w);
     }
   }
@@ -137,6 +170,10 @@ JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerO
   std::string method;
   std::string blend;
   for (const auto& f : fields) {
+    if (f.name.size() > 64) throw OptionError(excerpt(f.name), "unknown field");
+    if (f.filename.empty() && f.content.size() > kMaxFieldBytes)
+      throw OptionError(f.name, "is " + std::to_string(f.content.size()) + " bytes; a text field holds at most " +
+                                    std::to_string(kMaxFieldBytes));
     if (f.name == "content") {
       if (content) throw OptionError("content", "more than one content image; send exactly one");
       content = &f;
@@ -170,7 +207,7 @@ JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerO
   }
 
   if (options_json) {
-    Json o = Json::parse(options_json->content, nullptr, false);
+    Json o = parse_client_json(options_json->content, "options");
     if (o.is_discarded()) throw OptionError("options", "not valid JSON");
     if (!o.is_object()) throw OptionError("options", "must be a JSON object of method options, got " + std::string(o.type_name()));
     r.options = std::move(o);
@@ -195,12 +232,12 @@ JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerO
   for (auto it = r.options.begin(); it != r.options.end(); ++it) {
     const OptionSpec* spec = schema.find(it.key());
     if (!spec || !settable_by_clients(*spec))
-      throw OptionError(it.key(), "unknown option for method " + r.method + "; valid: " + join(allowed));
+      throw OptionError(excerpt(it.key()), "unknown option for method " + r.method + "; valid: " + join(allowed));
     if (it->is_null()) continue;
     OptionSchema::check_value(*spec, *it);
     if (!spec->service_choices.empty() && it->is_string() &&
         std::find(spec->service_choices.begin(), spec->service_choices.end(), it->get<std::string>()) == spec->service_choices.end())
-      throw OptionError(it.key(), "'" + it->get<std::string>() + "' is not offered by the service; valid: " + join(spec->service_choices));
+      throw OptionError(it.key(), "'" + excerpt(it->get<std::string>()) + "' is not offered by the service; valid: " + join(spec->service_choices));
   }
 
   if (r.format == "jpg") r.format = "jpeg";

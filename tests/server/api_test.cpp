@@ -337,3 +337,22 @@ TEST(ServerApi, MetricsAndLogsDescribeJobsWithoutImageData) {
 
 }  // namespace
 }  // namespace impasto::test
+
+namespace impasto::test {
+
+// Option JSON nested far deeper than any option (it used to overflow the stack when copied: a crash
+// from one small request) is a 400 naming the field, and the server keeps answering.
+TEST(ServerApi, DeeplyNestedOptionJsonIsABadRequestNotACrash) {
+  TestServer server(test_server_options("deep_json"));
+  auto client = server.client();
+  httplib::MultipartFormDataItems form{file_field("content", png_bytes(30, 40), "photo.png"),
+                                       file_field("style", png_bytes(32, 32, true), "painting.png"),
+                                       text_field("options", "{\"style_weight\": " + std::string(20000, '[') + std::string(20000, ']') + "}")};
+  EXPECT_EQ(expect_error(client.Post("/v1/jobs", form), 400, "bad_option")["option"], "options");
+  EXPECT_EQ(expect_error(client.Post("/v1/stylize", form), 400, "bad_option")["option"], "options");
+  auto health = client.Get("/v1/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+}
+
+}  // namespace impasto::test

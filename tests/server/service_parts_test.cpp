@@ -4,6 +4,7 @@
 #include "server/api_keys.h"
 #include "server/job_request.h"
 #include "server/job_store.h"
+#include "impasto/style/method.h"
 #include "server_support.h"
 #include "test_support.h"
 
@@ -114,4 +115,54 @@ TEST(ApiKeys, TokenBucketAllowsTheRateAndSaysHowLongToWait) {
 }
 
 }  // namespace
+}  // namespace impasto::test
+
+namespace impasto::test {
+
+// Hostile option data: JSON nested far deeper than any option, megabytes of it, huge strings and
+// arrays as values. Each is an error naming the field, with a message of bounded length (no user
+// value echoed whole), and no recursion over the user's data.
+TEST(JobRequest, HostileOptionDataIsRefusedByNameWithShortMessages) {
+  const server::ServerOptions limits;
+  auto refused = [&](std::vector<FormField> extra) -> std::pair<std::string, std::string> {
+    try {
+      server::parse_job_request(fields(std::move(extra)), limits);
+    } catch (const OptionError& e) {
+      return {e.option(), e.what()};
+    }
+    ADD_FAILURE() << "accepted";
+    return {};
+  };
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  auto [option, message] = refused({{"options", "", "", "{\"style_weight\": " + deep + "}"}});
+  EXPECT_EQ(option, "options");
+  EXPECT_LT(message.size(), 400u);
+  std::tie(option, message) = refused({{"options", "", "", "{\"x\": " + deep + "}"}});
+  EXPECT_EQ(option, "options");
+  std::tie(option, message) = refused({{"options", "", "", deep}});
+  EXPECT_EQ(option, "options");
+  // Deep but short: refused for its depth, before anything copies it.
+  const std::string nested = std::string(5000, '[') + std::string(5000, ']');
+  std::tie(option, message) = refused({{"options", "", "", "{\"style_weight\": " + nested + "}"}});
+  EXPECT_EQ(option, "options");
+  EXPECT_NE(message.find("levels deep"), std::string::npos) << message;
+  std::tie(option, message) = refused({{"style_weight", "", "", nested}});
+  EXPECT_EQ(option, "style_weight");
+  std::tie(option, message) = refused({{"style_blend_weights", "", "", nested}});
+  EXPECT_EQ(option, "style_blend_weights");
+  const std::string huge(4'000'000, 'a');
+  std::tie(option, message) = refused({{"preserve_colors", "", "", huge}});
+  EXPECT_EQ(option, "preserve_colors");
+  EXPECT_LT(message.size(), 400u);
+  std::tie(option, message) = refused({{"options", "", "", "{\"" + huge + "\": 1}"}});
+  EXPECT_LT(message.size(), 400u);
+  std::string array = "[";
+  for (int i = 0; i < 5000; ++i) array += "\"s1_relu1\",";
+  array += "\"s1_relu1\"]";
+  // A layer repeated thousands of times would multiply the objective's cost: the method's check
+  // (which the service runs before queueing) refuses a layer given twice.
+  const auto repeated = server::parse_job_request(fields({{"options", "", "", "{\"style_layers\": " + array + "}"}}), limits);
+  EXPECT_EQ(failing_option([&] { method_registry().get("gatys").check(repeated.options); }), "style_layers");
+}
+
 }  // namespace impasto::test

@@ -152,30 +152,30 @@ std::vector<std::string> OptionSchema::names() const {
 void OptionSchema::check_value(const OptionSpec& spec, const Json& value) {
   switch (spec.type) {
     case OptionType::boolean:
-      if (!value.is_boolean()) throw OptionError(spec.name, "must be true or false, got " + json_text(value));
+      if (!value.is_boolean()) throw OptionError(spec.name, "must be true or false, got " + excerpt(json_text(value)));
       return;
     case OptionType::integer:
     case OptionType::number: {
-      if (!value.is_number()) throw OptionError(spec.name, "must be a number, got " + json_text(value));
+      if (!value.is_number()) throw OptionError(spec.name, "must be a number, got " + excerpt(json_text(value)));
       const double v = value.get<double>();
       if (!std::isfinite(v)) throw OptionError(spec.name, "must be a finite number");
       if (spec.type == OptionType::integer && (!value.is_number_integer() && v != std::floor(v)))
-        throw OptionError(spec.name, "must be a whole number, got " + json_text(value));
+        throw OptionError(spec.name, "must be a whole number, got " + excerpt(json_text(value)));
       if (spec.type == OptionType::integer && std::abs(v) > 9e15)
-        throw OptionError(spec.name, "is out of range (" + json_text(value) + ")");
+        throw OptionError(spec.name, "is out of range (" + excerpt(json_text(value)) + ")");
       if ((spec.min && v < *spec.min) || (spec.max && v > *spec.max)) {
         std::string range = spec.min && spec.max ? "in " + number_text(*spec.min) + ".." + number_text(*spec.max)
                             : spec.min           ? ">= " + number_text(*spec.min)
                                                  : "<= " + number_text(*spec.max);
-        throw OptionError(spec.name, "must be " + range + " (got " + json_text(value) + ")");
+        throw OptionError(spec.name, "must be " + range + " (got " + excerpt(json_text(value)) + ")");
       }
       return;
     }
     case OptionType::string:
-      if (!value.is_string()) throw OptionError(spec.name, "must be a string, got " + json_text(value));
+      if (!value.is_string()) throw OptionError(spec.name, "must be a string, got " + excerpt(json_text(value)));
       if (!spec.choices.empty() &&
           std::find(spec.choices.begin(), spec.choices.end(), value.get<std::string>()) == spec.choices.end())
-        throw OptionError(spec.name, "unknown " + spec.name + " '" + value.get<std::string>() + "'; valid: " + join(spec.choices));
+        throw OptionError(spec.name, "unknown " + spec.name + " '" + excerpt(value.get<std::string>()) + "'; valid: " + join(spec.choices));
       return;
     case OptionType::layers:
       check_layers_shape(spec, value);
@@ -219,7 +219,7 @@ Json OptionSchema::to_json(bool all) const {
       if (!s.web.choices.empty()) {
         Json choices = Json::array();
         for (const auto& [value, label] : s.web.choices)
-          choices.push_back(Json{{"value", value}, {"label", label.empty() ? json_text(value) : label}});
+          choices.push_back(Json{{"value", value}, {"label", label.empty() ? excerpt(json_text(value)) : label}});
         web["choices"] = choices;
       }
       web["value"] = s.web.value.is_null() ? s.default_value : s.web.value;

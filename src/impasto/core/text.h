@@ -15,6 +15,12 @@ inline std::string join(const std::vector<std::string>& items, const std::string
 }
 
 // Without leading and trailing spaces, tabs and line ends.
+// `s` as an error message may quote it: at most `max` bytes of it, then how long it was.
+inline std::string excerpt(const std::string& s, size_t max = 48) {
+  if (s.size() <= max) return s;
+  return s.substr(0, max) + "... (" + std::to_string(s.size()) + " bytes)";
+}
+
 inline std::string trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r\n");
   if (b == std::string::npos) return "";

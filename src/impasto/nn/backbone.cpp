@@ -17,7 +17,7 @@ namespace {
 void check_layer_in(const std::vector<std::string>& names, const std::string& backbone, const std::string& layer,
                     const std::string& option) {
   if (std::find(names.begin(), names.end(), layer) != names.end()) return;
-  throw OptionError(option, "unknown layer '" + layer + "' for backbone " + backbone + "; valid: " + join(names));
+  throw OptionError(option, "unknown layer '" + excerpt(layer) + "' for backbone " + backbone + "; valid: " + join(names));
 }
 
 // Both registries are filled together, so every backbone has its info.
@@ -123,11 +123,14 @@ LayerWeights layer_weights_from_json(const Json& j, const std::string& option) {
   LayerWeights out;
   auto add = [&](const std::string& name, double w) {
     if (name.empty()) throw OptionError(option, "empty layer name");
+    // Each layer once: a list repeating one would multiply the objective's cost.
+    for (const auto& [given, weight] : out)
+      if (given == name) throw OptionError(option, "layer '" + excerpt(name) + "' is given twice");
     out.emplace_back(name, w);
   };
   if (j.is_object()) {
     for (auto it = j.begin(); it != j.end(); ++it) {
-      if (!it->is_number()) throw OptionError(option, "weight of layer '" + it.key() + "' must be a number");
+      if (!it->is_number()) throw OptionError(option, "weight of layer '" + excerpt(it.key()) + "' must be a number");
       add(it.key(), it->get<double>());
     }
   } else if (j.is_array()) {
@@ -145,7 +148,7 @@ LayerWeights layer_weights_from_json(const Json& j, const std::string& option) {
             if (used != num.size()) throw std::invalid_argument(num);
             add(s.substr(0, colon), w);
           } catch (const std::exception&) {
-            throw OptionError(option, "bad layer weight in '" + s + "'; expected name or name:weight");
+            throw OptionError(option, "bad layer weight in '" + excerpt(s) + "'; expected name or name:weight");
           }
         }
       } else if (item.is_array() && item.size() == 2 && item[0].is_string() && item[1].is_number()) {
