@@ -317,7 +317,16 @@ TEST(ServerApi, MetricsAndLogsDescribeJobsWithoutImageData) {
   ASSERT_TRUE(res);
   ASSERT_EQ(wait_for_job(client, body_json(res)["id"])["state"], "succeeded");
   client.Get("/v1/jobs/0123456789abcdef0123456789abcdef");
+  // Methods of the client's invention share one label: the series cannot grow without bound.
+  for (int i = 0; i < 20; ++i) {
+    httplib::Request odd;
+    odd.method = "X" + std::to_string(i) + "\"}";
+    odd.path = "/v1/health";
+    client.send(odd);
+  }
   const std::string metrics = client.Get("/metrics")->body;
+  EXPECT_EQ(metrics.find("X1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("impasto_http_requests_total{method=\"other\","), std::string::npos) << metrics;
   for (const std::string line : {"impasto_queue_depth 0", "impasto_jobs{state=\"succeeded\"} 1",
                                  "impasto_job_duration_seconds_count{method=\"gatys\",outcome=\"succeeded\"} 1",
                                  "impasto_http_requests_total{method=\"POST\",code=\"202\"} 1",
