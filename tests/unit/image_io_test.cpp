@@ -11,12 +11,14 @@
 #include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace impasto {
@@ -762,4 +764,35 @@ TEST(Grid, LaysOutRowsAndAZeroColumnCountIsSquare) {
 }
 
 }  // namespace
+}  // namespace impasto
+
+namespace impasto {
+
+// Results are written whole or not at all: through <path>.tmp and a rename, so the file is always a
+// complete picture (a stale .tmp from a crash is simply replaced), and a path that is not a regular
+// file (a FIFO) is written in place.
+TEST(ImageIo, ResultsAreWrittenWholeThroughATemporaryFile) {
+  const std::string dir = test::temp_dir("atomic_write");
+  const std::string path = dir + "/out.png";
+  { std::ofstream(path + ".tmp") << "left over by a crash"; }
+  write_image(path, torch::rand({1, 3, 12, 10}));
+  EXPECT_EQ(read_image(path).rgb.sizes(), (std::vector<int64_t>{1, 3, 12, 10}));
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+  write_image(path, torch::rand({1, 3, 6, 8}));  // replaces it
+  EXPECT_EQ(read_image(path).rgb.sizes(), (std::vector<int64_t>{1, 3, 6, 8}));
+
+  const std::string fifo = dir + "/pipe.png";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  std::vector<char> received;
+  std::thread reader([&] {
+    std::ifstream in(fifo, std::ios::binary);
+    received.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  });
+  write_image(fifo, torch::rand({1, 3, 5, 7}));
+  reader.join();
+  EXPECT_TRUE(fs::is_fifo(fifo));
+  const Image through = decode_image(Bytes(received.begin(), received.end()), "fifo");
+  EXPECT_EQ(through.rgb.sizes(), (std::vector<int64_t>{1, 3, 5, 7}));
+}
+
 }  // namespace impasto

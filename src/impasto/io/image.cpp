@@ -4,6 +4,7 @@
 #include "impasto/core/text.h"
 #include "impasto/io/exif.h"
 #include "impasto/io/image_header.h"
+#include "impasto/io/text_file.h"
 
 #include <opencv2/core.hpp>
 #include <opencv2/core/utils/logger.hpp>
@@ -319,17 +320,9 @@ void write_image(const std::string& path, const at::Tensor& rgb, const at::Tenso
   check_image_output_path(path);
   const fs::path target(path);
   const std::string ext = lower(target.extension().string());
-  std::error_code ec;
   const std::vector<uint8_t> bytes = encode(rgb, ext.substr(1), alpha, path);
-  std::FILE* file = std::fopen(path.c_str(), "wb");
-  if (!file) throw FileError(path, std::string("cannot open for writing: ") + std::strerror(errno));
-  const size_t written = std::fwrite(bytes.data(), 1, bytes.size(), file);
-  int error = written == bytes.size() ? 0 : errno;
-  if (std::fclose(file) != 0 && error == 0) error = errno ? errno : EIO;
-  if (written != bytes.size() || error != 0) {
-    fs::remove(target, ec);
-    throw FileError(path, std::string("write failed: ") + std::strerror(error ? error : EIO));
-  }
+  // Whole or not at all: a crash or a full disk never leaves a truncated picture (io/text_file.h).
+  write_file_atomically(path, std::string(bytes.begin(), bytes.end()));
 }
 
 bool known_image_extension(const std::string& extension) { return known_extension(normalise_extension(extension)); }

@@ -4,10 +4,12 @@
 
 namespace impasto {
 
+// The same as write_file_atomically.
 void write_text_file(const std::string& path, const std::string& text);
 
-// Writes `bytes` to `path` through a temporary file and a rename, so that a reader never sees the
-// file half-written (configs, checkpoints, reports).
+// Writes `bytes` to `path` through <path>.tmp, flushed to the disk and renamed, so that a reader (or
+// a restart after a crash) never sees the file half-written: results, summaries, configs, reports.
+// Paths that are not regular files (a FIFO, /dev/stdout) are written in place.
 void write_file_atomically(const std::string& path, const std::string& bytes);
 
 }  // namespace impasto
