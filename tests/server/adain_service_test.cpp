@@ -34,12 +34,19 @@ class ModelsDirForTest {
   ~ModelsDirForTest() { unsetenv("IMPASTO_MODELS_DIR"); }
 };
 
+// A server offering the random-weight decoder fixture as model "adain-w8", with its encoder's weights
+// as the operator's.
+server::ServerOptions fixture_server_options(const std::string& name) {
+  server::ServerOptions o = test_server_options(name);
+  std::filesystem::copy_file(fixture("adain/decoder_w8.pth"), o.models_dir + "/adain-w8.pth");
+  o.backbone_weights["vgg19-normalised"] = fixture("weights/vgg19_normalised_w8.pth");
+  return o;
+}
+
 }  // namespace
 
 TEST(AdainService, ListedAndStylizesSynchronouslyWithAnUploadedStyle) {
-  server::ServerOptions o = test_server_options("adain_service");
-  std::filesystem::copy_file(fixture("adain/decoder_w8.pth"), o.models_dir + "/adain-w8.pth");
-  o.backbone_weights["vgg19-normalised"] = fixture("weights/vgg19_normalised_w8.pth");
+  const server::ServerOptions o = fixture_server_options("adain_service");
   TestServer server(o);
   auto client = server.client();
 
@@ -209,9 +216,7 @@ TEST(WebStyles, TheGalleryOffersPublicDomainPaintingsServedByTheBinary) {
 // library's with the same masks; a job keeps them as mask-N files. Masks for a style that was not
 // sent, or for a method that takes none, are refused by name.
 TEST(AdainService, MasksGiveEachStyleItsRegion) {
-  server::ServerOptions o = test_server_options("adain_service_masks");
-  std::filesystem::copy_file(fixture("adain/decoder_w8.pth"), o.models_dir + "/adain-w8.pth");
-  o.backbone_weights["vgg19-normalised"] = fixture("weights/vgg19_normalised_w8.pth");
+  const server::ServerOptions o = fixture_server_options("adain_service_masks");
   TestServer server(o);
   auto client = server.client();
   const std::string photo = png_bytes(40, 48), painting_a = png_bytes(32, 32, true, 1), painting_b = png_bytes(32, 32, true, 2);
