@@ -1,5 +1,6 @@
 // impasto eval: metrics of a folder of outputs (FID/KID against real images, Inception Score, and per
-// image SSIM, content loss and style distance), printed as a table and written as CSV and JSON.
+// image SSIM, content loss and style distance), printed as a table and written as CSV and JSON; or
+// of a stylized video against its input (--video): the warping error and per-frame distances.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -9,17 +10,59 @@
 #include "impasto/core/error.h"
 #include "impasto/io/text_file.h"
 #include "impasto/metrics/evaluate.h"
+#include "impasto/metrics/video_metrics.h"
 #include "impasto/train/eval_classifiers.h"
 
 namespace impasto::cli {
 namespace {
+
+std::string number(double v);
 
 struct EvalFlags {
   EvaluationOptions o;
   std::vector<std::string> style_layers, content_layers;
   std::string csv, json;
   int threads = 0;
+  std::string video;
+  int64_t content_start = 0, frames = 0;
 };
+
+void run_video_evaluation(const EvalFlags& f, Context& context) {
+  VideoEvaluationOptions v;
+  v.video = f.video;
+  v.content = f.o.content;
+  v.style = f.o.style;
+  v.content_start = f.content_start;
+  v.frames = f.frames;
+  v.limits.max_pixels = f.o.max_pixels;
+  v.backbone = f.o.backbone;
+  v.distances = f.o.distances;
+  v.device = f.o.device;
+  const VideoEvaluation r = evaluate_video(v, context.callbacks());
+  std::printf("video: %lld frames of %lldx%lld\n", static_cast<long long>(r.frames), static_cast<long long>(r.width),
+              static_cast<long long>(r.height));
+  std::printf("  %-16s %.6f   (Lai et al. 2018: flow of the input frames, non-occluded pixels)\n", "warping error", r.warping_error);
+  if (r.mean_style_distance >= 0)
+    std::printf("  %-16s %s\n  %-16s %s\n", "style distance", number(r.mean_style_distance).c_str(), "content distance",
+                number(r.mean_content_distance).c_str());
+  std::string csv = "frame,warping_error,non_occluded,style_distance,content_distance\n";
+  Json rows = Json::array();
+  for (const auto& m : r.per_frame) {
+    auto cell = [](double x) { return x < 0 ? std::string() : number(x); };
+    csv += std::to_string(m.index) + "," + cell(m.warping_error) + "," + cell(m.non_occluded) + "," + cell(m.style_distance) +
+           "," + cell(m.content_distance) + "\n";
+    auto value = [](double x) { return x < 0 ? Json() : Json(x); };
+    rows.push_back(Json{{"frame", m.index}, {"warping_error", value(m.warping_error)}, {"non_occluded", m.non_occluded},
+                        {"style_distance", value(m.style_distance)}, {"content_distance", value(m.content_distance)}});
+  }
+  if (!f.csv.empty()) write_text_file(f.csv, csv);
+  if (!f.json.empty())
+    write_text_file(f.json, Json{{"video", v.video}, {"content", v.content}, {"style", v.style}, {"frames", r.frames},
+                                 {"width", r.width}, {"height", r.height}, {"warping_error", r.warping_error},
+                                 {"style_distance", r.mean_style_distance >= 0 ? Json(r.mean_style_distance) : Json()},
+                                 {"content_distance", r.mean_content_distance >= 0 ? Json(r.mean_content_distance) : Json()},
+                                 {"warnings", r.warnings}, {"per_frame", rows}}.dump(2) + "\n");
+}
 
 std::string number(double v) {
   char s[32];
@@ -97,7 +140,11 @@ CLI::App* add_eval_command(CLI::App& app, Context& context) {
   auto& f = *flags;
   EvaluationOptions& o = f.o;
   CLI::App* cmd = app.add_subcommand("eval", "Evaluate a folder of outputs: FID, KID, Inception Score, SSIM, content loss, style distance");
-  cmd->add_option("--fake", o.fake, "folder of images to evaluate (stylized outputs, generated samples)")->required();
+  cmd->add_option("--fake", o.fake, "folder of images to evaluate (stylized outputs, generated samples)");
+  cmd->add_option("--video", f.video, "a stylized video (or folder of frames) to evaluate against its input (--content): "
+                                      "warping error, and per frame the style distance (with --style) and content distance");
+  cmd->add_option("--content-start", f.content_start, "video: the input's frame matching the video's first (stylize --start)");
+  cmd->add_option("--frames", f.frames, "video: at most this many frames (0 = all)");
   cmd->add_option("--real", o.real, "folder of reference images: FID and KID of --fake against them (and their IS)");
   cmd->add_option("--content", o.content, "folder of content images, paired with --fake by file name: SSIM and content loss");
   cmd->add_option("--style", o.style, "style image: the style distance of every --fake image");
@@ -134,6 +181,12 @@ CLI::App* add_eval_command(CLI::App& app, Context& context) {
     f.o.distances.content_layers = layer_weights_from_json(Json(f.content_layers), "content_layers");
     check_output_file(f.csv);
     check_output_file(f.json);
+    if (!f.video.empty()) {
+      if (!f.o.fake.empty()) throw OptionError("video", "evaluate a folder (--fake) or a video (--video), not both");
+      run_video_evaluation(f, context);
+      return;
+    }
+    if (f.o.fake.empty()) throw OptionError("fake", "give the folder of images to evaluate (--fake) or a video (--video)");
     EvaluationResult result;
     try {
       result = evaluate(f.o, context.callbacks(), trained_classifiers());

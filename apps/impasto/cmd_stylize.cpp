@@ -1,5 +1,6 @@
 // impasto stylize: one content image + style image(s) -> a stylized image, losses.jsonl, summary;
-// or every image of a folder into an output folder; or stdin to stdout (-c - / -o -).
+// or every image of a folder into an output folder; or stdin to stdout (-c - / -o -); or a video
+// (or a folder of frames with --sequence) into a video or a folder of frames, temporally consistent.
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -9,6 +10,7 @@
 #include "impasto/core/error.h"
 #include "impasto/style/job.h"
 #include "impasto/style/method.h"
+#include "impasto/style/video.h"
 #include "stylize_flags.h"
 
 namespace impasto::cli {
@@ -19,6 +21,8 @@ CLI::App* add_stylize_command(CLI::App& app, Context& context) {
     std::string config;  // JSON file of method options; flags override it
     int threads = 0;
     MethodFlags options;
+    VideoStylizeJob video;
+    bool sequence = false;
   };
   auto flags = std::make_shared<StylizeFlags>();
   auto& f = *flags;
@@ -35,6 +39,19 @@ CLI::App* add_stylize_command(CLI::App& app, Context& context) {
   cmd->add_option("--losses", f.job.losses, "losses.jsonl path (default <output stem>.losses.jsonl)");
   cmd->add_option("--save-every", f.job.save_every, "write the current image every N iterations (0 = never)");
   cmd->add_option("--max-pixels", f.job.max_pixels, "refuse input images with more pixels (default 64 MP)")->capture_default_str();
+  // Video (style/video.h).
+  cmd->add_flag("--sequence", f.sequence, "video: a content folder is a video's frames in name order (one temporally consistent run)");
+  cmd->add_option("--start", f.video.start, "video: first frame (0-based)");
+  cmd->add_option("--frames", f.video.frames, "video: at most this many frames (0 = to the end)");
+  cmd->add_option("--consistency", f.video.consistency,
+                  "video: 0 = every frame on its own; one-pass methods blend this much of the previous result where "
+                  "the motion is reliable; gatys uses its temporal loss (--temporal-weight)")->capture_default_str();
+  cmd->add_option("--scene-cut", f.video.scene_cut, "video: a frame with less than this fraction of reliable motion starts afresh")->capture_default_str();
+  cmd->add_option("--fps", f.video.fps, "video: frame rate of the output video of a frame folder (default 25)");
+  cmd->add_option("--video-codec", f.video.video_codec, "video: FFmpeg encoder (default: libx264 for .mp4/.mov/.mkv, libvpx-vp9 for .webm, mpeg4 for .avi)");
+  cmd->add_option("--quality", f.video.quality, "video: constant quality, H.264's CRF scale (lower is better)")->capture_default_str();
+  cmd->add_option("--max-frames", f.video.limits.max_frames, "video: refuse clips with more frames (0 = no limit)");
+  cmd->add_option("--max-seconds", f.video.limits.max_seconds, "video: refuse longer clips (0 = no limit)");
   add_threads_flag(*cmd, f.threads);
   add_method_flags(cmd, f.job.method, f.options);
 
@@ -54,7 +71,30 @@ CLI::App* add_stylize_command(CLI::App& app, Context& context) {
           throw FileError("stdout", "write failed");
       };
     }
-    if (f.job.content != "-" && fs::is_directory(f.job.content, ec)) {
+    const bool folder_in = f.job.content != "-" && fs::is_directory(f.job.content, ec);
+    const bool video_in = !folder_in && f.job.content != "-" &&
+                          (known_video_extension(f.job.content) || is_video_file(f.job.content));
+    if (video_in || (folder_in && (f.sequence || is_video_output(f.job.output)))) {
+      if (cmd->count("--output") == 0) throw OptionError("output", "give the output video or folder of frames (-o out.mp4)");
+      if (to_stdout) throw OptionError("output", "a video goes to a file or a folder, not to stdout");
+      f.video.frame = f.job;
+      f.video.limits.max_pixels = f.job.max_pixels;
+      const VideoStylizeResult result = run_stylize_video(f.video, context.callbacks());
+      if (!context.quiet)
+        std::fprintf(stderr, "wrote %s: %lld frames of %lldx%lld in %.1f s (%.2f frames/s), warping error %.5f%s\n",
+                     f.job.output.c_str(), static_cast<long long>(result.frames), static_cast<long long>(result.width),
+                     static_cast<long long>(result.height), result.seconds, result.frames_per_second, result.warping_error,
+                     result.scene_cuts ? (", " + std::to_string(result.scene_cuts) + " scene cut(s)").c_str() : "");
+      if (result.stopped_early) {
+        std::fprintf(stderr, "interrupted: %s holds the %lld frames done\n", f.job.output.c_str(), static_cast<long long>(result.frames));
+        context.exit_code = 130;
+      }
+      return;
+    }
+    if (f.sequence) throw OptionError("sequence", "--sequence takes a folder of frames as content");
+    if (is_video_output(f.job.output))
+      throw OptionError("output", f.job.output + " is a video: give a video (or a folder of frames with --sequence) as content");
+    if (folder_in) {
       if (cmd->count("--output") == 0) throw OptionError("output", "give the output folder for a folder of images (-o DIR)");
       const StylizeFolderResult result = run_stylize_folder(f.job, context.callbacks());
       if (!context.quiet || !result.skipped.empty())

@@ -12,6 +12,7 @@
 
 #include "impasto/core/runtime.h"
 #include "impasto/io/image_ops.h"
+#include "impasto/losses/temporal.h"
 #include "impasto/style/color.h"
 #include "impasto/style/lbfgs.h"
 #include "impasto/style/masks.h"
@@ -50,6 +51,8 @@ void to_json(Json& j, const GatysOptions& o) {
            {"preserve_colors", o.preserve_colors},
            {"scales", o.scales},
            {"device", o.device},
+           {"temporal_weight", o.temporal_weight},
+           {"frame_iterations", o.frame_iterations},
            {"content_layers", layer_weights_to_json(o.content_layers)},
            {"style_layers", layer_weights_to_json(o.style_layers)}};
   j["normalisation"] = o.normalisation ? Json(*o.normalisation) : Json();
@@ -67,6 +70,7 @@ GatysOptions gatys_options_from_json(const Json& j) {
   r.get("lbfgs_history", o.lbfgs_history).get("init", o.init).get("seed", o.seed);
   r.get("image_size", o.image_size).get("style_scale", o.style_scale).get("preserve_colors", o.preserve_colors);
   r.get("scales", o.scales).get("device", o.device);
+  r.get("temporal_weight", o.temporal_weight).get("frame_iterations", o.frame_iterations);
   auto optional_number = [&](const char* key, std::optional<double>& out) {
     double v = 0;
     if (j.contains(key) && !j[key].is_null()) {
@@ -102,6 +106,8 @@ GatysOptions resolve_gatys_options(GatysOptions o) {
   if (o.image_size < 0 || o.image_size > 16384) throw OptionError("image_size", "must be in 0..16384 (0 = content size)");
   if (!(o.style_scale > 0 && o.style_scale <= 16)) throw OptionError("style_scale", "must be in (0, 16]");
   if (o.scales < 1 || o.scales > 8) throw OptionError("scales", "must be in 1..8");
+  if (!(o.temporal_weight >= 0)) throw OptionError("temporal_weight", "must be >= 0");
+  if (o.frame_iterations < 1) throw OptionError("frame_iterations", "must be >= 1");
   if (o.backbone.pooling != "max" && o.backbone.pooling != "avg")
     throw OptionError("pooling", "unknown pooling '" + o.backbone.pooling + "'; valid: avg, max");
   // Defaults from the backbone's recipe; every name and weight checked now, before any image is
@@ -331,13 +337,30 @@ StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& ho
     if (luminance) init = grey_luminance(init);
   }
 
+  // A video frame after the first: start from the previous result warped onto this frame, at the
+  // output size only (coarse levels would blur what it carries), and keep to it where reliable.
+  TemporalGuide guide = std::move(guide_);
+  guide_ = TemporalGuide{};
+  const bool guided = guide.previous.defined() && guide.previous.size(2) == out_h && guide.previous.size(3) == out_w;
+  if (guide.previous.defined() && !guided)
+    hooks.callbacks.warn("the previous frame's result has another size; this frame starts afresh");
+  at::Tensor guide_previous, guide_reliability;
+  if (guided) {
+    guide_previous = guide.previous.to(device, torch::kFloat32);
+    guide_reliability = guide.reliability.defined() ? guide.reliability.to(device, torch::kFloat32)
+                                                    : at::ones({1, 1, out_h, out_w}, guide_previous.options());
+    init = luminance ? grey_luminance(guide_previous) : guide_previous;
+  }
+  const int first_level = guided ? o.scales - 1 : 0;
+  const int64_t iterations = guided ? std::min(o.iterations, o.frame_iterations) : o.iterations;
+
   at::Tensor current = init;
   StepRecord last;
   int64_t evaluations = 0;  // of the objective, over all levels (L-BFGS's line search may take several a step)
   const auto t_start = std::chrono::steady_clock::now();
   bool stopped = false;
 
-  for (int level = 0; level < o.scales && !stopped; ++level) {
+  for (int level = first_level; level < o.scales && !stopped; ++level) {
     const int64_t factor = int64_t{1} << (o.scales - 1 - level);
     const int64_t h = std::max<int64_t>(1, std::llround(static_cast<double>(out_h) / factor));
     const int64_t w = std::max<int64_t>(1, std::llround(static_cast<double>(out_w) / factor));
@@ -368,6 +391,13 @@ StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& ho
       record.height = h;
       record.width = w;
       at::Tensor total = weighted_loss(backbone->extract(x, taps), x, targets, o, norm, record);
+      if (guided && o.temporal_weight > 0) {
+        const at::Tensor target = luminance ? grey_luminance(guide_previous) : guide_previous;
+        const at::Tensor temporal = o.temporal_weight * temporal_loss(x, target, guide_reliability);
+        record.temporal = temporal.item<double>();
+        record.total += record.temporal;
+        total = total + temporal;
+      }
       total.backward();
       return total;
     };
@@ -395,7 +425,7 @@ StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& ho
     }
 
     const auto t_level = std::chrono::steady_clock::now();
-    for (int64_t step = 1; step <= o.iterations; ++step) {
+    for (int64_t step = 1; step <= iterations; ++step) {
       if (lbfgs) {
         const ImageLbfgs::Step taken = lbfgs_optimizer->step();
         evaluations += taken.evaluations;
@@ -417,9 +447,10 @@ StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& ho
       ProgressEvent ev;
       ev.stage = "level " + std::to_string(level + 1) + "/" + std::to_string(o.scales) + " " + std::to_string(w) + "x" + std::to_string(h);
       ev.step = step;
-      ev.total = o.iterations;
+      ev.total = iterations;
       ev.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_level).count();
       ev.metrics = {{"total", record.total}, {"content", record.content}, {"style", record.style}, {"tv", record.tv}};
+      if (guided) ev.metrics.emplace_back("temporal", record.temporal);
       hooks.callbacks.report(ev);
       if (hooks.snapshot_every > 0 && hooks.on_snapshot && step % hooks.snapshot_every == 0) {
         at::Tensor snap = x.detach().clamp(0.0, 1.0);
@@ -457,6 +488,7 @@ StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& ho
                      {"stopped_early", stopped},
                      {"seconds", out.seconds},
                      {"evaluations", evaluations},
+                     {"temporal_guide", guided},
                      {"final", to_json(last)}};
   return out;
 }
@@ -516,6 +548,13 @@ OptionSchema gatys_schema() {
           .on_page(colours),
       integer_option("scales", 1, "coarse-to-fine levels, each twice the previous size (default 1)").with_range(1, 8),
       string_option("device", "auto", "auto (default), cpu, cuda or cuda:N").with_role(OptionRole::device).operator_only(),
+      number_option("temporal_weight", 200, "video: weight of the temporal loss keeping a frame to the previous result "
+                                            "where the motion is reliable (Ruder et al. 2016; default 200, 0 = off)")
+          .with_range(0, std::nullopt),
+      integer_option("frame_iterations", 100, "video: iterations for frames after the first, which start from the "
+                                              "previous result (default 100, at most --iterations)")
+          .with_range(1, std::nullopt)
+          .limited_by("max_iterations", 1000),
   };
 }
 
@@ -523,6 +562,7 @@ MethodDescription gatys_description() {
   MethodCapabilities can;  // 1..16 style images, iterative
   can.masks = true;
   can.init_image = true;
+  can.temporal = true;
   can.explain_sections = {"objective"};
   return MethodDescription{"gatys", "optimisation of the output image (Gatys et al. 2015)", gatys_schema(), can};
 }

@@ -37,6 +37,11 @@ struct GatysOptions {
   std::string preserve_colors = "none";  // none | luminance | histogram
   int64_t scales = 1;        // coarse-to-fine levels, each twice the size of the previous
   std::string device = "auto";
+  // Video (Ruder et al. 2016): frames after the first start from the previous result warped onto
+  // them and add temporal_weight * temporal_loss (losses/temporal.h); they run frame_iterations
+  // (at most `iterations`) at the output size only.
+  double temporal_weight = 200;
+  int64_t frame_iterations = 100;
 };
 
 void to_json(Json& json, const GatysOptions& options);
@@ -59,6 +64,8 @@ class GatysSession : public Session {
   // With a backbone already built for options.backbone (shared, e.g. from a ResourceCache).
   GatysSession(GatysOptions options, StyleSet styles, Backbone backbone);
   StylizeResult stylize(const Image& content, const StylizeHooks& hooks) override;
+  void guide_next(const TemporalGuide& guide) override { guide_ = guide; }
+  void reset() override { guide_ = TemporalGuide{}; }
   Json options() const override;
   // The resolved options and the backbone, for evaluating the objective outside stylize() (explain/).
   const GatysOptions& resolved_options() const { return options_; }
@@ -70,6 +77,7 @@ class GatysSession : public Session {
   StyleSet styles_;
   Backbone backbone_;
   std::shared_ptr<StyleCache> cache_;
+  TemporalGuide guide_;  // for the next stylize() only
 };
 
 // ---- The objective, as stylize() builds and minimises it (also used by explain/) -----------------

@@ -57,8 +57,9 @@ at::Tensor loss_curves(const std::vector<StepRecord>& records) {
 
 namespace {
 
-// The checks that do not depend on the content image, before any expensive work.
-void check_job(const StylizeJob& job, const MethodDescription& method) {
+}  // namespace
+
+void check_stylize_job(const StylizeJob& job, const MethodDescription& method) {
   check_style_count(method, job.styles.size());
   const MethodCapabilities& can = method.capabilities;
   if (!job.masks.empty() && !can.masks) throw OptionError("masks", "method " + method.name + " takes no masks");
@@ -75,7 +76,6 @@ void check_job(const StylizeJob& job, const MethodDescription& method) {
     throw OptionError("format", "unknown image format '" + job.format + "'; valid: png, jpg, webp, bmp, tif");
 }
 
-// The style, mask and init images, read once for every content image.
 StyleSet read_style_set(const StylizeJob& job, const ImageReadOptions& read_options) {
   StyleSet shared;
   for (size_t i = 0; i < job.styles.size(); ++i) {
@@ -89,6 +89,8 @@ StyleSet read_style_set(const StylizeJob& job, const ImageReadOptions& read_opti
   if (!job.init_image.empty()) shared.init = read_image(job.init_image, read_options).rgb;
   return shared;
 }
+
+namespace {
 
 // Where one result goes: a file (with the side files beside it) or, with job.write_output, bytes.
 struct Destination {
@@ -166,7 +168,7 @@ StylizeJobResult run_stylize_job(const StylizeJob& job, const Callbacks& callbac
   const Method& method = method_registry().get(job.method);
   method.check(job.options);
   if (job.content.empty() && job.content_bytes.empty()) throw OptionError("content", "no content image given");
-  check_job(job, method.description());
+  check_stylize_job(job, method.description());
   Destination to;
   if (job.write_output) {
     if (job.save_every > 0) throw OptionError("save_every", "snapshots need an output file, not a stream");
@@ -196,7 +198,7 @@ StylizeFolderResult run_stylize_folder(const StylizeJob& job, const Callbacks& c
   const auto start = std::chrono::steady_clock::now();
   const Method& method = method_registry().get(job.method);
   method.check(job.options);
-  check_job(job, method.description());
+  check_stylize_job(job, method.description());
   if (job.write_output) throw OptionError("output", "a folder of images goes into a folder, not a stream");
   if (!job.losses.empty()) throw OptionError("losses", "a folder run writes <name>.losses.jsonl beside each output");
   const std::vector<std::string> files = list_image_files(job.content, /*recursive=*/false, "content");

@@ -58,6 +58,11 @@ struct StylizeJobResult {
   std::string losses;          // the losses.jsonl written ("" = none)
 };
 
+// The checks of a job that need no image (style count, masks, weights, format), and its style,
+// mask and init images read once for every content image (style/video.h shares them).
+void check_stylize_job(const StylizeJob& job, const MethodDescription& method);
+StyleSet read_style_set(const StylizeJob& job, const ImageReadOptions& read_options);
+
 // Paths derived from the output path.
 std::string output_stem(const std::string& output);
 

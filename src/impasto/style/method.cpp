@@ -15,9 +15,11 @@ Json to_json(const StepRecord& r) {
   Json cl = Json::object(), sl = Json::object();
   for (const auto& [n, v] : r.content_layers) cl[n] = v;
   for (const auto& [n, v] : r.style_layers) sl[n] = v;
-  return Json{{"scale", r.scale}, {"height", r.height}, {"width", r.width}, {"step", r.step},
-              {"total", r.total}, {"content", r.content}, {"style", r.style}, {"tv", r.tv},
-              {"content_layers", cl}, {"style_layers", sl}, {"elapsed_s", r.elapsed_s}};
+  Json j{{"scale", r.scale}, {"height", r.height}, {"width", r.width}, {"step", r.step},
+         {"total", r.total}, {"content", r.content}, {"style", r.style}, {"tv", r.tv},
+         {"content_layers", cl}, {"style_layers", sl}, {"elapsed_s", r.elapsed_s}};
+  if (r.temporal != 0) j["temporal"] = r.temporal;
+  return j;
 }
 
 StepRecord step_record_from_json(const Json& j, const std::string& source) {
@@ -31,6 +33,7 @@ StepRecord step_record_from_json(const Json& j, const std::string& source) {
     r.content = j.at("content").get<double>();
     r.style = j.at("style").get<double>();
     r.tv = j.value("tv", 0.0);
+    r.temporal = j.value("temporal", 0.0);
     for (const auto& [name, v] : j.at("content_layers").items()) r.content_layers.emplace_back(name, v.get<double>());
     for (const auto& [name, v] : j.at("style_layers").items()) r.style_layers.emplace_back(name, v.get<double>());
     r.elapsed_s = j.value("elapsed_s", 0.0);

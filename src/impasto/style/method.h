@@ -63,6 +63,7 @@ struct StepRecord {
   int64_t height = 0, width = 0;
   int64_t step = 0;         // 1-based within the level
   double total = 0, content = 0, style = 0, tv = 0;
+  double temporal = 0;      // video frames after the first (TemporalGuide): part of total
   std::vector<std::pair<std::string, double>> content_layers, style_layers;
   double elapsed_s = 0;
 };
@@ -115,6 +116,14 @@ struct MethodDescription {
 
 // ---- sessions -------------------------------------------------------------------------------------
 
+// What a video's previous frame leaves for the next one (style/video.h), for methods with the
+// temporal capability: the previous result warped onto the next frame with the optical flow, and
+// where that warp can be trusted (not occluded, off motion boundaries).
+struct TemporalGuide {
+  at::Tensor previous;     // [1,3,H,W] at the session's output size for the next frame
+  at::Tensor reliability;  // [1,1,H,W] in [0,1]
+};
+
 class Session {
  public:
   virtual ~Session() = default;
@@ -122,6 +131,9 @@ class Session {
   virtual StylizeResult stylize(const Image& content, const StylizeHooks& hooks) = 0;
   // Forgets what earlier images left (a scene cut in a video). Cached style targets stay.
   virtual void reset() {}
+  // Methods with the temporal capability: the guide for the next stylize() call only (a video's
+  // frames after the first). Others ignore it.
+  virtual void guide_next(const TemporalGuide& guide) {}
   // The effective options (every default filled in), as saved with every run.
   virtual Json options() const = 0;
   // The style network the session runs, for explain/ (nullptr for methods without one).
