@@ -213,6 +213,27 @@ TEST(VideoFiles, OddSizesAreWrittenExactly) {
   EXPECT_EQ(count_frames(dir + "/odd.mp4"), 5);
 }
 
+TEST(VideoFiles, AClipWithDroppedFramesKeepsItsTiming) {
+  // Like a webcam's AVI that repeats frames by leaving them out: ten pictures over 3.6 s at 25 fps.
+  const std::string dir = test::temp_dir("video_gaps");
+  {
+    VideoWriteOptions o;
+    o.width = 48;
+    o.height = 32;
+    VideoWriter writer(dir + "/gaps.mp4", o);
+    for (int k = 0; k < 10; ++k) writer.write(scene_frame(k, 32, 48, 2.0, 0), 0.4 * k);
+    writer.close();
+  }
+  VideoReader reader(dir + "/gaps.mp4");
+  VideoFrame f;
+  int64_t n = 0;
+  while (reader.next(f)) {
+    EXPECT_NEAR(f.time_s, 0.4 * n, 1e-3);
+    ++n;
+  }
+  EXPECT_EQ(n, 10);
+}
+
 TEST(VideoFiles, StartAndFramesSelectAPart) {
   const std::string dir = test::temp_dir("video_part");
   write_clip(dir + "/clip.mkv", 20, 32, 48, 1.0, 2.0, 25, "ffv1");  // lossless: frames compare exactly

@@ -364,6 +364,7 @@ struct VideoWriter::State {
   Packet packet;
   std::vector<uint8_t> rgb;
   int64_t written = 0;
+  int64_t next_pts = 0;  // in frame periods
   bool header_written = false, closed = false;
   std::vector<std::string> warnings;
   std::string codec_name;
@@ -553,7 +554,7 @@ int64_t VideoWriter::frames_written() const { return state_->written; }
 const std::vector<std::string>& VideoWriter::warnings() const { return state_->warnings; }
 const std::string& VideoWriter::codec() const { return state_->codec_name; }
 
-void VideoWriter::write(const at::Tensor& rgb) {
+void VideoWriter::write(const at::Tensor& rgb, double time_s) {
   State& s = *state_;
   if (s.closed) throw FileError(s.path, "the video was already closed");
   at::Tensor image = rgb.dim() == 4 ? rgb[0] : rgb;
@@ -569,9 +570,14 @@ void VideoWriter::write(const at::Tensor& rgb) {
   const uint8_t* planes[4] = {hwc.data_ptr<uint8_t>(), nullptr, nullptr, nullptr};
   const int lines[4] = {w * 3, 0, 0, 0};
   sws_scale(s.scaler, planes, lines, 0, h, s.frame.frame->data, s.frame.frame->linesize);
-  s.frame.frame->pts = s.written++;
+  // Presentation time in frame periods: the given time, never before the previous frame's.
+  int64_t pts = s.next_pts;
+  if (time_s >= 0) pts = std::max(pts, static_cast<int64_t>(std::llround(time_s * s.options.fps_num / s.options.fps_den)));
+  s.frame.frame->pts = pts;
+  s.next_pts = pts + 1;
+  ++s.written;
   s.send(s.frame.frame);
-  s.copy_audio(static_cast<double>(s.written) * s.options.fps_den / s.options.fps_num +
+  s.copy_audio(static_cast<double>(s.next_pts) * s.options.fps_den / s.options.fps_num +
                    std::max(0.0, s.audio_source ? s.audio_source->state_->span_start_s : 0.0),
                false);
 }

@@ -103,7 +103,10 @@ class VideoWriter {
   ~VideoWriter();  // closes (errors swallowed: call close() to see them)
   VideoWriter(const VideoWriter&) = delete;
   VideoWriter& operator=(const VideoWriter&) = delete;
-  void write(const at::Tensor& rgb);  // [1,3,H,W] or [3,H,W] in [0,1] at the writer's size
+  // A frame, [1,3,H,W] or [3,H,W] in [0,1] at the writer's size, shown at `time_s` seconds from the
+  // video's start (a source's frame times, so that a clip with dropped or repeated frames keeps its
+  // timing and its sound in sync), or right after the previous frame when time_s < 0.
+  void write(const at::Tensor& rgb, double time_s = -1);
   // Flushes the encoder, writes the trailer, renames the file into place. Idempotent.
   void close();
   int64_t frames_written() const;

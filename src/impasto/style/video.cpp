@@ -45,7 +45,7 @@ class FrameSink {
     }
   }
 
-  void write(const at::Tensor& rgb) {
+  void write(const at::Tensor& rgb, double time_s) {
     const std::string& out = job_.frame.output;
     if (is_video_output(out)) {
       if (!writer_) {
@@ -58,7 +58,7 @@ class FrameSink {
         o.quality = job_.quality;
         writer_ = std::make_unique<VideoWriter>(out, o, source_.reader());
       }
-      writer_->write(rgb);
+      writer_->write(rgb, time_s);
     } else {
       char name[32];
       std::snprintf(name, sizeof name, "frame_%06lld.png", static_cast<long long>(++written_));
@@ -130,6 +130,7 @@ VideoStylizeResult run_stylize_video(const VideoStylizeJob& job, const Callbacks
   int64_t warping_terms = 0;
   Json frame_summaries = Json::array();
   VideoFrame frame;
+  double first_time_s = -1;  // the clip's time of the first frame taken
   std::string detail;
   while (!callbacks.stop_requested() && source.next(frame)) {
     const auto t_frame = std::chrono::steady_clock::now();
@@ -179,7 +180,8 @@ VideoStylizeResult run_stylize_video(const VideoStylizeJob& job, const Callbacks
       warping_sum += record.warping_error;
       ++warping_terms;
     }
-    sink.write(output);
+    if (first_time_s < 0) first_time_s = frame.time_s;
+    sink.write(output, frame.time_s - first_time_s);
     ++result.frames;
     result.width = output.size(3);
     result.height = output.size(2);
