@@ -158,7 +158,7 @@ struct HttpServer::Impl : httplib::Server {
         const WebAsset* asset = find_web_asset(req.path == "/" ? "/index.html" : req.path);
         if (!asset) return send_error(res, 404, "not_found", "no such page");
         res.set_content(reinterpret_cast<const char*>(asset->data), asset->size, asset->content_type);
-        res.set_header("Content-Security-Policy", "default-src 'self'; img-src 'self' blob: data:; style-src 'self'");
+        res.set_header("Content-Security-Policy", "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; style-src 'self'");
       });
     }
     // The gallery of built-in styles (server/web/styles/: public-domain paintings and styles.json).

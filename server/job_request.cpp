@@ -98,6 +98,40 @@ std::vector<double> parse_blend_weights(const std::string& text) {
 
 std::string number_text(double v) { return std::to_string(static_cast<int64_t>(v)); }
 
+// Whether an upload is a video rather than an image: not an image by its header, and a container
+// with a video stream by FFmpeg's probe (errors about the video itself come later, from the probe
+// with the limits).
+bool content_is_video(const FormField& field) {
+  const std::string& b = field.content;
+  if (b.empty()) return false;
+  // The common containers by their signatures, so that a damaged one is reported as a video.
+  if ((b.size() >= 8 && b.compare(4, 4, "ftyp") == 0) || b.rfind("\x1a\x45\xdf\xa3", 0) == 0 ||
+      (b.size() >= 12 && b.rfind("RIFF", 0) == 0 && b.compare(8, 4, "AVI ") == 0))
+    return true;
+  const std::vector<uint8_t> head(field.content.begin(), field.content.begin() + std::min<size_t>(field.content.size(), 64 * 1024));
+  try {
+    probe_image(head, "content");
+    return false;
+  } catch (const Error&) {
+  }
+  try {
+    probe_video_bytes(field.content, "content");
+    return true;
+  } catch (const LimitError&) {
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+// The file extension a container is kept under.
+std::string video_extension(const std::string& container) {
+  if (container.find("mp4") != std::string::npos) return "mp4";
+  if (container.find("matroska") != std::string::npos) return "mkv";
+  if (container == "avi") return "avi";
+  return "video";
+}
+
 // The server's limits on top of the method's own checks (bounded work per job), from the schema: a
 // value over an option's limit is refused, an unset option whose default is over it runs at the
 // limit; the output size (an output_side option, 0 = the content's) stays within the limits too.
@@ -115,7 +149,9 @@ void apply_limits(JobRequest& r, const OptionSchema& schema, const ServerOptions
       r.options[spec.name] = static_cast<int64_t>(cap);
     }
   }
-  const int64_t content_side = std::max(r.content.image.height(), r.content.image.width());
+  const int64_t content_h = r.content_video ? r.content_video->height : r.content.image.height();
+  const int64_t content_w = r.content_video ? r.content_video->width : r.content.image.width();
+  const int64_t content_side = std::max(content_h, content_w);
   for (const OptionSpec& spec : schema.options()) {
     if (spec.role != OptionRole::output_side) continue;
     const Json& value = r.options.contains(spec.name) ? r.options[spec.name] : spec.default_value;
@@ -126,7 +162,7 @@ void apply_limits(JobRequest& r, const OptionSchema& schema, const ServerOptions
                                        " px, over this server's limit of " + number_text(*side_limit));
     if (side > 0) {
       const double scale = side / static_cast<double>(content_side);
-      const double pixels = r.content.image.height() * scale * r.content.image.width() * scale;
+      const double pixels = content_h * scale * content_w * scale;
       if (pixels > static_cast<double>(limits.max_pixels))
         throw OptionError(spec.name, "the output would have " + std::to_string(static_cast<int64_t>(pixels)) +
                                          " pixels, over this server's limit of " + std::to_string(limits.max_pixels));
@@ -169,6 +205,7 @@ JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerO
   std::vector<const FormField*> option_fields;
   std::string method;
   std::string blend;
+  bool format_given = false;
   for (const auto& f : fields) {
     if (f.name.size() > 64) throw OptionError(excerpt(f.name), "unknown field");
     if (f.filename.empty() && f.content.size() > kMaxFieldBytes)
@@ -199,6 +236,7 @@ JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerO
       options_json = &f;
     } else if (f.name == "format") {
       r.format = trim(f.content);
+      format_given = true;
     } else if (f.name == "style_blend_weights") {
       blend = f.content;
     } else {
@@ -240,11 +278,18 @@ JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerO
       throw OptionError(it.key(), "'" + excerpt(it->get<std::string>()) + "' is not offered by the service; valid: " + join(spec->service_choices));
   }
 
-  if (r.format == "jpg") r.format = "jpeg";
-  if (r.format != "png" && r.format != "jpeg" && r.format != "webp")
-    throw OptionError("format", "unknown output format '" + r.format + "'; valid: png, jpeg, webp");
-
   if (!content) throw OptionError("content", "no content image: send the photo as the file field 'content'");
+  // A video as content: recognised by its bytes (an image's header comes first).
+  const bool video = content_is_video(*content);
+  if (video) {
+    if (!format_given) r.format = "mp4";
+    if (r.format != "mp4" && r.format != "webm")
+      throw OptionError("format", "a video's result is mp4 or webm, not '" + excerpt(r.format) + "'");
+  } else {
+    if (r.format == "jpg") r.format = "jpeg";
+    if (r.format != "png" && r.format != "jpeg" && r.format != "webp")
+      throw OptionError("format", "unknown output format '" + excerpt(r.format) + "'; valid: png, jpeg, webp");
+  }
   const MethodCapabilities& can = d.capabilities;
   if (!can.takes_styles() && !styles.empty())
     throw OptionError("style", "method " + r.method + " carries its style in its model; send no style image with it");
@@ -267,7 +312,19 @@ JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerO
                                                                     ", but " + std::to_string(styles.size()) + " style image(s) were sent");
   }
 
-  r.content = decode_upload(*content, "content image", limits.max_pixels);
+  if (video) {
+    VideoLimits video_limits;
+    video_limits.max_pixels = limits.max_video_pixels;
+    video_limits.max_frames = limits.max_video_frames;
+    video_limits.max_seconds = limits.max_video_seconds;
+    const std::string source = "content video" + (content->filename.empty() ? "" : " '" + excerpt(content->filename) + "'");
+    r.content_video = probe_video_bytes(content->content, source, video_limits);
+    r.content.filename = content->filename;
+    r.content.bytes = content->content;
+    r.content.format = video_extension(r.content_video->container);
+  } else {
+    r.content = decode_upload(*content, "content image", limits.max_pixels);
+  }
   for (size_t i = 0; i < styles.size(); ++i)
     r.styles.push_back(decode_upload(*styles[i], "style image " + std::to_string(i + 1), limits.max_pixels));
   if (!masks.empty()) {

@@ -4,7 +4,7 @@
 // limits, and every uploaded image (format, truncation, pixel count from the header, then a decode).
 // No HTTP types here, so the same path is unit-tested and fuzzed (server/fuzz/).
 //
-// Fields: `content` (file, required), `style` (file, as many as the method takes), `model` (name of a
+// Fields: `content` (file, required: a photo, or a video for a job that stylizes every frame), `style` (file, as many as the method takes), `model` (name of a
 // trained network, for a method with a model option; none: the service runs the method's built-in
 // model, where it has one), `mask_N` (file, optional: the region of style image N, white = that
 // style here, for a method that takes masks), `method` (any registered method; implied by
@@ -15,11 +15,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "impasto/core/json_options.h"
 #include "impasto/io/image.h"
+#include "impasto/io/video.h"
 #include "server_options.h"
 
 namespace impasto::server {
@@ -43,8 +45,9 @@ struct JobRequest {
   std::string model;         // methods with a model option: the model's name in the catalogue ("" = built-in)
   Json options = Json::object();  // the method's options as given (server-side paths not included)
   std::vector<double> style_blend_weights;
-  std::string format = "png";
-  UploadedImage content;
+  std::string format = "png";     // png | jpeg | webp; a video's result: mp4 (default) | webm
+  UploadedImage content;          // a video's bytes with no image (content_video says so)
+  std::optional<VideoInfo> content_video;
   std::vector<UploadedImage> styles;
   std::vector<UploadedImage> masks;  // empty, or one per style (no bytes = no mask for that style)
 };

@@ -26,6 +26,11 @@ struct ServerOptions {
 
   int64_t max_upload_bytes = 32ll << 20;  // whole request body
   int64_t max_pixels = 16'000'000;         // per input image, read from its header before decoding
+  // Video jobs (a video as content), checked from the container's header before anything is decoded:
+  // pixels per frame, frames and seconds. Every frame costs a stylization: these bound a job's work.
+  int64_t max_video_pixels = 1'000'000;
+  int64_t max_video_frames = 300;
+  double max_video_seconds = 60;
   int64_t max_side = 1024;                 // longest side of an optimisation job's output
   int64_t max_iterations = 1000;           // per scale, optimisation jobs
   double job_time_limit_s = 600;           // a job running longer fails with a time-limit error

@@ -17,6 +17,7 @@
 #include "impasto/core/text.h"
 #include "impasto/style/job.h"
 #include "impasto/style/method.h"
+#include "impasto/style/video.h"
 
 namespace impasto::server {
 
@@ -53,6 +54,10 @@ std::string content_type_for(const std::string& path) {
   if (ext == ".webp") return "image/webp";
   if (ext == ".bmp") return "image/bmp";
   if (ext == ".tif" || ext == ".tiff") return "image/tiff";
+  if (ext == ".mp4") return "video/mp4";
+  if (ext == ".webm") return "video/webm";
+  if (ext == ".mkv") return "video/x-matroska";
+  if (ext == ".avi") return "video/x-msvideo";
   if (ext == ".html") return "text/html; charset=utf-8";
   if (ext == ".json") return "application/json";
   if (ext == ".jsonl") return "application/x-ndjson";
@@ -202,7 +207,8 @@ Json Service::public_options(const std::string& method, Json options, const std:
 // What of a stylization's summary a client sees: numbers and options, no server paths.
 Json Service::public_summary(const std::string& method, const Json& summary, const std::string& model) const {
   Json out = Json::object();
-  for (const char* key : {"method", "network", "width", "height", "seconds", "stopped_early", "final", "tiles", "device"})
+  for (const char* key : {"method", "network", "width", "height", "seconds", "stopped_early", "final", "tiles", "device",
+                          "frames", "fps", "frames_per_second", "warping_error", "scene_cuts", "consistency"})
     if (summary.contains(key)) out[key] = summary[key];
   if (summary.contains("options")) out["options"] = public_options(method, summary["options"], model);
   return out;
@@ -266,8 +272,14 @@ Json Service::submit(const JobRequest& request, const Caller& caller) {
     }
     job.request = Json{{"options", request.options},  {"model", model},           {"format", request.format},
                        {"content", content_file},      {"styles", styles},        {"style_blend_weights", request.style_blend_weights},
-                       {"masks", masks},
-                       {"content_size", {request.content.image.width(), request.content.image.height()}}};
+                       {"masks", masks}};
+    if (request.content_video) {
+      const VideoInfo& v = *request.content_video;
+      job.request["video"] = Json{{"frames", v.frames}, {"fps", v.fps()}, {"duration_s", v.duration_s}};
+      job.request["content_size"] = {v.width, v.height};
+    } else {
+      job.request["content_size"] = {request.content.image.width(), request.content.image.height()};
+    }
     store_.insert(job);
   } catch (...) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -283,7 +295,10 @@ Json Service::submit(const JobRequest& request, const Caller& caller) {
   }
   wake_.notify_one();
   log_.info("job " + job.id + " queued: " + job.method + (model.empty() ? "" : " " + model) + ", content " +
-            std::to_string(request.content.image.width()) + "x" + std::to_string(request.content.image.height()) + ", " +
+            (request.content_video ? "video " + std::to_string(request.content_video->width) + "x" +
+                                         std::to_string(request.content_video->height) + ", " +
+                                         std::to_string(request.content_video->frames) + " frames"
+                                   : std::to_string(request.content.image.width()) + "x" + std::to_string(request.content.image.height())) + ", " +
             std::to_string(request.styles.size()) + " style image(s)");
   return job_json(job);
 }
@@ -301,6 +316,7 @@ Json Service::job_json(const JobRecord& r) const {
     j["expires_at"] = r.finished_at + options_.ttl_s;
   }
   j["content_url"] = base + "/content";
+  if (r.request.contains("video")) j["video"] = r.request["video"];
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (r.state == JobState::queued) {
@@ -314,7 +330,7 @@ Json Service::job_json(const JobRecord& r) const {
   if (r.state == JobState::failed) j["error"] = r.error;
   if (r.state == JobState::succeeded) {
     j["result_url"] = base + "/result";
-    j["report_url"] = base + "/report/";
+    if (!r.request.contains("video")) j["report_url"] = base + "/report/";
     j["summary"] = r.summary;
   }
   return j;
@@ -461,7 +477,25 @@ void Service::run_job(const std::string& id) {
       }
       return unix_now() > running->deadline;
     };
-    const StylizeJobResult result = run_stylize_job(job, cb);
+    StylizeJobResult result;
+    if (req.contains("video")) {
+      // Every frame of the clip with one session; the result is a video (its summary carries the
+      // warping error), and the report is left out (explain/ works on images).
+      VideoStylizeJob video;
+      video.frame = job;
+      video.limits.max_pixels = options_.max_video_pixels;
+      video.limits.max_frames = options_.max_video_frames;
+      video.limits.max_seconds = options_.max_video_seconds;
+      const VideoStylizeResult v = run_stylize_video(video, cb);
+      result.summary = v.summary;
+      result.width = v.width;
+      result.height = v.height;
+      result.seconds = v.seconds;
+      result.stopped_early = v.stopped_early;
+      result.detail = std::to_string(v.frames) + " frames done";
+    } else {
+      result = run_stylize_job(job, cb);
+    }
     bool stopping;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -475,11 +509,13 @@ void Service::run_job(const std::string& id) {
       } else {
         error = "time limit of " + std::to_string(static_cast<int>(options_.job_time_limit_s)) + " s reached" +
                 (result.steps > 0 ? " at step " + std::to_string(result.steps) : std::string()) + ": " + result.detail;
+        if (req.contains("video")) error = "time limit of " + std::to_string(static_cast<int>(options_.job_time_limit_s)) +
+                                           " s reached after " + result.detail + "; send a shorter clip or a smaller size";
       }
     } else {
       outcome = "succeeded";
       summary = public_summary(record->method, result.summary, model);
-      if (options_.reports) {
+      if (options_.reports && !req.contains("video")) {
         // Its report, under the same deadline (sections past it are listed as skipped). A job whose
         // report fails still succeeds: the result is what was asked for. The progress shown while
         // it is written is the report's; the progress kept is the stylization's last step.
@@ -581,6 +617,8 @@ StylizedImage Service::stylize_now(const JobRequest& request, const SyncSlot&) {
   if (method.description().capabilities.iterative)
     throw OptionError("model", "POST /v1/stylize runs one-pass methods only (a trained model); method " + request.method +
                                    " optimises, so it is a job (POST /v1/jobs)");
+  if (request.content_video)
+    throw OptionError("content", "a video is stylized as a job (POST /v1/jobs), frame by frame; POST /v1/stylize takes a photo");
   const auto start = std::chrono::steady_clock::now();
   StyleSet styles;
   for (size_t i = 0; i < request.styles.size(); ++i) {

@@ -39,6 +39,9 @@ CLI::App* add_serve_command(CLI::App& app, Context& context) {
   cmd->add_option("--http-threads", o.http_threads, "connections handled at once")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--max-upload-mb", f.max_upload_mb, "largest request body in MiB (413 beyond)")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--max-pixels", o.max_pixels, "largest input image in pixels, read from its header (413 beyond)")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--max-video-pixels", o.max_video_pixels, "largest video frame in pixels, read from the container (413 beyond)")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--max-video-frames", o.max_video_frames, "most frames of a video job")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--max-video-seconds", o.max_video_seconds, "longest video of a job")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--max-side", o.max_side, "largest output side of an optimisation job")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--max-iterations", o.max_iterations, "most iterations per scale of an optimisation job")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--job-time-limit", o.job_time_limit_s, "seconds a job may run before it fails")->capture_default_str()->check(CLI::PositiveNumber);

@@ -47,18 +47,34 @@ function formatSeconds(s) {
 
 // ---- inputs -------------------------------------------------------------------------------------
 
+// A video as content is a job over its frames: previewed as a video, no region, no live re-render.
+const isVideo = (file) => Boolean(file && file.type.startsWith('video/'));
+
 function setFile(kind, file) {
   if (!file) return;
-  if (!file.type.startsWith('image/') && file.type !== '') { showError(`${file.name} is not an image`); return; }
+  const video = kind === 'content' && isVideo(file);
+  if (!file.type.startsWith('image/') && !video && file.type !== '') {
+    showError(`${file.name} is not ${kind === 'content' ? 'an image or a video' : 'an image'}`);
+    return;
+  }
   state.files[kind] = file;
   const preview = $(`${kind}-preview`);
   if (preview.src) URL.revokeObjectURL(preview.src);
-  preview.src = URL.createObjectURL(file);
-  preview.hidden = false;
+  if (kind === 'content') {
+    const player = $('content-video');
+    if (player.src) URL.revokeObjectURL(player.src);
+    player.hidden = !video;
+    player.src = video ? URL.createObjectURL(file) : '';
+    preview.hidden = video;
+    if (!video) preview.src = URL.createObjectURL(file);
+  } else {
+    preview.src = URL.createObjectURL(file);
+    preview.hidden = false;
+  }
   showError('');
   if (kind === 'content') {
     state.live = false;  // a new photo is a new job
-    loadMaskPhoto(file);
+    if (video) { mask.photo = null; showMaskBox(); } else loadMaskPhoto(file);
   } else {
     rerender();
   }
@@ -408,6 +424,7 @@ async function jobForm() {
     form.append('style', state.files.style, state.files.style.name || 'style');
   }
   if (maskActive()) form.append('mask_1', await maskBlob(), 'mask.png');
+  if (isVideo(state.files.content)) form.append('format', 'webm');  // VP9: every browser plays it
   const defaults = state.method.defaults || {};
   for (const input of $('method-controls').querySelectorAll('[data-option]')) {
     const name = input.dataset.option;
@@ -430,7 +447,7 @@ async function submit(event) {
   try {
     const job = await (await api('/v1/jobs', { method: 'POST', body: form })).json();
     remember(job.id);
-    state.current = { id: job.id, input: URL.createObjectURL(state.files.content) };
+    state.current = { id: job.id, input: URL.createObjectURL(state.files.content), video: isVideo(state.files.content) };
     $('result-box').hidden = true;
     watch(job.id);
   } catch (e) {
@@ -446,7 +463,8 @@ function describe(job) {
     const p = job.progress;
     if (!p) return 'Starting…';
     const eta = p.eta_s != null ? `, about ${formatSeconds(p.eta_s)} left` : '';
-    return `Running ${p.stage}: step ${p.step} of ${p.total}${eta}`;
+    const unit = job.video ? 'frame' : 'step';
+    return `Running ${p.stage}: ${unit} ${p.step} of ${p.total}${eta}`;
   }
   if (job.state === 'succeeded') return `Done in ${formatSeconds(job.summary && job.summary.seconds)}`;
   return `Failed: ${job.error}`;
@@ -486,16 +504,29 @@ function watch(id) {
 
 function showResult(job) {
   const input = state.current && state.current.id === job.id ? state.current.input : job.content_url;
-  $('result-input').src = input;
-  $('result-image').src = job.result_url;
+  const video = Boolean(job.video);
+  for (const [image, player] of [['result-input', 'result-input-video'], ['result-image', 'result-video']]) {
+    $(image).hidden = video;
+    $(player).hidden = !video;
+  }
+  if (video) {
+    $('result-input-video').src = input;
+    $('result-video').src = job.result_url;
+  } else {
+    $('result-input').src = input;
+    $('result-image').src = job.result_url;
+  }
   $('download').href = job.result_url;
   $('download').setAttribute('download', `impasto-${job.id.slice(0, 8)}.${job.format === 'jpeg' ? 'jpg' : job.format}`);
-  $('report').href = job.report_url;
+  $('report').hidden = !job.report_url;
+  if (job.report_url) $('report').href = job.report_url;
   const s = job.summary || {};
-  $('result-info').textContent = s.width ? `${s.width}×${s.height}, ${formatSeconds(s.seconds)}` : '';
+  $('result-info').textContent = !s.width ? '' : video
+    ? `${s.frames} frames of ${s.width}×${s.height} in ${formatSeconds(s.seconds)}; flicker (warping error) ${Number(s.warping_error).toPrecision(3)}`
+    : `${s.width}×${s.height}, ${formatSeconds(s.seconds)}`;
   $('result-box').hidden = false;
   // The job just made from this page's inputs, by a one-pass method: its controls re-render it.
-  state.live = Boolean(state.current && state.current.id === job.id && state.method && state.method.synchronous &&
+  state.live = Boolean(!video && state.current && state.current.id === job.id && state.method && state.method.synchronous &&
                        state.method.name === job.method);
 }
 
@@ -554,9 +585,10 @@ async function renderGallery() {
       continue;
     }
     const li = document.createElement('li');
-    const img = document.createElement('img');
+    const img = document.createElement(job.video ? 'video' : 'img');
+    if (job.video) { img.muted = true; img.preload = 'metadata'; }
     img.src = job.state === 'succeeded' ? job.result_url : job.content_url;
-    img.alt = job.state;
+    if (!job.video) img.alt = job.state;
     img.addEventListener('click', () => {
       if (job.state === 'succeeded') showResult(job);
       else watch(job.id);

@@ -2,14 +2,14 @@
 // `impasto serve` on a random loopback port. A user uploads a photo and a painting, waits, and sees
 // the result beside the photo; picks one of the built-in paintings for the one-pass method (adain,
 // its built-in model: here the random-weight fixtures of the published layout), gets a result and moves the alpha slider
-// for a new one, then paints the region the style may cover; then does the same with a trained model;
-// the gallery lists the three jobs.
+// for a new one, then paints the region the style may cover; then does the same with a trained model,
+// and with a short video (played back as a video); the gallery lists the four jobs.
 //
 //   node tests/browser/web_page.test.mjs --cli build/impasto --model tests/fixtures/style_nets/transformer_w4.pth \
 //        --adain-decoder tests/fixtures/adain/decoder_w8.pth --adain-encoder tests/fixtures/weights/vgg19_normalised_w8.pth [--out DIR]
 //
 // Exit code 0 when every check passes; otherwise the first failure and 1.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,6 +61,14 @@ fs.writeFileSync(painting, png(64, 64, (x, y) => {
   const swirl = Math.sin(x / 5 + Math.cos(y / 7) * 3);
   return [20 + 30 * (swirl > 0), 40 + 60 * (swirl > 0.5), 120 + 100 * Math.abs(swirl)].map(Math.round);
 }));
+// A short clip (six frames of a scene moving left), made with the CLI from frames written here.
+const frames = path.join(work, 'frames');
+fs.mkdirSync(frames);
+for (let t = 0; t < 6; t++)
+  fs.writeFileSync(path.join(frames, `f${t}.png`), png(96, 64, (x, y) => [(x + 3 * t) % 96 < 48 ? 200 : 40, 80 + y, ((x + 3 * t) * 5) % 256]));
+const clip = path.join(work, 'clip.webm');
+const made = spawnSync(args.cli, ['stylize', '-q', '--sequence', '-c', frames, '--model', args.model, '--fps', '5', '-o', clip]);
+if (made.status !== 0) throw new Error(`making the test clip failed: ${made.stderr}`);
 const models = path.join(work, 'models');
 fs.mkdirSync(models);
 fs.copyFileSync(args.model, path.join(models, 'tiny.pth'));
@@ -228,11 +236,28 @@ try {
   await submitAndWait();
   check(await page.$eval('#result-image', (img) => img.naturalWidth) === 96, 'the model keeps the photo\'s full resolution');
 
-  // 4. The gallery remembers the three jobs, and one can be deleted.
-  await page.waitForFunction(() => document.querySelectorAll('#gallery li').length === 3);
-  check(true, 'the gallery lists the three jobs');
+  // 4. A video with the same model: a job over its frames, played back as a video.
+  await page.setInputFiles('#content-file', clip);
+  check(await page.isVisible('#content-video') && !(await page.isVisible('#content-preview')), 'the video is previewed as a video');
+  await page.click('#submit');
+  await page.waitForFunction(() => {
+    const v = document.getElementById('result-video');
+    return !document.getElementById('result-box').hidden && !v.hidden && /\/result$/.test(v.getAttribute('src') || '') &&
+      v.readyState >= 2 && v.videoWidth > 0;
+  }, null, { timeout: 180000 });
+  const played = await page.$eval('#result-video', (v) => ({ w: v.videoWidth, h: v.videoHeight, d: v.duration }));
+  check(played.w === 96 && played.h === 64 && Math.abs(played.d - 1.2) < 0.25,
+    `the stylized video plays in the page at the clip's size and length (${played.w}x${played.h}, ${played.d.toFixed(2)} s)`);
+  const info = await page.textContent('#result-info');
+  check(/^6 frames of 96×64 in .*warping error/.test(info), `the result names its frames and flicker (${info})`);
+  check(await page.isHidden('#result-image') && await page.isHidden('#report'), 'no still image and no report for a video');
+  await page.screenshot({ path: path.join(out, 'web-page-video.png'), fullPage: true });
+
+  // 5. The gallery remembers the four jobs, and one can be deleted.
+  await page.waitForFunction(() => document.querySelectorAll('#gallery li').length === 4);
+  check(true, 'the gallery lists the four jobs');
   await page.click('#gallery li:first-child button');
-  await page.waitForFunction(() => document.querySelectorAll('#gallery li').length === 2);
+  await page.waitForFunction(() => document.querySelectorAll('#gallery li').length === 3);
   check(true, 'a job is deleted from the gallery');
   await page.screenshot({ path: path.join(out, 'web-page-model.png'), fullPage: true });
 
