@@ -49,7 +49,7 @@ for clip in "${clips[@]}"; do
         flag=""
         [ "$c" = 0 ] && flag="--consistency 0"
         "$impasto" -q stylize --method "$method" --image-size "$size" -c "$clip" --frames "$n" -s "$style" -o "$video" $flag
-        "$impasto" -q eval --video "$video" --content "$clip" --style "$style" --json "${video%.mp4}.eval.json" >/dev/null
+        "$impasto" -q eval --video "$video" --content "$clip" --frames "$n" --style "$style" --json "${video%.mp4}.eval.json" >/dev/null
         row+=("$(/usr/bin/python3 - "${video%.mp4}.json" "${video%.mp4}.eval.json" <<'EOF'
 import json, sys
 run, ev = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))

@@ -516,3 +516,35 @@ TEST(VideoStylize, TheCommandLineKeepsTheSoundAndEvalReportsTheFlicker) {
   test::expect_cli_failure("stylize --method adain -c " + dir + "/broken.mp4 -s " + dir + "/painting.png -o " + dir + "/y.mp4",
                            "broken.mp4");
 }
+
+TEST(VideoStylize, AFolderOfMasksGivesEachFrameItsRegion) {
+  const std::string dir = test::temp_dir("video_masks");
+  write_clip(dir + "/static.mkv", 4, 48, 64, 0, 0, 25, "ffv1");
+  fs::create_directories(dir + "/masks");
+  for (int t = 0; t < 4; ++t) {
+    // Frames 1-2: the style on the left half; frames 3-4: on the right half.
+    at::Tensor m = torch::zeros({1, 3, 48, 64});
+    m.narrow(3, t < 2 ? 0 : 32, 32).fill_(1.0);
+    write_image(dir + "/masks/m" + std::to_string(t) + ".png", m);
+  }
+  VideoStylizeJob job = adain_video_job(dir, dir + "/static.mkv", dir + "/out");
+  job.frame.masks = {dir + "/masks"};
+  job.consistency = 0;
+  ASSERT_EQ(run_stylize_video(job, {}).frames, 4);
+  const at::Tensor photo = scene_frame(0, 48, 64, 0, 0);
+  auto change = [&](int frame, int64_t x0) {
+    char name[64];
+    std::snprintf(name, sizeof name, "/out/frame_%06d.png", frame);
+    return (read_image(dir + name).rgb - photo).abs().narrow(3, x0 + 4, 24).mean().item<double>();
+  };
+  EXPECT_GT(change(1, 0), 0.05);
+  EXPECT_LT(change(1, 32), 0.02);
+  EXPECT_LT(change(4, 0), 0.02);
+  EXPECT_GT(change(4, 32), 0.05);
+  // Fewer masks than frames: an error naming the folder.
+  job.frames = 0;
+  fs::remove(dir + "/masks/m3.png");
+  job.frame.output = dir + "/out2";
+  const std::string message = test::expect_error<OptionError>([&] { run_stylize_video(job, {}); });
+  EXPECT_NE(message.find(dir + "/masks has 3 masks"), std::string::npos) << message;
+}

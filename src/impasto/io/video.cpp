@@ -14,6 +14,7 @@ extern "C" {
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <mutex>
@@ -45,7 +46,7 @@ std::string lower_extension(const std::string& path_or_extension) {
 
 // Demuxers a clip may be read with: containers of recorded video. Playlists and concatenation
 // (hls, concat), image sequences and raw devices are left out: they open other files or URLs.
-constexpr const char* kDemuxers = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts,mpeg,ogg,flv,asf,gif";
+constexpr const char* kDemuxers = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts,mpeg,ogg,flv,asf";
 
 struct FormatInput {
   AVFormatContext* context = nullptr;
@@ -186,8 +187,6 @@ bool is_video_file(const std::string& path) {
   const int rc = avformat_open_input(&input.context, path.c_str(), nullptr, &options);
   av_dict_free(&options);
   if (rc < 0) return false;
-  // An animated GIF is a video to FFmpeg but an image to the rest of impasto.
-  if (input.context->iformat && std::string(input.context->iformat->name) == "gif") return false;
   for (unsigned i = 0; i < input.context->nb_streams; ++i)
     if (input.context->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO) return true;
   return avformat_find_stream_info(input.context, nullptr) >= 0 &&
@@ -200,6 +199,81 @@ VideoInfo probe_video(const std::string& path, const VideoLimits& limits) {
   const int video = find_video_stream(path, input.context);
   const int audio = av_find_best_stream(input.context, AVMEDIA_TYPE_AUDIO, -1, video, nullptr, 0);
   return describe(path, input.context, video, audio >= 0 ? audio : -1, limits);
+}
+
+namespace {
+
+// Bytes in memory as an FFmpeg input (read and seek callbacks over the buffer).
+struct MemoryInput {
+  const std::string* bytes = nullptr;
+  int64_t position = 0;
+
+  static int read(void* opaque, uint8_t* buffer, int size) {
+    auto* m = static_cast<MemoryInput*>(opaque);
+    const int64_t left = static_cast<int64_t>(m->bytes->size()) - m->position;
+    if (left <= 0) return AVERROR_EOF;
+    const int n = static_cast<int>(std::min<int64_t>(left, size));
+    std::memcpy(buffer, m->bytes->data() + m->position, static_cast<size_t>(n));
+    m->position += n;
+    return n;
+  }
+  static int64_t seek(void* opaque, int64_t offset, int whence) {
+    auto* m = static_cast<MemoryInput*>(opaque);
+    const int64_t size = static_cast<int64_t>(m->bytes->size());
+    if (whence == AVSEEK_SIZE) return size;
+    int64_t target = offset;
+    if ((whence & 3) == SEEK_CUR) target = m->position + offset;
+    else if ((whence & 3) == SEEK_END) target = size + offset;
+    if (target < 0 || target > size) return AVERROR(EINVAL);
+    m->position = target;
+    return target;
+  }
+};
+
+}  // namespace
+
+VideoInfo probe_video_bytes(const std::string& bytes, const std::string& source, const VideoLimits& limits) {
+  quiet_ffmpeg();
+  if (bytes.empty()) throw FormatError(source, "empty upload");
+  MemoryInput memory{&bytes, 0};
+  constexpr int kBuffer = 64 * 1024;
+  auto* buffer = static_cast<uint8_t*>(av_malloc(kBuffer));
+  AVIOContext* io = avio_alloc_context(buffer, kBuffer, 0, &memory, &MemoryInput::read, nullptr, &MemoryInput::seek);
+  if (!io) {
+    av_free(buffer);
+    throw FormatError(source, "out of memory reading the video");
+  }
+  FormatInput input;
+  input.context = avformat_alloc_context();
+  input.context->pb = io;
+  input.context->flags |= AVFMT_FLAG_CUSTOM_IO;
+  AVDictionary* options = nullptr;
+  av_dict_set(&options, "format_whitelist", kDemuxers, 0);
+  int rc = avformat_open_input(&input.context, nullptr, nullptr, &options);
+  av_dict_free(&options);
+  auto free_io = [&] {
+    av_freep(&io->buffer);
+    avio_context_free(&io);
+  };
+  if (rc < 0) {  // avformat_open_input freed the context, not our I/O
+    free_io();
+    throw FormatError(source, rc == AVERROR_EOF ? "has no frames: the data ends before any video (empty or truncated)"
+                                                : "not a video FFmpeg can read (" + av_error_text(rc) + ")");
+  }
+  try {
+    rc = avformat_find_stream_info(input.context, nullptr);
+    if (rc < 0) throw FormatError(source, "damaged video header (" + av_error_text(rc) + ")");
+    const int video = find_video_stream(source, input.context);
+    const int audio = av_find_best_stream(input.context, AVMEDIA_TYPE_AUDIO, -1, video, nullptr, 0);
+    VideoInfo info = describe(source, input.context, video, audio >= 0 ? audio : -1, limits);
+    avformat_close_input(&input.context);
+    free_io();
+    return info;
+  } catch (...) {
+    avformat_close_input(&input.context);
+    free_io();
+    throw;
+  }
 }
 
 // ---- reading ----------------------------------------------------------------------------------------
@@ -339,6 +413,18 @@ bool VideoReader::next(VideoFrame& out) {
       av_frame_unref(s.frame.frame);
       continue;
     }
+    // The header's promises hold for the data too: a stream that changes to larger frames, or runs
+    // on past the frames or seconds its header states, is stopped at the limit.
+    const VideoLimits& limits = s.options.limits;
+    const int64_t pixels = static_cast<int64_t>(s.frame.frame->width) * s.frame.frame->height;
+    if (pixels > limits.max_pixels)
+      throw LimitError(s.path, "frame " + std::to_string(s.decoded) + " has " + std::to_string(pixels) +
+                                   " pixels, over the limit of " + std::to_string(limits.max_pixels));
+    if (limits.max_frames > 0 && s.decoded > limits.max_frames)
+      throw LimitError(s.path, "more than " + std::to_string(limits.max_frames) + " frames (the header said " +
+                                   std::to_string(s.info.frames) + ")");
+    if (limits.max_seconds > 0 && s.time_of(s.frame.frame) > limits.max_seconds)
+      throw LimitError(s.path, "runs past the limit of " + std::to_string(static_cast<int>(limits.max_seconds)) + " s");
     out.rgb = s.picture();
     out.index = s.returned++;
     out.time_s = s.time_of(s.frame.frame);

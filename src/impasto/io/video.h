@@ -51,6 +51,9 @@ bool is_video_file(const std::string& path);
 // stream, damaged header), LimitError (over `limits`).
 VideoInfo probe_video(const std::string& path, const VideoLimits& limits = {});
 
+// The same for a video held in memory (an upload), read through FFmpeg from the bytes themselves.
+VideoInfo probe_video_bytes(const std::string& bytes, const std::string& source, const VideoLimits& limits = {});
+
 struct VideoFrame {
   at::Tensor rgb;     // [1,3,H,W] float32 in [0,1], upright
   int64_t index = 0;  // 0-based among the frames returned

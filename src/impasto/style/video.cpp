@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "impasto/core/error.h"
+#include "impasto/io/image_folder.h"
 #include "impasto/io/image_ops.h"
 #include "impasto/io/text_file.h"
 #include "impasto/losses/temporal.h"
@@ -117,7 +118,35 @@ VideoStylizeResult run_stylize_video(const VideoStylizeJob& job, const Callbacks
   FrameSink sink(job, source);
   ImageReadOptions read_options;
   read_options.max_pixels = fj.max_pixels;
-  auto session = method.open(fj.options, read_style_set(fj, read_options), fj.cache);
+  // Masks: one image per style for every frame, or a folder per style with a mask per frame (in name
+  // order, the first for the first frame taken); then each frame opens its session with its masks
+  // (networks through the cache, so only the styles are encoded again).
+  std::vector<std::vector<std::string>> frame_masks(fj.masks.size());
+  StylizeJob shared = fj;
+  bool masks_per_frame = false;
+  for (size_t i = 0; i < fj.masks.size(); ++i) {
+    std::error_code ec;
+    if (fj.masks[i].empty() || !fs::is_directory(fj.masks[i], ec)) continue;
+    for (const auto& file : list_image_files(fj.masks[i], /*recursive=*/false, "masks"))
+      frame_masks[i].push_back((fs::path(fj.masks[i]) / file).string());
+    shared.masks[i].clear();
+    masks_per_frame = true;
+  }
+  ResourceCache local_cache;
+  ResourceCache* cache = fj.cache ? fj.cache : &local_cache;
+  const StyleSet styles = read_style_set(shared, read_options);
+  std::unique_ptr<Session> session = method.open(fj.options, styles, cache);
+  auto open_for_frame = [&](int64_t k) {
+    StyleSet set = styles;
+    for (size_t i = 0; i < frame_masks.size(); ++i) {
+      if (frame_masks[i].empty()) continue;
+      if (k >= static_cast<int64_t>(frame_masks[i].size()))
+        throw OptionError("masks", fj.masks[i] + " has " + std::to_string(frame_masks[i].size()) + " masks, fewer than the frames (" +
+                                       std::to_string(k + 1) + " so far)");
+      set.styles[i].mask = to_single_channel(read_image(frame_masks[i][static_cast<size_t>(k)], read_options).rgb);
+    }
+    session = method.open(fj.options, set, cache);
+  };
   const bool guided = description.capabilities.temporal;
   const bool consistent = job.consistency > 0;
 
@@ -136,6 +165,7 @@ VideoStylizeResult run_stylize_video(const VideoStylizeJob& job, const Callbacks
     const auto t_frame = std::chrono::steady_clock::now();
     VideoFrameRecord record;
     record.index = frame.index;
+    if (masks_per_frame) open_for_frame(frame.index);
     // The flows at the output size, from the previous frame (the output size is the first result's).
     std::optional<FlowPair> backward_pair, forward_pair;
     at::Tensor input;

@@ -29,8 +29,8 @@
 namespace impasto {
 
 struct VideoStylizeJob {
-  // What each frame gets: method, options, styles, weights, masks (one image per style at the
-  // frame's size), cache. Its content is the video (or frame folder) and its output the video (or
+  // What each frame gets: method, options, styles, weights, masks (per style: one image at the
+  // frame's size for every frame, or a folder of them, one per frame in name order), cache. Its content is the video (or frame folder) and its output the video (or
   // folder); the image-only fields (content_bytes, write_output, format, save_every) are not used.
   StylizeJob frame;
   int64_t start = 0;           // first frame (0-based)
