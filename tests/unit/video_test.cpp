@@ -8,6 +8,7 @@ extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/channel_layout.h>
+#include <libavutil/display.h>
 #include <libswscale/swscale.h>
 }
 
@@ -62,8 +63,9 @@ void write_clip(const std::string& path, int64_t frames, int64_t h, int64_t w, d
 }
 
 // A Matroska clip with MPEG-4 video and a PCM audio track (a 440 Hz tone), written with FFmpeg's
-// libraries directly: what a camera gives, with sound.
-void write_clip_with_audio(const std::string& path, int64_t frames, int64_t h, int64_t w, int fps) {
+// libraries directly: what a camera gives, with sound. With a display rotation: an MP4 without sound
+// whose frames are stored sideways (MP4 holds the display matrix; it cannot hold PCM).
+void write_clip_with_audio(const std::string& path, int64_t frames, int64_t h, int64_t w, int fps, double display_rotation = 0) {
   AVFormatContext* out = nullptr;
   ASSERT_GE(avformat_alloc_output_context2(&out, nullptr, nullptr, path.c_str()), 0);
   const AVCodec* vcodec = avcodec_find_encoder_by_name("mpeg4");
@@ -85,9 +87,19 @@ void write_clip_with_audio(const std::string& path, int64_t frames, int64_t h, i
   AVStream* vs = avformat_new_stream(out, nullptr);
   avcodec_parameters_from_context(vs->codecpar, venc);
   vs->time_base = venc->time_base;
-  AVStream* as = avformat_new_stream(out, nullptr);
-  avcodec_parameters_from_context(as->codecpar, aenc);
-  as->time_base = aenc->time_base;
+  // As a phone filming upright stores its sideways frames: a display matrix (av_display_rotation_set
+  // takes degrees clockwise; ffprobe then reports the matrix's rotation as minus that).
+  if (display_rotation != 0) {
+    uint8_t* matrix = av_stream_new_side_data(vs, AV_PKT_DATA_DISPLAYMATRIX, sizeof(int32_t) * 9);
+    av_display_rotation_set(reinterpret_cast<int32_t*>(matrix), display_rotation);
+  }
+  const bool sound = display_rotation == 0;
+  AVStream* as = nullptr;
+  if (sound) {
+    as = avformat_new_stream(out, nullptr);
+    avcodec_parameters_from_context(as->codecpar, aenc);
+    as->time_base = aenc->time_base;
+  }
   ASSERT_GE(avio_open(&out->pb, path.c_str(), AVIO_FLAG_WRITE), 0);
   ASSERT_GE(avformat_write_header(out, nullptr), 0);
   AVPacket* pkt = av_packet_alloc();
@@ -126,13 +138,17 @@ void write_clip_with_audio(const std::string& path, int64_t frames, int64_t h, i
     for (int i = 0; i < samples_per_frame; ++i)
       samples[i] = static_cast<int16_t>(8000 * std::sin(2 * M_PI * 440 * (t * samples_per_frame + i) / 8000.0));
     af->pts = t * samples_per_frame;
-    avcodec_send_frame(aenc, af);
-    drain(aenc, as);
+    if (sound) {
+      avcodec_send_frame(aenc, af);
+      drain(aenc, as);
+    }
   }
   avcodec_send_frame(venc, nullptr);
   drain(venc, vs);
-  avcodec_send_frame(aenc, nullptr);
-  drain(aenc, as);
+  if (sound) {
+    avcodec_send_frame(aenc, nullptr);
+    drain(aenc, as);
+  }
   av_write_trailer(out);
   avio_closep(&out->pb);
   av_frame_free(&vf);
@@ -202,6 +218,25 @@ TEST(VideoFiles, ATwoSecondClipKeepsItsFramesRateAndSize) {
     EXPECT_LT(error / n, 0.06) << ext << ": lossy, but the same pictures";
     EXPECT_FALSE(fs::exists(path + ".tmp"));
   }
+}
+
+TEST(VideoFiles, FramesFilmedSidewaysAreTurnedUpright) {
+  // Stored 64x48, shown after a quarter turn clockwise (what ffprobe reports as rotation -90).
+  const std::string dir = test::temp_dir("video_rotation");
+  write_clip_with_audio(dir + "/phone.mp4", 3, 48, 64, 25, 90);
+  const VideoInfo info = probe_video(dir + "/phone.mp4");
+  EXPECT_EQ(info.rotation, 90);
+  EXPECT_EQ(info.width, 48);
+  EXPECT_EQ(info.height, 64);
+  VideoReader reader(dir + "/phone.mp4");
+  VideoFrame f;
+  ASSERT_TRUE(reader.next(f));
+  ASSERT_EQ(f.rgb.sizes(), (std::vector<int64_t>{1, 3, 64, 48}));
+  const at::Tensor stored = scene_frame(0, 48, 64, 1.0, 0);
+  const double clockwise = (f.rgb - torch::rot90(stored, -1, {2, 3})).abs().mean().item<double>();
+  const double counter = (f.rgb - torch::rot90(stored, 1, {2, 3})).abs().mean().item<double>();
+  EXPECT_LT(clockwise, 0.05);
+  EXPECT_GT(counter, 2 * clockwise);
 }
 
 TEST(VideoFiles, OddSizesAreWrittenExactly) {
