@@ -312,6 +312,23 @@ JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerO
                                                                     ", but " + std::to_string(styles.size()) + " style image(s) were sent");
   }
 
+  // The images' headers first: the request's pixels together are bounded before anything is decoded
+  // (small files can promise large pictures: a flat 16 MP PNG is a few kilobytes).
+  {
+    int64_t total = 0;
+    auto add = [&](const FormField* f, const std::string& role) {
+      if (!f || f->content.empty()) return;
+      const std::vector<uint8_t> bytes(f->content.begin(), f->content.end());
+      const ImageHeader h = probe_image(bytes, role + (f->filename.empty() ? "" : " '" + excerpt(f->filename) + "'"));
+      total += h.width * h.height;
+    };
+    if (!video) add(content, "content image");
+    for (size_t i = 0; i < styles.size(); ++i) add(styles[i], "style image " + std::to_string(i + 1));
+    for (size_t i = 0; i < masks.size(); ++i) add(masks[i], "mask " + std::to_string(i + 1));
+    if (total > limits.max_request_pixels)
+      throw LimitError("request", "its images have " + std::to_string(total) + " pixels together, over this server's limit of " +
+                                      std::to_string(limits.max_request_pixels) + "; send fewer or smaller images");
+  }
   if (video) {
     VideoLimits video_limits;
     video_limits.max_pixels = limits.max_video_pixels;

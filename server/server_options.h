@@ -26,6 +26,9 @@ struct ServerOptions {
 
   int64_t max_upload_bytes = 32ll << 20;  // whole request body
   int64_t max_pixels = 16'000'000;         // per input image, read from its header before decoding
+  // All the images of one request together (photo, styles, masks), from their headers before any is
+  // decoded: decoded images take 12 bytes a pixel, and a request may carry 33 images.
+  int64_t max_request_pixels = 40'000'000;
   // Video jobs (a video as content), checked from the container's header before anything is decoded:
   // pixels per frame, frames and seconds. Every frame costs a stylization: these bound a job's work.
   int64_t max_video_pixels = 1'000'000;

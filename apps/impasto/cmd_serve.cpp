@@ -39,6 +39,7 @@ CLI::App* add_serve_command(CLI::App& app, Context& context) {
   cmd->add_option("--http-threads", o.http_threads, "connections handled at once")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--max-upload-mb", f.max_upload_mb, "largest request body in MiB (413 beyond)")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--max-pixels", o.max_pixels, "largest input image in pixels, read from its header (413 beyond)")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--max-request-pixels", o.max_request_pixels, "all the images of one request together, from their headers (413 beyond)")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--max-video-pixels", o.max_video_pixels, "largest video frame in pixels, read from the container (413 beyond)")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--max-video-frames", o.max_video_frames, "most frames of a video job")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--max-video-seconds", o.max_video_seconds, "longest video of a job")->capture_default_str()->check(CLI::PositiveNumber);

@@ -1,6 +1,10 @@
 // The service's parts on their own: request parsing, the job database, keys and rate limits.
 #include <gtest/gtest.h>
 
+#include <torch/torch.h>
+
+#include "impasto/core/error.h"
+#include "impasto/io/image.h"
 #include "server/api_keys.h"
 #include "server/job_request.h"
 #include "server/job_store.h"
@@ -61,6 +65,21 @@ TEST(JobRequest, LimitsAndMistakesNameTheField) {
   const auto r = server::parse_job_request(fields({}), limits);
   EXPECT_EQ(r.options["iterations"], 50);
   EXPECT_EQ(r.options["image_size"], 256);
+}
+
+TEST(JobRequest, TheImagesOfARequestShareOnePixelBudgetCheckedFromTheirHeaders) {
+  // A flat 3000x3000 picture compresses to almost nothing; cut short, it cannot even be decoded: the
+  // refusal must come from the headers alone.
+  const auto encoded = encode_image(torch::zeros({1, 3, 3000, 3000}), ".png");
+  const std::string promise(encoded.begin(), encoded.begin() + encoded.size() / 2);
+  server::ServerOptions limits;  // 16 MP an image, 40 MP a request
+  std::vector<FormField> f = fields({}, /*with_style=*/false);
+  for (int i = 0; i < 5; ++i) f.push_back(FormField{"style", "big.png", "image/png", promise});
+  const std::string message = expect_error<LimitError>([&] { server::parse_job_request(f, limits); });
+  EXPECT_NE(message.find("45000600 pixels together"), std::string::npos) << message;
+  // Four of them fit the budget, and then the cut file is found.
+  f.pop_back();
+  EXPECT_THROW(server::parse_job_request(f, limits), FormatError);
 }
 
 TEST(JobStore, RecoveryRequeuesInterruptedJobsAndGivesUpOnRepeatOffenders) {

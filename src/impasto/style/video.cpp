@@ -218,8 +218,9 @@ VideoStylizeResult run_stylize_video(const VideoStylizeJob& job, const Callbacks
     previous_input = input;
     previous_output = output;
     record.seconds = seconds_since(t_frame);
+    record.steps = stylized.steps;
     result.records.push_back(record);
-    frame_summaries.push_back(Json{{"index", record.index}, {"seconds", record.seconds},
+    frame_summaries.push_back(Json{{"index", record.index}, {"seconds", record.seconds}, {"steps", record.steps},
                                    {"reliable_fraction", record.reliable_fraction}, {"scene_cut", record.scene_cut},
                                    {"warping_error", record.warping_error >= 0 ? Json(record.warping_error) : Json()},
                                    {"detail", stylized.detail}});

@@ -49,6 +49,7 @@ struct VideoStylizeJob {
 struct VideoFrameRecord {
   int64_t index = 0;
   double seconds = 0;            // stylizing this frame
+  int64_t steps = 0;             // iterative methods: steps the frame took (at its last level)
   double reliable_fraction = 1;  // of the flow from the previous frame (1 for the first)
   bool scene_cut = false;
   double warping_error = -1;     // of this frame and the previous one (-1: first frame or a cut)
