@@ -585,3 +585,19 @@ TEST(VideoStylize, AFolderOfMasksGivesEachFrameItsRegion) {
   const std::string message = test::expect_error<OptionError>([&] { run_stylize_video(job, {}); });
   EXPECT_NE(message.find(dir + "/masks has 3 masks"), std::string::npos) << message;
 }
+
+TEST(VideoStylize, AStopLeavesAPlayableVideoOfTheFramesDone) {
+  const std::string dir = test::temp_dir("video_stop");
+  write_clip(dir + "/clip.mkv", 10, 48, 64, 1.0, 2.0, 25, "ffv1");
+  VideoStylizeJob job = adain_video_job(dir, dir + "/clip.mkv", dir + "/out.mp4");
+  int64_t frames_seen = 0;
+  Callbacks callbacks;
+  callbacks.progress = [&](const ProgressEvent& e) { frames_seen = e.step; };
+  callbacks.should_stop = [&] { return frames_seen >= 3; };  // as Ctrl-C after the third frame
+  const VideoStylizeResult r = run_stylize_video(job, callbacks);
+  EXPECT_TRUE(r.stopped_early);
+  EXPECT_EQ(r.frames, 3);
+  EXPECT_EQ(count_frames(dir + "/out.mp4"), 3);
+  EXPECT_NEAR(probe_video(dir + "/out.mp4").fps(), 25.0, 1e-9);
+  EXPECT_FALSE(fs::exists(dir + "/out.mp4.tmp"));
+}
