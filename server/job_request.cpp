@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <optional>
 #include <set>
 
 #include "impasto/core/error.h"
@@ -98,29 +100,30 @@ std::vector<double> parse_blend_weights(const std::string& text) {
 
 std::string number_text(double v) { return std::to_string(static_cast<int64_t>(v)); }
 
-// Whether an upload is a video rather than an image: not an image by its header, and a container
-// with a video stream by FFmpeg's probe (errors about the video itself come later, from the probe
-// with the limits).
-bool content_is_video(const FormField& field) {
+// Whether an upload is a video rather than an image: one of the common containers by its
+// signature (so that a damaged one is reported as a video), or not an image by its header and a
+// container with a video stream by FFmpeg's probe. `header` gets what the probe read (read once;
+// the limits are checked later), and stays empty for a damaged video, whose errors come later.
+bool content_is_video(const FormField& field, std::optional<VideoInfo>& header) {
   const std::string& b = field.content;
   if (b.empty()) return false;
-  // The common containers by their signatures, so that a damaged one is reported as a video.
-  if ((b.size() >= 8 && b.compare(4, 4, "ftyp") == 0) || b.rfind("\x1a\x45\xdf\xa3", 0) == 0 ||
-      (b.size() >= 12 && b.rfind("RIFF", 0) == 0 && b.compare(8, 4, "AVI ") == 0))
-    return true;
-  const std::vector<uint8_t> head(field.content.begin(), field.content.begin() + std::min<size_t>(field.content.size(), 64 * 1024));
-  try {
-    probe_image(head, "content");
-    return false;
-  } catch (const Error&) {
+  const bool signature = (b.size() >= 8 && b.compare(4, 4, "ftyp") == 0) || b.rfind("\x1a\x45\xdf\xa3", 0) == 0 ||
+                         (b.size() >= 12 && b.rfind("RIFF", 0) == 0 && b.compare(8, 4, "AVI ") == 0);
+  if (!signature) {
+    const std::vector<uint8_t> head(b.begin(), b.begin() + std::min<size_t>(b.size(), 64 * 1024));
+    try {
+      probe_image(head, "content");
+      return false;
+    } catch (const Error&) {
+    }
   }
+  VideoLimits unlimited;
+  unlimited.max_pixels = std::numeric_limits<int64_t>::max();
   try {
-    probe_video_bytes(field.content, "content");
-    return true;
-  } catch (const LimitError&) {
+    header = probe_video_bytes(b, "content", unlimited);
     return true;
   } catch (const Error&) {
-    return false;
+    return signature;
   }
 }
 
@@ -280,7 +283,8 @@ JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerO
 
   if (!content) throw OptionError("content", "no content image: send the photo as the file field 'content'");
   // A video as content: recognised by its bytes (an image's header comes first).
-  const bool video = content_is_video(*content);
+  std::optional<VideoInfo> video_header;
+  const bool video = content_is_video(*content, video_header);
   if (video) {
     if (!format_given) r.format = "mp4";
     if (r.format != "mp4" && r.format != "webm")
@@ -335,7 +339,8 @@ JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerO
     video_limits.max_frames = limits.max_video_frames;
     video_limits.max_seconds = limits.max_video_seconds;
     const std::string source = "content video" + (content->filename.empty() ? "" : " '" + excerpt(content->filename) + "'");
-    r.content_video = probe_video_bytes(content->content, source, video_limits);
+    r.content_video = video_header ? *video_header : probe_video_bytes(content->content, source, video_limits);
+    check_video_limits(*r.content_video, video_limits, source);
     r.content.filename = content->filename;
     r.content.bytes = content->content;
     r.content.format = video_extension(r.content_video->container);

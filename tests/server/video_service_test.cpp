@@ -13,6 +13,7 @@
 #include "impasto/io/video.h"
 #include "server_support.h"
 #include "test_support.h"
+#include "video_support.h"
 
 using namespace impasto;
 using namespace impasto::test;
@@ -39,11 +40,7 @@ std::string clip_bytes(const std::string& dir, int64_t frames, int64_t h = 48, i
 int64_t frames_in(const std::string& bytes, const std::string& dir) {
   const std::string path = dir + "/result.mp4";
   std::ofstream(path, std::ios::binary) << bytes;
-  VideoReader reader(path);
-  VideoFrame f;
-  int64_t n = 0;
-  while (reader.next(f)) ++n;
-  return n;
+  return count_frames(path);
 }
 
 }  // namespace

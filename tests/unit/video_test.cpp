@@ -25,8 +25,10 @@ extern "C" {
 #include "impasto/metrics/video_metrics.h"
 #include "impasto/style/video.h"
 #include "test_support.h"
+#include "video_support.h"
 
 using namespace impasto;
+using test::count_frames;
 namespace fs = std::filesystem;
 
 namespace {
@@ -180,14 +182,6 @@ double audio_seconds(const std::string& path, std::string* codec = nullptr) {
   }
   avformat_close_input(&in);
   return seconds;
-}
-
-int64_t count_frames(const std::string& path) {
-  VideoReader reader(path);
-  VideoFrame f;
-  int64_t n = 0;
-  while (reader.next(f)) ++n;
-  return n;
 }
 
 }  // namespace

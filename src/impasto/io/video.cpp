@@ -143,17 +143,7 @@ VideoInfo describe(const std::string& path, AVFormatContext* context, int video_
     const AVCodecDescriptor* audio = avcodec_descriptor_get(context->streams[audio_stream]->codecpar->codec_id);
     info.audio_codec = audio ? audio->name : "unknown";
   }
-  const int64_t pixels = info.width * info.height;
-  if (pixels > limits.max_pixels)
-    throw LimitError(path, "frames of " + std::to_string(info.width) + "x" + std::to_string(info.height) + " = " +
-                               std::to_string(pixels) + " pixels, over the limit of " + std::to_string(limits.max_pixels));
-  if (limits.max_frames > 0 && info.frames > limits.max_frames)
-    throw LimitError(path, std::to_string(info.frames) + " frames, over the limit of " + std::to_string(limits.max_frames));
-  if (limits.max_seconds > 0 && info.duration_s > limits.max_seconds) {
-    char text[160];
-    std::snprintf(text, sizeof text, "%.1f s long, over the limit of %.1f s", info.duration_s, limits.max_seconds);
-    throw LimitError(path, text);
-  }
+  check_video_limits(info, limits, path);
   return info;
 }
 
@@ -170,6 +160,29 @@ at::Tensor rgb24_to_tensor(const uint8_t* data, int line_size, int width, int he
 }
 
 }  // namespace
+
+void check_video_limits(const VideoInfo& info, const VideoLimits& limits, const std::string& source) {
+  const int64_t pixels = info.width * info.height;
+  if (pixels > limits.max_pixels)
+    throw LimitError(source, "frames of " + std::to_string(info.width) + "x" + std::to_string(info.height) + " = " +
+                                 std::to_string(pixels) + " pixels, over the limit of " + std::to_string(limits.max_pixels));
+  if (limits.max_frames > 0 && info.frames > limits.max_frames)
+    throw LimitError(source, std::to_string(info.frames) + " frames, over the limit of " + std::to_string(limits.max_frames));
+  if (limits.max_seconds > 0 && info.duration_s > limits.max_seconds) {
+    char text[160];
+    std::snprintf(text, sizeof text, "%.1f s long, over the limit of %.1f s", info.duration_s, limits.max_seconds);
+    throw LimitError(source, text);
+  }
+}
+
+void check_video_output_path(const std::string& path) {
+  if (!known_video_extension(path))
+    throw FileError(path, "unknown video extension (use .mp4, .mov, .mkv, .webm, .avi or .m4v)");
+  std::error_code ec;
+  const fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty() && !fs::is_directory(parent, ec)) throw FileError(path, "the folder " + parent.string() + " does not exist");
+  if (fs::is_directory(path, ec)) throw FileError(path, "is a folder");
+}
 
 bool known_video_extension(const std::string& path_or_extension) {
   const std::string ext = lower_extension(path_or_extension);
@@ -302,6 +315,14 @@ struct VideoReader::State {
   ~State() {
     sws_freeContext(scaler);
     for (AVPacket* p : audio) av_packet_free(&p);
+  }
+
+  // An audio packet's presentation time from the audio stream's start (`otherwise` without one).
+  double audio_time(const AVPacket* p, double otherwise) const {
+    if (p->pts == AV_NOPTS_VALUE) return otherwise;
+    const AVStream* in = input.context->streams[audio_stream];
+    const int64_t start = in->start_time == AV_NOPTS_VALUE ? 0 : in->start_time;
+    return static_cast<double>(p->pts - start) * av_q2d(in->time_base);
   }
 
   // The next decoded picture into `frame`; false at the end.
@@ -487,7 +508,7 @@ struct VideoWriter::State {
     const double span_start = std::max(0.0, src.span_start_s);
     while (!src.audio.empty()) {
       AVPacket* p = src.audio.front();
-      const double t = p->pts == AV_NOPTS_VALUE ? span_start : (p->pts - in_start) * av_q2d(in->time_base);
+      const double t = src.audio_time(p, span_start);
       if (!all && t >= until_s) break;  // later audio waits for later frames
       src.audio.pop_front();
       if (t >= span_start - 1e-6 && t < until_s) {
@@ -539,12 +560,7 @@ VideoWriter::VideoWriter(const std::string& path, const VideoWriteOptions& optio
   State& s = *state_;
   s.path = path;
   s.options = options;
-  if (!known_video_extension(path))
-    throw FileError(path, "unknown video extension (use .mp4, .mov, .mkv, .webm, .avi or .m4v)");
-  std::error_code ec;
-  const fs::path parent = fs::path(path).parent_path();
-  if (!parent.empty() && !fs::is_directory(parent, ec)) throw FileError(path, "the folder " + parent.string() + " does not exist");
-  if (fs::is_directory(path, ec)) throw FileError(path, "is a folder");
+  check_video_output_path(path);
   if (options.width <= 0 || options.height <= 0) throw FormatError(path, "frames need a size");
   if (options.fps_num <= 0 || options.fps_den <= 0) throw OptionError("fps", "the frame rate must be positive");
   s.temporary = path + ".tmp";
@@ -679,11 +695,7 @@ void VideoWriter::close() {
     VideoReader::State& src = *s.audio_source->state_;
     const double until = src.span_end_s;
     while (!src.input_done) {
-      const double last = src.audio.empty() ? -1 : [&] {
-        const AVStream* in = src.input.context->streams[src.audio_stream];
-        const int64_t start = in->start_time == AV_NOPTS_VALUE ? 0 : in->start_time;
-        return (src.audio.back()->pts - start) * av_q2d(in->time_base);
-      }();
+      const double last = src.audio.empty() ? -1 : src.audio_time(src.audio.back(), -1);
       if (last >= until) break;
       const int rc = av_read_frame(src.input.context, src.packet.packet);
       if (rc < 0) break;

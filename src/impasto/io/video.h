@@ -51,6 +51,9 @@ bool is_video_file(const std::string& path);
 // stream, damaged header), LimitError (over `limits`).
 VideoInfo probe_video(const std::string& path, const VideoLimits& limits = {});
 
+// LimitError naming `source` when a header is over `limits` (what the probes check).
+void check_video_limits(const VideoInfo& info, const VideoLimits& limits, const std::string& source);
+
 // The same for a video held in memory (an upload), read through FFmpeg from the bytes themselves.
 VideoInfo probe_video_bytes(const std::string& bytes, const std::string& source, const VideoLimits& limits = {});
 
@@ -88,6 +91,10 @@ class VideoReader {
   struct State;
   std::unique_ptr<State> state_;
 };
+
+// The checks VideoWriter makes before encoding, for failing early (before a long job): a known
+// extension, an existing parent folder, not a folder itself. FileError otherwise.
+void check_video_output_path(const std::string& path);
 
 struct VideoWriteOptions {
   int64_t width = 0, height = 0;  // every frame's size

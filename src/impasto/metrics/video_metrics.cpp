@@ -28,6 +28,7 @@ VideoEvaluation evaluate_video(const VideoEvaluationOptions& o, const Callbacks&
   Backbone backbone;
   PerceptualDistanceOptions dist_options;
   std::map<std::string, at::Tensor> target_grams;
+  std::set<std::string> taps, content_taps;  // the output's layers (style and content), the input's
   LossNormalisation norm = LossNormalisation::energy;
   if (distances) {
     ImageReadOptions image_read;
@@ -39,6 +40,9 @@ VideoEvaluation evaluate_video(const VideoEvaluationOptions& o, const Callbacks&
     dist_options = resolve_distance_options(*backbone, o.distances);
     norm = parse_normalisation(dist_options.normalisation);
     target_grams = style_grams(*backbone, style, dist_options.style_layers);
+    for (const auto& [name, w] : dist_options.content_layers) content_taps.insert(name);
+    taps = content_taps;
+    for (const auto& [name, w] : dist_options.style_layers) taps.insert(name);
   }
 
   VideoEvaluation out;
@@ -71,16 +75,8 @@ VideoEvaluation evaluate_video(const VideoEvaluationOptions& o, const Callbacks&
     m.index = out.frames;
     if (distances) {
       torch::NoGradGuard no_grad;
-      std::set<std::string> taps;
-      for (const auto& [name, w] : dist_options.style_layers) taps.insert(name);
-      for (const auto& [name, w] : dist_options.content_layers) taps.insert(name);
       const FeatureMaps features = backbone->extract(output.to(device), taps);
-      FeatureMaps content_features;
-      {
-        std::set<std::string> content_taps;
-        for (const auto& [name, w] : dist_options.content_layers) content_taps.insert(name);
-        content_features = backbone->extract(input.to(device), content_taps);
-      }
+      const FeatureMaps content_features = backbone->extract(input.to(device), content_taps);
       m.style_distance = style_distance(features, target_grams, dist_options.style_layers, norm).total;
       m.content_distance = content_distance(features, content_features, dist_options.content_layers, norm).total;
       style_sum += m.style_distance;

@@ -33,9 +33,7 @@ class FrameSink {
     if (out.empty()) throw OptionError("output", "give the output video or folder (-o)");
     std::error_code ec;
     if (is_video_output(out)) {
-      const fs::path parent = fs::path(out).parent_path();
-      if (!parent.empty() && !fs::is_directory(parent, ec)) throw FileError(out, "the folder " + parent.string() + " does not exist");
-      if (fs::is_directory(out, ec)) throw FileError(out, "is a folder");
+      check_video_output_path(out);  // now, not when the first frame is done
     } else {
       if (fs::exists(out, ec) && !fs::is_directory(out, ec))
         throw FileError(out, "not a video extension (.mp4 .mov .mkv .webm .avi .m4v) and not a folder for frames");
