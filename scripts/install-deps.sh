@@ -12,6 +12,8 @@ PACKAGES=(
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev  # video files: streaming, rotation, audio copy
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcpp-httplib-dev libsqlite3-dev libssl-dev  # the service: HTTP, its job database, key hashing
+  libpq-dev postgresql    # the shared store for many servers; the tests start their own PostgreSQL
+  wrk                     # bench/: HTTP load for the service's requests/s
   chromium                # the web page's browser test (tests/browser, driven by playwright-core)
   libgtest-dev libgmock-dev libbenchmark-dev
 )

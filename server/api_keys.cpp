@@ -40,25 +40,26 @@ std::string sha256_hex(const std::string& data) {
   return hex(digest, length);
 }
 
+double take_from_bucket(double& tokens, bool fresh, double elapsed_s, double rate_per_minute) {
+  if (!(rate_per_minute > 0)) return 0;  // unlimited
+  const double capacity = std::max(1.0, rate_per_minute);
+  const double per_second = rate_per_minute / 60.0;
+  tokens = fresh ? capacity : std::min(capacity, tokens + std::max(0.0, elapsed_s) * per_second);
+  if (tokens >= 1) {
+    tokens -= 1;
+    return 0;
+  }
+  return (1 - tokens) / per_second;
+}
+
 double RateLimiter::acquire(int64_t key_id, double rate_per_minute, Clock::time_point now) {
   if (!(rate_per_minute > 0)) return 0;  // unlimited
   std::lock_guard<std::mutex> lock(mutex_);
   auto [it, fresh] = buckets_.try_emplace(key_id);
   Bucket& b = it->second;
-  const double capacity = std::max(1.0, rate_per_minute);
-  const double per_second = rate_per_minute / 60.0;
-  if (fresh) {
-    b.tokens = capacity;
-  } else {
-    const double dt = std::chrono::duration<double>(now - b.updated).count();
-    b.tokens = std::min(capacity, b.tokens + std::max(0.0, dt) * per_second);
-  }
+  const double wait = take_from_bucket(b.tokens, fresh, std::chrono::duration<double>(now - b.updated).count(), rate_per_minute);
   b.updated = now;
-  if (b.tokens >= 1) {
-    b.tokens -= 1;
-    return 0;
-  }
-  return (1 - b.tokens) / per_second;
+  return wait;
 }
 
 }  // namespace impasto::server

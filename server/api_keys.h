@@ -13,6 +13,11 @@ namespace impasto::server {
 std::string generate_api_key();             // "imp_" + 64 hex digits
 std::string sha256_hex(const std::string& data);
 
+// One request from a token bucket that holds up to max(1, rate_per_minute) tokens, refilled
+// continuously at rate/60 per second: `tokens` (full when `fresh`) is refilled for `elapsed_s`, and
+// one is taken if there is one. Returns 0 when taken, else the seconds until one is free.
+double take_from_bucket(double& tokens, bool fresh, double elapsed_s, double rate_per_minute);
+
 // Token bucket (one per key): holds up to `rate_per_minute` tokens, refilled continuously at
 // rate/60 per second; each request takes one.
 class RateLimiter {

@@ -60,14 +60,6 @@ std::string api_key_of(const httplib::Request& req) {
   return key;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw FileError(path, "cannot read");
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 // A request's multipart fields; 415 for any other body.
 std::vector<FormField> form_fields(const httplib::Request& req) {
   if (!req.is_multipart_form_data())
@@ -132,6 +124,10 @@ struct HttpServer::Impl : httplib::Server {
     } catch (const LimitError& e) {
       service.metrics().count_rejection("too_large");
       send_error(res, 413, "too_large", e.what());
+    } catch (const StoreError& e) {
+      log.emit(LogLevel::error, e.what());
+      send_error(res, 503, "store_unavailable", "the job database is not available; try again later");
+      res.set_header("Retry-After", "5");
     } catch (const std::exception& e) {
       log.emit(LogLevel::error, std::string("internal error: ") + e.what());
       send_error(res, 500, "internal", "internal error; the server log has the details");
@@ -147,8 +143,8 @@ struct HttpServer::Impl : httplib::Server {
     }
   }
 
-  void send_file(httplib::Response& res, const std::pair<std::string, std::string>& file) {
-    res.set_content(read_file(file.first), file.second);
+  void send_file(httplib::Response& res, const Service::File& file) {
+    res.set_content(file.bytes, file.content_type);
     res.set_header("Cache-Control", "no-store");  // private images stay out of shared caches
   }
 
@@ -212,7 +208,7 @@ struct HttpServer::Impl : httplib::Server {
         send_file(res, file);
         if (req.matches[2] == "result")
           res.set_header("Content-Disposition", "inline; filename=\"impasto-" + req.matches[1].str() +
-                                                     file.first.substr(file.first.rfind('.')) + "\"");
+                                                     file.name.substr(file.name.rfind('.')) + "\"");
       });
     });
     Get(R"(/v1/jobs/([^/]+)/report)", [this](const httplib::Request& req, httplib::Response& res) {

@@ -12,12 +12,6 @@
 
 namespace impasto::server {
 
-namespace {
-
-std::string database_path(const std::string& data_dir) { return data_dir + "/jobs.sqlite3"; }
-
-}  // namespace
-
 void serve(const ServerOptions& options, const Callbacks& log, const std::function<void(const ServeInfo&)>& on_listening) {
   Service service(options, log);
   HttpServer http(service, log);
@@ -44,24 +38,27 @@ void serve(const ServerOptions& options, const Callbacks& log, const std::functi
   service.shutdown();
 }
 
-std::string add_api_key(const std::string& data_dir, const std::string& name, double rate_per_minute) {
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  JobStore store(database_path(data_dir));
+std::string add_api_key(const StoreLocation& where, const std::string& name, double rate_per_minute) {
+  const auto store = open_job_store(where.store, where.data_dir);
   const std::string key = generate_api_key();
-  store.add_key(name, sha256_hex(key), rate_per_minute, unix_now());
+  store->add_key(name, sha256_hex(key), rate_per_minute, unix_now());
   return key;
 }
 
-std::vector<ApiKeyInfo> list_api_keys(const std::string& data_dir) {
-  JobStore store(database_path(data_dir));
+std::vector<ApiKeyInfo> list_api_keys(const StoreLocation& where) {
+  const auto store = open_job_store(where.store, where.data_dir);
   std::vector<ApiKeyInfo> out;
-  for (const auto& k : store.keys()) out.push_back(ApiKeyInfo{k.name, k.rate_per_minute, k.created_at, k.revoked});
+  for (const auto& k : store->keys()) out.push_back(ApiKeyInfo{k.name, k.rate_per_minute, k.created_at, k.revoked});
   return out;
 }
 
-bool revoke_api_key(const std::string& data_dir, const std::string& name) {
-  return JobStore(database_path(data_dir)).revoke_key(name);
+bool revoke_api_key(const StoreLocation& where, const std::string& name) {
+  return open_job_store(where.store, where.data_dir)->revoke_key(name);
+}
+
+std::string describe_store(const StoreLocation& where) {
+  if (where.store.empty()) return where.data_dir;
+  return redact_uri(where.store);
 }
 
 }  // namespace impasto::server

@@ -32,10 +32,17 @@ struct ApiKeyInfo {
   bool revoked = false;
 };
 
-// API keys of the service whose data folder is `data_dir` (created when missing). Once a key exists,
-// every request needs one. A new key is returned once and stored only as its SHA-256.
-std::string add_api_key(const std::string& data_dir, const std::string& name, double rate_per_minute);
-std::vector<ApiKeyInfo> list_api_keys(const std::string& data_dir);
-bool revoke_api_key(const std::string& data_dir, const std::string& name);  // false: no active key of that name
+// Where a service keeps its jobs and keys: ServerOptions::store and data_dir.
+struct StoreLocation {
+  std::string store;  // "" (SQLite in data_dir), "sqlite:PATH" or "postgresql://..."
+  std::string data_dir = "impasto-data";
+};
+std::string describe_store(const StoreLocation& where);  // for messages; never a password
+
+// API keys of the service whose store is `where` (created when missing). Once a key exists, every
+// request needs one. A new key is returned once and stored only as its SHA-256.
+std::string add_api_key(const StoreLocation& where, const std::string& name, double rate_per_minute);
+std::vector<ApiKeyInfo> list_api_keys(const StoreLocation& where);
+bool revoke_api_key(const StoreLocation& where, const std::string& name);  // false: no active key of that name
 
 }  // namespace impasto::server

@@ -13,7 +13,12 @@ namespace impasto::server {
 struct ServerOptions {
   std::string host = "127.0.0.1";  // loopback by default; 0.0.0.0 exposes the service
   int port = 8080;                 // 0 = any free port (reported at start)
-  std::string data_dir = "impasto-data";  // jobs.sqlite3 and one folder per job
+  std::string data_dir = "impasto-data";  // jobs.sqlite3 and one folder per job (PostgreSQL: scratch folders)
+  // Where jobs, their files and the API keys are kept (server/job_store.h): "" = SQLite in data_dir
+  // (one process), "sqlite:PATH", or "postgresql://user@host/db": every process on the same database
+  // is an API node and a worker of one queue.
+  std::string store;
+  double lease_s = 30;  // a running job's lease, renewed every lease_s/3; a job whose lease runs out is taken back
   std::string models_dir;          // trained networks offered by name (*.pth, *.ckpt); "" = none
   // Backbone weight files the service may use for optimisation jobs, by backbone name
   // (vgg19=/models/vgg19.pth). Backbones that need no file (random-multiscale) are always offered.

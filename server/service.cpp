@@ -10,6 +10,8 @@
 #include <random>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "impasto/explain/explain.h"
 #include "impasto/io/image.h"
 #include "impasto/io/image_ops.h"
@@ -65,9 +67,14 @@ std::string content_type_for(const std::string& path) {
   return "application/octet-stream";
 }
 
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f || !f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()))) throw FileError(path, "cannot write");
+// This process as a holder of leases: readable in logs, unique across machines and restarts.
+std::string new_node_name() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof host - 1) != 0 || !host[0]) std::snprintf(host, sizeof host, "host");
+  std::random_device random;
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, "%04x", static_cast<unsigned>(random() & 0xffff));
+  return std::string(host) + ":" + std::to_string(getpid()) + ":" + suffix;
 }
 
 ServiceError not_found(const std::string& id) {
@@ -88,31 +95,32 @@ Json progress_json(const ProgressEvent& e) {
 Service::Service(ServerOptions options, Callbacks log)
     : options_(std::move(options)),
       log_(std::move(log)),
-      store_([&] {
-        std::error_code ec;
-        fs::create_directories(fs::path(options_.data_dir) / "jobs", ec);
-        if (ec) throw FileError(options_.data_dir, "cannot create the data folder: " + ec.message());
-        return (fs::path(options_.data_dir) / "jobs.sqlite3").string();
-      }()),
+      store_(open_job_store(options_.store, options_.data_dir)),
+      node_(new_node_name()),
       catalog_(options_.models_dir, log_) {
   if (options_.workers < 1) throw OptionError("workers", "must be >= 1");
   if (options_.queue_capacity < 1) throw OptionError("queue_capacity", "must be >= 1");
   if (options_.sync_concurrency < 1) throw OptionError("sync_concurrency", "must be >= 1");
   if (!(options_.ttl_s > 0)) throw OptionError("ttl", "must be > 0 seconds");
   if (!(options_.job_time_limit_s > 0)) throw OptionError("job_time_limit", "must be > 0 seconds");
+  if (!(options_.lease_s >= 0.3)) throw OptionError("lease", "must be >= 0.3 seconds");
   for (const auto& [name, path] : options_.backbone_weights)
     if (!fs::is_regular_file(path)) throw FileError(path, "weights of backbone " + name + " not found");
 
-  const std::vector<std::string> recovered = store_.recover(options_.max_attempts, unix_now());
-  queue_.assign(recovered.begin(), recovered.end());
-  if (!recovered.empty()) log_.info("resuming " + std::to_string(recovered.size()) + " queued job(s) from " + options_.data_dir);
-  // Folders without a row: a submission that died between writing its files and committing.
-  std::error_code ec;
-  for (const auto& d : fs::directory_iterator(fs::path(options_.data_dir) / "jobs", ec))
-    if (d.is_directory() && !store_.get(d.path().filename().string())) fs::remove_all(d.path(), ec);
+  store_->recover(options_.max_attempts, unix_now());
+  if (const int64_t queued = store_->queued(); queued > 0)
+    log_.info("resuming " + std::to_string(queued) + " queued job(s) from " + store_->describe());
+  // Another process queued work (shared stores): wake an idle worker.
+  store_->on_work([this] {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++work_signals_;
+    }
+    wake_.notify_all();
+  });
 
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { worker_loop(); });
-  sweeper_ = std::thread([this] { sweeper_loop(); });
+  housekeeper_ = std::thread([this] { housekeeping_loop(); });
 }
 
 Service::~Service() { shutdown(); }
@@ -127,18 +135,16 @@ void Service::shutdown() {
   sweep_wake_.notify_all();
   for (auto& t : workers_) t.join();
   workers_.clear();
-  if (sweeper_.joinable()) sweeper_.join();
+  if (housekeeper_.joinable()) housekeeper_.join();
 }
 
-std::string Service::job_dir(const std::string& id) const { return (fs::path(options_.data_dir) / "jobs" / id).string(); }
-
-bool Service::keys_required() const { return store_.active_key_count() > 0; }
+bool Service::keys_required() const { return store_->active_key_count() > 0; }
 
 Caller Service::authenticate(const std::string& api_key) const {
   Caller caller;
   if (!keys_required()) return caller;
   if (api_key.empty()) throw ServiceError(401, "unauthorized", "this service needs an API key (header X-API-Key or Authorization: Bearer)");
-  const auto key = store_.find_key(sha256_hex(api_key));
+  const auto key = store_->find_key(sha256_hex(api_key));
   if (!key) throw ServiceError(401, "unauthorized", "unknown or revoked API key");
   caller.key_id = key->id;
   caller.key_name = key->name;
@@ -148,7 +154,7 @@ Caller Service::authenticate(const std::string& api_key) const {
 
 void Service::check_rate(const Caller& caller) {
   if (!caller.key_id) return;
-  const double wait = rates_.acquire(*caller.key_id, caller.rate_per_minute);
+  const double wait = store_->take_token(*caller.key_id, caller.rate_per_minute);
   if (wait > 0) {
     metrics_.count_rejection("rate_limited");
     throw ServiceError(429, "rate_limited", "API key '" + caller.key_name + "' is over its limit of " +
@@ -236,62 +242,58 @@ Json Service::submit(const JobRequest& request, const Caller& caller) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) throw ServiceError(503, "shutting_down", "the service is shutting down");
-    const int64_t waiting = static_cast<int64_t>(queue_.size()) + reserved_;
-    if (waiting >= options_.queue_capacity) {
-      metrics_.count_rejection("queue_full");
-      const double wait = std::clamp(mean_job_s_ * (waiting + 1) / options_.workers, 1.0, 3600.0);
-      throw ServiceError(429, "queue_full", "the job queue is full (" + std::to_string(waiting) + " jobs waiting); try again later", wait);
-    }
-    ++reserved_;
   }
+  const auto queue_full = [this](int64_t waiting) {
+    metrics_.count_rejection("queue_full");
+    double mean_s;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      mean_s = mean_job_s_;
+    }
+    const double wait = std::clamp(mean_s * (waiting + 1) / options_.workers, 1.0, 3600.0);
+    return ServiceError(429, "queue_full", "the job queue is full (" + std::to_string(waiting) + " jobs waiting); try again later", wait);
+  };
+  // A look before the files are stored, so refusing costs next to nothing; the store decides.
+  if (const int64_t waiting = store_->queued(); waiting >= options_.queue_capacity) throw queue_full(waiting);
+
   JobRecord job;
   job.id = new_job_id();
   job.key_id = caller.key_id;
   job.method = request.method;
   job.created_at = unix_now();
-  try {
-    const std::string dir = job_dir(job.id);
-    fs::create_directories(dir);
-    Json styles = Json::array();
-    const std::string content_file = "content." + extension_for(request.content.format);
-    write_bytes(dir + "/" + content_file, request.content.bytes);
-    for (size_t i = 0; i < request.styles.size(); ++i) {
-      const std::string name = "style-" + std::to_string(i + 1) + "." + extension_for(request.styles[i].format);
-      write_bytes(dir + "/" + name, request.styles[i].bytes);
-      styles.push_back(name);
-    }
-    Json masks = Json::array();  // "" = no mask for that style
-    for (size_t i = 0; i < request.masks.size(); ++i) {
-      const UploadedImage& m = request.masks[i];
-      std::string name;
-      if (!m.bytes.empty()) {
-        name = "mask-" + std::to_string(i + 1) + "." + extension_for(m.format);
-        write_bytes(dir + "/" + name, m.bytes);
-      }
-      masks.push_back(name);
-    }
-    job.request = Json{{"options", request.options},  {"model", model},           {"format", request.format},
-                       {"content", content_file},      {"styles", styles},        {"style_blend_weights", request.style_blend_weights},
-                       {"masks", masks}};
-    if (request.content_video) {
-      const VideoInfo& v = *request.content_video;
-      job.request["video"] = Json{{"frames", v.frames}, {"fps", v.fps()}, {"duration_s", v.duration_s}};
-      job.request["content_size"] = {v.width, v.height};
-    } else {
-      job.request["content_size"] = {request.content.image.width(), request.content.image.height()};
-    }
-    store_.insert(job);
-  } catch (...) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    --reserved_;
-    std::error_code ec;
-    fs::remove_all(job_dir(job.id), ec);
-    throw;
+  std::vector<JobFile> files;
+  const std::string content_file = "content." + extension_for(request.content.format);
+  files.push_back(JobFile{content_file, &request.content.bytes});
+  Json styles = Json::array();
+  for (size_t i = 0; i < request.styles.size(); ++i) {
+    const std::string name = "style-" + std::to_string(i + 1) + "." + extension_for(request.styles[i].format);
+    files.push_back(JobFile{name, &request.styles[i].bytes});
+    styles.push_back(name);
   }
+  Json masks = Json::array();  // "" = no mask for that style
+  for (size_t i = 0; i < request.masks.size(); ++i) {
+    const UploadedImage& m = request.masks[i];
+    std::string name;
+    if (!m.bytes.empty()) {
+      name = "mask-" + std::to_string(i + 1) + "." + extension_for(m.format);
+      files.push_back(JobFile{name, &m.bytes});
+    }
+    masks.push_back(name);
+  }
+  job.request = Json{{"options", request.options},  {"model", model},           {"format", request.format},
+                     {"content", content_file},      {"styles", styles},        {"style_blend_weights", request.style_blend_weights},
+                     {"masks", masks}};
+  if (request.content_video) {
+    const VideoInfo& v = *request.content_video;
+    job.request["video"] = Json{{"frames", v.frames}, {"fps", v.fps()}, {"duration_s", v.duration_s}};
+    job.request["content_size"] = {v.width, v.height};
+  } else {
+    job.request["content_size"] = {request.content.image.width(), request.content.image.height()};
+  }
+  if (!store_->enqueue(job, files, options_.queue_capacity)) throw queue_full(options_.queue_capacity);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    --reserved_;
-    queue_.push_back(job.id);
+    ++work_signals_;
   }
   wake_.notify_one();
   log_.info("job " + job.id + " queued: " + job.method + (model.empty() ? "" : " " + model) + ", content " +
@@ -317,12 +319,10 @@ Json Service::job_json(const JobRecord& r) const {
   }
   j["content_url"] = base + "/content";
   if (r.request.contains("video")) j["video"] = r.request["video"];
+  if (r.state == JobState::queued) j["queue_position"] = store_->queue_position(r);
+  j["attempts"] = r.attempts;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (r.state == JobState::queued) {
-      auto it = std::find(queue_.begin(), queue_.end(), r.id);
-      if (it != queue_.end()) j["queue_position"] = static_cast<int64_t>(it - queue_.begin()) + 1;
-    }
     auto running = running_.find(r.id);
     if (running != running_.end() && !running->second->progress.is_null()) j["progress"] = running->second->progress;
   }
@@ -338,7 +338,7 @@ Json Service::job_json(const JobRecord& r) const {
 
 Json Service::job(const std::string& id) const {
   if (!valid_job_id(id)) throw not_found(id);
-  const auto r = store_.get(id);
+  const auto r = store_->get(id);
   if (!r) throw not_found(id);
   return job_json(*r);
 }
@@ -347,84 +347,88 @@ std::vector<Json> Service::jobs(const Caller& caller, int limit) const {
   if (!caller.key_id)
     throw ServiceError(403, "forbidden", "listing jobs needs an API key (without keys, jobs are known only to whoever created them)");
   std::vector<Json> out;
-  for (const auto& r : store_.list(caller.key_id, limit)) out.push_back(job_json(r));
+  for (const auto& r : store_->list(caller.key_id, limit)) out.push_back(job_json(r));
   return out;
 }
 
-void Service::delete_job_files(const std::string& id) const {
-  std::error_code ec;
-  fs::remove_all(job_dir(id), ec);
-}
-
 void Service::remove(const std::string& id) {
-  if (!valid_job_id(id) || !store_.remove(id)) throw not_found(id);
+  // Its files go with it; a worker running it (here, or on another node at its next lease renewal)
+  // stops at its next step.
+  if (!valid_job_id(id) || !store_->remove(id)) throw not_found(id);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    queue_.erase(std::remove(queue_.begin(), queue_.end(), id), queue_.end());
     auto it = running_.find(id);
-    if (it != running_.end()) it->second->cancelled = true;  // the worker stops and deletes again
+    if (it != running_.end()) it->second->cancelled = true;
   }
-  delete_job_files(id);
   log_.info("job " + id + " deleted");
 }
 
-std::pair<std::string, std::string> Service::job_file(const std::string& id, const std::string& name) const {
+Service::File Service::job_file(const std::string& id, const std::string& name) const {
   if (!valid_job_id(id)) throw not_found(id);
-  const auto r = store_.get(id);
+  const auto r = store_->get(id);
   if (!r) throw not_found(id);
-  const std::string dir = job_dir(id);
-  std::string path;
+  std::string file;  // the name in the job's files
   if (name == "result") {
     if (r->state != JobState::succeeded)
       throw ServiceError(409, "not_ready", "job " + id + " is " + to_string(r->state) + (r->state == JobState::failed ? ": " + r->error : "; no result yet"));
-    path = dir + "/result." + extension_for(r->request.value("format", std::string("png")));
+    file = "result." + extension_for(r->request.value("format", std::string("png")));
   } else if (name == "content") {
-    path = dir + "/" + r->request.value("content", std::string());
+    file = r->request.value("content", std::string());
   } else if (name.rfind("style-", 0) == 0 || name.rfind("mask-", 0) == 0) {
     for (const char* kind : {"styles", "masks"})
       for (const auto& s : r->request.value(kind, Json::array()))
-        if (!s.get<std::string>().empty() && fs::path(s.get<std::string>()).stem() == name) path = dir + "/" + s.get<std::string>();
+        if (!s.get<std::string>().empty() && fs::path(s.get<std::string>()).stem() == name) file = s.get<std::string>();
   } else if (name.rfind("report/", 0) == 0) {
     if (r->state != JobState::succeeded) throw ServiceError(409, "not_ready", "job " + id + " has no report until it succeeds");
     // report.html, or one file of its figures/ or inputs/ folder: plain names only.
-    std::string file = name.substr(7);
-    if (file.empty()) file = "report.html";
+    std::string leaf = name.substr(7);
+    if (leaf.empty()) leaf = "report.html";
     std::string folder;
     for (const char* sub : {"figures/", "inputs/"})
-      if (file.rfind(sub, 0) == 0) folder = sub;
-    file = file.substr(folder.size());
-    const bool safe = !file.empty() && file[0] != '.' &&
-                      std::all_of(file.begin(), file.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'; });
-    if (safe) path = dir + "/report/" + folder + file;
+      if (leaf.rfind(sub, 0) == 0) folder = sub;
+    leaf = leaf.substr(folder.size());
+    const bool safe = !leaf.empty() && leaf[0] != '.' &&
+                      std::all_of(leaf.begin(), leaf.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'; });
+    if (safe) file = "report/" + folder + leaf;
   }
-  if (path.empty() || !fs::is_regular_file(path)) throw ServiceError(404, "not_found", "job " + id + " has no file '" + name + "'");
-  return {path, content_type_for(path)};
+  std::optional<std::string> bytes;
+  if (!file.empty()) bytes = store_->read_file(id, file);
+  if (!bytes) throw ServiceError(404, "not_found", "job " + id + " has no file '" + name + "'");
+  return File{std::move(*bytes), content_type_for(file), file};
 }
 
-int64_t Service::queue_depth() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return static_cast<int64_t>(queue_.size());
-}
+int64_t Service::queue_depth() const { return store_->queued(); }
 
 void Service::worker_loop() {
+  // Idle workers look again at least this often: a job taken back from a dead node elsewhere is
+  // announced by NOTIFY, and this is the fallback.
+  const auto poll = std::chrono::duration<double>(store_->shared() ? std::min(2.0, options_.lease_s / 3) : 5.0);
   for (;;) {
-    std::string id;
+    uint64_t seen;
     {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (stopping_) return;  // queued jobs stay queued in the database for the next start
-      id = queue_.front();
-      queue_.pop_front();
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopping_) return;  // queued jobs stay queued in the database
+      seen = work_signals_;
     }
-    run_job(id);
+    std::optional<JobRecord> job;
+    try {
+      job = store_->claim(node_, unix_now(), options_.lease_s);
+    } catch (const Error& e) {
+      log_.warn(std::string("cannot take a job: ") + e.what());
+    }
+    if (job) {
+      run_job(*job);
+      continue;
+    }
+    std::unique_lock<std::mutex> lock(mutex_);
+    wake_.wait_for(lock, poll, [&] { return stopping_ || work_signals_ != seen; });
   }
 }
 
-void Service::run_job(const std::string& id) {
-  const auto record = store_.get(id);
-  if (!record || record->state != JobState::queued) return;  // deleted meanwhile
-  const double started = unix_now();
-  store_.mark_running(id, started);
+void Service::run_job(const JobRecord& claimed) {
+  const JobRecord* record = &claimed;
+  const std::string id = claimed.id;
+  const double started = claimed.started_at;
   metrics_.observe_wait(std::max(0.0, started - record->created_at));
   auto running = std::make_shared<Running>();
   running->deadline = started + options_.job_time_limit_s;
@@ -432,16 +436,17 @@ void Service::run_job(const std::string& id) {
     std::lock_guard<std::mutex> lock(mutex_);
     running_[id] = running;
   }
-  const std::string dir = job_dir(id);
   const Json& req = record->request;
   const std::string model = req.value("model", std::string());
-  log_.info("job " + id + " started (attempt " + std::to_string(record->attempts + 1) + ")");
+  log_.info("job " + id + " started (attempt " + std::to_string(record->attempts) + ")");
 
   std::string outcome = "failed";
   std::string error;
   Json summary;
   bool requeue = false;
+  std::string dir;
   try {
+    dir = store_->workspace(id);  // the job's inputs on this machine
     StylizeJob job;
     job.method = record->method;
     job.options = run_options(record->method, req.value("options", Json::object()), model);
@@ -467,7 +472,12 @@ void Service::run_job(const std::string& id) {
           save = true;
         }
       }
-      if (save) store_.update_progress(id, p);
+      if (!save) return;
+      try {
+        store_->update_progress(id, node_, p);
+      } catch (const Error& e) {  // progress is shown from memory here; the job goes on
+        log_.warn("job " + id + ": progress not saved: " + e.what());
+      }
     };
     cb.should_stop = [this, running] {
       if (running->cancelled) return true;
@@ -545,33 +555,64 @@ void Service::run_job(const std::string& id) {
     running_.erase(id);
   }
   const double finished = unix_now();
-  {
+  const auto let_go = [&] {
+    if (!dir.empty()) store_->release_workspace(id);
+  };
+  if (running->lost) {  // taken back after its lease ran out: another worker may be running it
+    log_.warn("job " + id + ": this node lost its lease (not renewed for " + std::to_string(options_.lease_s) +
+              " s); its outcome here is dropped");
+    let_go();
+    return;
+  }
+  try {
     Json last;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       last = running->progress;
     }
-    if (!last.is_null()) store_.update_progress(id, last);  // the final step, past the throttle
-  }
-  if (requeue) {
-    store_.requeue(id);
-    log_.info("job " + id + " interrupted by shutdown; it stays queued");
-    return;
-  }
-  if (running->cancelled || !store_.get(id)) {  // deleted while running
-    delete_job_files(id);
-    return;
+    if (!last.is_null()) store_->update_progress(id, node_, last);  // the final step, past the throttle
+    if (requeue) {
+      store_->requeue(id, node_);
+      log_.info("job " + id + " interrupted by shutdown; it stays queued");
+      let_go();
+      return;
+    }
+    if (running->cancelled || !store_->get(id)) {  // deleted while running
+      store_->remove(id);
+      let_go();
+      return;
+    }
+  } catch (const Error& e) {
+    log_.warn("job " + id + ": " + e.what());
   }
   const double seconds = finished - started;
   metrics_.observe_job(record->method, outcome, seconds);  // before the state changes: a client that sees it finished sees it counted
-  if (outcome == "succeeded") {
-    store_.finish(id, JobState::succeeded, finished, "", summary);
-  } else {
-    // A failed job keeps no partial result.
-    std::error_code ec;
-    for (const auto& f : fs::directory_iterator(dir, ec))
-      if (f.path().filename().string().rfind("result", 0) == 0) fs::remove(f.path(), ec);
-    store_.finish(id, JobState::failed, finished, error, Json());
+  bool stored = false;
+  try {
+    if (outcome == "succeeded") {
+      stored = store_->finish(id, node_, JobState::succeeded, finished, "", summary, job_outputs(dir));
+    } else {
+      // A failed job keeps no partial result.
+      std::error_code ec;
+      for (const auto& f : fs::directory_iterator(dir, ec))
+        if (f.path().filename().string().rfind("result", 0) == 0) fs::remove(f.path(), ec);
+      stored = store_->finish(id, node_, JobState::failed, finished, error, Json(), {});
+    }
+  } catch (const Error& e) {
+    // The database failed (disk full, I/O error, connection lost): the job fails with the reason if
+    // that can still be written; otherwise its lease runs out and it is tried again.
+    outcome = "failed";
+    error = std::string("its outcome could not be stored: ") + e.what();
+    log_.emit(LogLevel::error, "job " + id + ": " + error);
+    try {
+      stored = store_->finish(id, node_, JobState::failed, finished, error, Json(), {});
+    } catch (const Error&) {
+    }
+  }
+  let_go();
+  if (!stored) {
+    log_.warn("job " + id + ": not recorded as " + outcome + " (no longer held by this node)");
+    return;
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -580,20 +621,43 @@ void Service::run_job(const std::string& id) {
   log_.info("job " + id + " " + outcome + " in " + std::to_string(seconds) + " s" + (error.empty() ? "" : ": " + error));
 }
 
-void Service::sweeper_loop() {
+void Service::housekeeping_loop() {
+  const double renew_every = options_.lease_s / 3;
+  const double sweep_every = std::max(0.05, std::min(options_.sweep_interval_s, options_.ttl_s / 2));
+  double next_sweep = 0;
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    const auto interval = std::chrono::duration<double>(std::max(0.05, std::min(options_.sweep_interval_s, options_.ttl_s / 2)));
+    const auto interval = std::chrono::duration<double>(std::max(0.05, std::min(renew_every, sweep_every)));
     if (sweep_wake_.wait_for(lock, interval, [this] { return stopping_; })) return;
+    std::vector<std::string> held;
+    for (const auto& [id, running] : running_) held.push_back(id);
     lock.unlock();
     try {
-      for (const auto& id : store_.finished_before(unix_now() - options_.ttl_s)) {
-        store_.remove(id);
-        delete_job_files(id);
-        log_.info("job " + id + " expired: inputs and results deleted");
+      // Leases: ours renewed; jobs we no longer hold (deleted elsewhere, or taken back) stop.
+      for (const auto& id : store_->renew(node_, held, options_.lease_s)) {
+        const bool exists = store_->get(id).has_value();  // still there: taken back; gone: deleted
+        std::lock_guard<std::mutex> guard(mutex_);
+        auto it = running_.find(id);
+        if (it == running_.end()) continue;  // it finished meanwhile
+        if (exists) it->second->lost = true;
+        it->second->cancelled = true;
+      }
+      // Any node's expired leases (a node that died): the jobs go back to the queue.
+      if (const int64_t back = store_->expire_leases(options_.max_attempts, unix_now()); back > 0) {
+        log_.warn(std::to_string(back) + " job(s) whose lease ran out went back to the queue");
+        {
+          std::lock_guard<std::mutex> guard(mutex_);
+          ++work_signals_;
+        }
+        wake_.notify_all();
+      }
+      if (unix_now() >= next_sweep) {
+        next_sweep = unix_now() + sweep_every;
+        for (const auto& id : store_->remove_finished_before(unix_now() - options_.ttl_s))
+          log_.info("job " + id + " expired: inputs and results deleted");
       }
     } catch (const Error& e) {
-      log_.warn(std::string("expiry sweep failed: ") + e.what());
+      log_.warn(std::string("housekeeping failed (it is tried again): ") + e.what());
     }
     lock.lock();
   }
@@ -688,18 +752,19 @@ Json Service::models() {
 }
 
 Json Service::health() const {
+  const int64_t depth = store_->queued();
   std::lock_guard<std::mutex> lock(mutex_);
-  return Json{{"status", stopping_ ? "stopping" : "ok"}, {"version", "0.1.0"}, {"queue_depth", queue_.size()},
+  return Json{{"status", stopping_ ? "stopping" : "ok"}, {"version", "0.1.0"}, {"queue_depth", depth},
               {"queue_capacity", options_.queue_capacity}, {"running", running_.size()}, {"workers", options_.workers}};
 }
 
 std::string Service::metrics_text() const {
   std::ostringstream out;
   out << metrics_.text();
-  size_t depth, running;
+  const int64_t depth = store_->queued();
+  size_t running;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    depth = queue_.size();
     running = running_.size();
   }
   out << "# HELP impasto_queue_depth Jobs waiting for a worker.\n# TYPE impasto_queue_depth gauge\n"
@@ -713,7 +778,7 @@ std::string Service::metrics_text() const {
       << "# HELP impasto_networks_loaded_total Networks and backbones read from their files (each once while cached).\n"
       << "# TYPE impasto_networks_loaded_total counter\nimpasto_networks_loaded_total " << cache_.loads() << "\n"
       << "# HELP impasto_jobs Jobs stored, by state.\n# TYPE impasto_jobs gauge\n";
-  for (const auto& [state, n] : store_.count_by_state()) out << "impasto_jobs{state=\"" << to_string(state) << "\"} " << n << "\n";
+  for (const auto& [state, n] : store_->count_by_state()) out << "impasto_jobs{state=\"" << to_string(state) << "\"} " << n << "\n";
   return out.str();
 }
 

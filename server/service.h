@@ -1,17 +1,18 @@
 #pragma once
-// The style-transfer service without HTTP: accepts validated requests, keeps jobs in SQLite and
-// their files in the data folder, runs them on a worker pool behind a bounded queue, enforces the
-// limits (queue, time, pixels, per-key rates), deletes expired jobs, and answers synchronous
-// one-pass stylizations. http_api.cpp maps its calls and ServiceErrors onto HTTP.
+// The style-transfer service without HTTP: accepts validated requests, keeps jobs and their files in
+// its store (SQLite and a data folder, or PostgreSQL shared by many processes: job_store.h), runs
+// them on a worker pool behind a bounded queue, enforces the limits (queue, time, pixels, per-key
+// rates), deletes expired jobs, and answers synchronous one-pass stylizations. http_api.cpp maps its
+// calls and ServiceErrors onto HTTP.
 //
-// Job life: queued -> running -> succeeded | failed. A job is a row before its id is returned, so a
+// Job life: queued -> running -> succeeded | failed. A job is stored before its id is returned, so a
 // restart loses none: queued jobs run, jobs interrupted while running start again (up to
-// max_attempts). Finished jobs, their inputs and results are deleted ttl_s after they finish, and at
-// once by DELETE. Job ids are 128 random bits: knowing one is what lets a client read its job.
+// max_attempts) — at once for SQLite's single process, when their lease runs out for a shared store.
+// Finished jobs, their inputs and results are deleted ttl_s after they finish, and at once by DELETE.
+// Job ids are 128 random bits: knowing one is what lets a client read its job.
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -90,8 +91,13 @@ class Service {
   std::vector<Json> jobs(const Caller& caller, int limit) const;  // the caller's jobs (API keys only)
   void remove(const std::string& id);                      // 404 when unknown
   // A file of a job: "result" (409 until it succeeded), "content", "style-N", or a file of its
-  // report ("report/index.html", "report/<name>.png"). Returns the path and its content type.
-  std::pair<std::string, std::string> job_file(const std::string& id, const std::string& name) const;
+  // report ("report/index.html", "report/<name>.png").
+  struct File {
+    std::string bytes;
+    std::string content_type;
+    std::string name;  // as stored ("result.png")
+  };
+  File job_file(const std::string& id, const std::string& name) const;
 
   // A slot of the synchronous path, held while one request is parsed and stylized. Taken before
   // the upload is decoded, so refusing a request over the limit costs next to nothing.
@@ -123,17 +129,18 @@ class Service {
 
  private:
   struct Running {
-    std::atomic<bool> cancelled{false};
+    std::atomic<bool> cancelled{false};  // deleted, or its lease was lost: stop at the next step
+    std::atomic<bool> lost{false};       // the lease was lost: another worker may have it
     double deadline = 0;  // unix seconds
     Json progress;        // guarded by Service::mutex_
     double last_saved = 0;
   };
 
   void worker_loop();
-  void sweeper_loop();
-  void run_job(const std::string& id);
-  void delete_job_files(const std::string& id) const;
-  std::string job_dir(const std::string& id) const;
+  // Renews the leases of this process's running jobs, takes back expired ones (any process's) and
+  // deletes expired jobs.
+  void housekeeping_loop();
+  void run_job(const JobRecord& record);
   Json job_json(const JobRecord& record) const;
   // The model a request runs: the one it names, else its method's built-in model ("" for a method
   // without a model option); OptionError("model") when the method needs a model and has none here.
@@ -145,22 +152,21 @@ class Service {
 
   ServerOptions options_;
   Callbacks log_;
-  JobStore store_;
+  std::unique_ptr<JobStore> store_;
+  std::string node_;  // this process, as the holder of job leases: host:pid:random
   ModelCatalog catalog_;
   ResourceCache cache_;  // networks and backbones loaded once, shared by every worker and request
-  RateLimiter rates_;
   Metrics metrics_;
 
   mutable std::mutex mutex_;
-  std::condition_variable wake_;        // workers: a job was queued, or shutdown
-  std::condition_variable sweep_wake_;  // the expiry sweeper: shutdown
-  std::deque<std::string> queue_;
-  int reserved_ = 0;  // slots taken by submissions still writing their files
+  std::condition_variable wake_;        // workers: a job was queued here or elsewhere, or shutdown
+  std::condition_variable sweep_wake_;  // housekeeping: shutdown
+  uint64_t work_signals_ = 0;           // counts wake-ups, so none is missed between claim and wait
   std::map<std::string, std::shared_ptr<Running>> running_;
   bool stopping_ = false;
   std::atomic<int> sync_running_{0};
   std::vector<std::thread> workers_;
-  std::thread sweeper_;
+  std::thread housekeeper_;
   double mean_job_s_ = 10;  // running mean of job durations, for Retry-After
 };
 

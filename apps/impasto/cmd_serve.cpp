@@ -27,7 +27,13 @@ CLI::App* add_serve_command(CLI::App& app, Context& context) {
   CLI::App* cmd = app.add_subcommand("serve", "Run the style-transfer service: REST API under /v1, web page at /");
   cmd->add_option("--host", o.host, "address to listen on (127.0.0.1: this machine only; 0.0.0.0: every interface)")->capture_default_str();
   cmd->add_option("--port", o.port, "port (0 = any free port, printed at start)")->capture_default_str();
-  cmd->add_option("--data-dir", o.data_dir, "folder for the job database and the jobs' files")->capture_default_str();
+  cmd->add_option("--data-dir", o.data_dir, "folder for the job database and the jobs' files (with PostgreSQL: scratch space)")->capture_default_str();
+  cmd->add_option("--store", o.store,
+                  "where jobs, files and keys are kept: sqlite:PATH (default: DATA_DIR/jobs.sqlite3, one process) or "
+                  "postgresql://USER@HOST[:PORT]/DB (any number of processes share one queue)");
+  cmd->add_option("--lease", o.lease_s, "seconds a running job's lease lasts without renewal (renewed every third of it); "
+                                        "a job whose node died goes back to the queue after this")
+      ->capture_default_str()->check(CLI::Range(0.3, 3600.0));
   cmd->add_option("--models-dir", o.models_dir, "folder of trained networks offered by name (*.pth, *.ckpt)");
   cmd->add_option("--backbone-weights", f.backbone_weights, "NAME=FILE: offer a backbone that needs weights (vgg19=vgg19.pth); repeatable");
   cmd->add_option("--workers", o.workers, "jobs run at the same time")->capture_default_str()->check(CLI::PositiveNumber);
@@ -70,35 +76,38 @@ CLI::App* add_serve_command(CLI::App& app, Context& context) {
       if (print) print(level == LogLevel::debug ? LogLevel::info : level, message);
     };
     server::serve(f.options, log, [&](const server::ServeInfo& info) {
-      std::fprintf(stderr, "impasto serve: listening on http://%s:%d (data in %s, %zu model(s), %s)\n", f.options.host.c_str(),
-                   info.port, f.options.data_dir.c_str(), info.models, info.keys_required ? "API keys required" : "no API keys");
+      std::fprintf(stderr, "impasto serve: listening on http://%s:%d (jobs in %s, %zu model(s), %s)\n", f.options.host.c_str(),
+                   info.port, server::describe_store({f.options.store, f.options.data_dir}).c_str(), info.models,
+                   info.keys_required ? "API keys required" : "no API keys");
       std::fflush(stderr);
     });
-    std::fprintf(stderr, "impasto serve: stopping (queued jobs are kept in %s)\n", f.options.data_dir.c_str());
+    std::fprintf(stderr, "impasto serve: stopping (queued jobs are kept in %s)\n",
+                 server::describe_store({f.options.store, f.options.data_dir}).c_str());
   });
   return cmd;
 }
 
 CLI::App* add_keys_command(CLI::App& app, Context& context) {
-  auto data_dir = std::make_shared<std::string>("impasto-data");
+  auto where = std::make_shared<server::StoreLocation>();
   auto name = std::make_shared<std::string>();
   auto rate = std::make_shared<double>(server::ServerOptions{}.default_rate_per_minute);
   CLI::App* cmd = app.add_subcommand("keys", "API keys of the service (once a key exists, every request needs one)");
   cmd->require_subcommand(1);
-  cmd->add_option("--data-dir", *data_dir, "the service's data folder")->capture_default_str();
+  cmd->add_option("--data-dir", where->data_dir, "the service's data folder")->capture_default_str();
+  cmd->add_option("--store", where->store, "the service's store, as given to impasto serve --store (sqlite:PATH or postgresql://...)");
 
   CLI::App* add = cmd->add_subcommand("add", "create a key; it is printed once and stored only as a hash");
   add->add_option("name", *name, "a name for the key (who uses it)")->required();
   add->add_option("--rate", *rate, "requests that create work per minute (0 = unlimited)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  add->callback([data_dir, name, rate] {
-    const std::string key = server::add_api_key(*data_dir, *name, *rate);
+  add->callback([where, name, rate] {
+    const std::string key = server::add_api_key(*where, *name, *rate);
     std::printf("%s\n", key.c_str());
     std::fprintf(stderr, "created API key '%s' (%g requests/min); it is shown only now: send it as X-API-Key\n", name->c_str(), *rate);
   });
 
   CLI::App* list = cmd->add_subcommand("list", "list the keys (names, limits, state; never the keys)");
-  list->callback([data_dir] {
-    for (const auto& k : server::list_api_keys(*data_dir)) {
+  list->callback([where] {
+    for (const auto& k : server::list_api_keys(*where)) {
       const std::time_t t = static_cast<std::time_t>(k.created_at);
       char when[32];
       std::strftime(when, sizeof when, "%Y-%m-%d %H:%M", std::gmtime(&t));
@@ -109,8 +118,8 @@ CLI::App* add_keys_command(CLI::App& app, Context& context) {
   CLI::App* revoke = cmd->add_subcommand("revoke", "revoke a key by name");
   auto revoke_name = std::make_shared<std::string>();
   revoke->add_option("name", *revoke_name, "the key's name")->required();
-  revoke->callback([data_dir, revoke_name] {
-    if (!server::revoke_api_key(*data_dir, *revoke_name)) throw OptionError("name", "no active key named '" + *revoke_name + "'");
+  revoke->callback([where, revoke_name] {
+    if (!server::revoke_api_key(*where, *revoke_name)) throw OptionError("name", "no active key named '" + *revoke_name + "'");
     std::fprintf(stderr, "revoked API key '%s'\n", revoke_name->c_str());
   });
   (void)context;

@@ -8,6 +8,7 @@
 
 #include "impasto/io/image.h"
 #include "server/api_keys.h"
+#include "postgres_support.h"
 #include "server_support.h"
 #include "test_support.h"
 
@@ -16,14 +17,29 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The tests of the job life, once on each store: SQLite (the embedded default) and PostgreSQL (a
+// database of the test's own server; the jobs' files are then in the database, not the data folder).
+class ServerApiOnStore : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "postgresql") IMPASTO_REQUIRE_POSTGRES();
+  }
+  server::ServerOptions store_options(const std::string& name) {
+    auto options = test_server_options(name + "_" + GetParam());
+    if (GetParam() == "postgresql") options.store = PostgresServer::get().fresh_database(name);
+    return options;
+  }
+  bool files_on_disk() const { return GetParam() == "sqlite"; }
+};
+
 httplib::MultipartFormDataItems gatys_form(int iterations = 5, int size = 40) {
   return {file_field("content", png_bytes(30, 40), "photo.png"), file_field("style", png_bytes(32, 32, true), "painting.png"),
           text_field("iterations", std::to_string(iterations)), text_field("image_size", std::to_string(size))};
 }
 
 
-TEST(ServerApi, OptimisationJobRunsToAResultAndAReport) {
-  TestServer server(test_server_options("happy"));
+TEST_P(ServerApiOnStore, OptimisationJobRunsToAResultAndAReport) {
+  TestServer server(store_options("happy"));
   auto client = server.client();
   auto health = client.Get("/v1/health");
   ASSERT_TRUE(health);
@@ -206,8 +222,8 @@ TEST(ServerApi, EveryBadRequestGetsAJsonError) {
   EXPECT_TRUE(fs::is_empty(server.service().options().data_dir + "/jobs"));
 }
 
-TEST(ServerApi, FullQueueAnswers429AndDeleteStopsARunningJob) {
-  auto options = test_server_options("queue");
+TEST_P(ServerApiOnStore, FullQueueAnswers429AndDeleteStopsARunningJob) {
+  auto options = store_options("queue");
   options.queue_capacity = 2;
   TestServer server(options);
   auto client = server.client();
@@ -231,9 +247,11 @@ TEST(ServerApi, FullQueueAnswers429AndDeleteStopsARunningJob) {
 
   // DELETE removes a queued job and a running one, with their files.
   const std::string jobs = options.data_dir + "/jobs/";
-  EXPECT_TRUE(fs::exists(jobs + ids[2]));
+  EXPECT_EQ(fs::exists(jobs + ids[2]), files_on_disk());
+  EXPECT_EQ(client.Get("/v1/jobs/" + ids[2] + "/content")->status, 200);
   ASSERT_EQ(client.Delete("/v1/jobs/" + ids[2])->status, 200);
   EXPECT_FALSE(fs::exists(jobs + ids[2]));
+  expect_error(client.Get("/v1/jobs/" + ids[2] + "/content"), 404, "not_found");
   ASSERT_EQ(client.Delete("/v1/jobs/" + ids[0])->status, 200);
   expect_error(client.Get("/v1/jobs/" + ids[0]), 404, "not_found");
   // The worker lets go of the deleted job and takes the next.
@@ -246,8 +264,8 @@ TEST(ServerApi, FullQueueAnswers429AndDeleteStopsARunningJob) {
   EXPECT_NE(metrics.find("impasto_rejections_total{reason=\"queue_full\"} 1"), std::string::npos) << metrics;
 }
 
-TEST(ServerApi, FinishedJobsExpireAfterTheirTtl) {
-  auto options = test_server_options("ttl");
+TEST_P(ServerApiOnStore, FinishedJobsExpireAfterTheirTtl) {
+  auto options = store_options("ttl");
   options.ttl_s = 1;
   options.sweep_interval_s = 0.1;
   TestServer server(options);
@@ -258,19 +276,18 @@ TEST(ServerApi, FinishedJobsExpireAfterTheirTtl) {
   const Json job = wait_for_job(client, id);
   ASSERT_EQ(job["state"], "succeeded");
   EXPECT_NEAR(job["expires_at"].get<double>() - job["finished_at"].get<double>(), 1.0, 1e-6);
-  EXPECT_TRUE(fs::exists(options.data_dir + "/jobs/" + id + "/result.png"));
-  for (int k = 0; k < 100 && fs::exists(options.data_dir + "/jobs/" + id); ++k) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(fs::exists(options.data_dir + "/jobs/" + id + "/result.png"), files_on_disk());
+  for (int k = 0; k < 100 && client.Get("/v1/jobs/" + id)->status == 200; ++k) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_FALSE(fs::exists(options.data_dir + "/jobs/" + id));
   expect_error(client.Get("/v1/jobs/" + id), 404, "not_found");
   expect_error(client.Get("/v1/jobs/" + id + "/result"), 404, "not_found");
 }
 
-TEST(ServerApi, ApiKeysAreRequiredOnceOneExistsAndRateLimited) {
-  auto options = test_server_options("keys");
+TEST_P(ServerApiOnStore, ApiKeysAreRequiredOnceOneExistsAndRateLimited) {
+  auto options = store_options("keys");
   const std::string key = server::generate_api_key();
   {
-    server::JobStore store(options.data_dir + "/jobs.sqlite3");
-    store.add_key("alice", server::sha256_hex(key), /*rate_per_minute=*/2, server::unix_now());
+    server::open_job_store(options.store, options.data_dir)->add_key("alice", server::sha256_hex(key), /*rate_per_minute=*/2, server::unix_now());
   }
   TestServer server(options);
   auto client = server.client();
@@ -289,9 +306,11 @@ TEST(ServerApi, ApiKeysAreRequiredOnceOneExistsAndRateLimited) {
   // The key holder can list their jobs; the key itself is stored only hashed.
   const Json list = body_json(client.Get("/v1/jobs", httplib::Headers{{"X-API-Key", key}}));
   ASSERT_EQ(list["jobs"].size(), 1u);
-  std::ifstream db(options.data_dir + "/jobs.sqlite3", std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(db)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(bytes.find(key.substr(4)), std::string::npos);
+  if (files_on_disk()) {
+    std::ifstream db(options.data_dir + "/jobs.sqlite3", std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(db)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find(key.substr(4)), std::string::npos);
+  }
 }
 
 TEST(ServerApi, CorsOnlyForConfiguredOrigins) {
@@ -343,6 +362,9 @@ TEST(ServerApi, MetricsAndLogsDescribeJobsWithoutImageData) {
   }
   EXPECT_TRUE(queued);
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, ServerApiOnStore, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace impasto::test

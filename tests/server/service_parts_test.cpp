@@ -82,37 +82,6 @@ TEST(JobRequest, TheImagesOfARequestShareOnePixelBudgetCheckedFromTheirHeaders) 
   EXPECT_THROW(server::parse_job_request(f, limits), FormatError);
 }
 
-TEST(JobStore, RecoveryRequeuesInterruptedJobsAndGivesUpOnRepeatOffenders) {
-  const std::string dir = temp_dir("store");
-  server::JobStore store(dir + "/jobs.sqlite3");
-  for (const std::string id : {"a", "b", "c"}) {
-    server::JobRecord j;
-    j.id = id;
-    j.method = "gatys";
-    j.created_at = id == "a" ? 3 : id == "b" ? 1 : 2;
-    store.insert(j);
-  }
-  store.mark_running("a", 10);
-  store.mark_running("c", 10);
-  store.mark_running("c", 11);
-  store.mark_running("c", 12);  // c has been started 3 times
-  {
-    server::JobStore reopened(dir + "/jobs.sqlite3");  // the same file, as after a restart
-    const auto queued = reopened.recover(/*max_attempts=*/3, 20);
-    EXPECT_EQ(queued, (std::vector<std::string>{"b", "a"}));  // oldest first
-    EXPECT_EQ(reopened.get("a")->state, server::JobState::queued);
-    EXPECT_EQ(reopened.get("a")->attempts, 1);
-    EXPECT_EQ(reopened.get("c")->state, server::JobState::failed);
-    EXPECT_NE(reopened.get("c")->error.find("interrupted 3 times"), std::string::npos);
-    reopened.finish("b", server::JobState::succeeded, 30, "", Json{{"seconds", 1.5}});
-    EXPECT_EQ(reopened.finished_before(31), (std::vector<std::string>{"c", "b"}));  // c failed at 20, b at 30
-    EXPECT_EQ(reopened.get("b")->summary["seconds"], 1.5);
-    EXPECT_TRUE(reopened.remove("b"));
-    EXPECT_FALSE(reopened.remove("b"));
-    EXPECT_EQ(reopened.count_by_state()[server::JobState::queued], 1);
-  }
-}
-
 TEST(ApiKeys, Sha256MatchesTheStandardVectorsAndKeysAreRandom) {
   // FIPS 180-2 test vector.
   EXPECT_EQ(server::sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
