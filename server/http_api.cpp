@@ -1,9 +1,16 @@
 #include "http_api.h"
 
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
-#include <fstream>
 #include <sstream>
 
 #include "impasto/core/error.h"
@@ -102,14 +109,137 @@ class MemoryStream : public httplib::Stream {
   std::string out_;
 };
 
+// A connection's socket with a deadline for each request: its headers and body must arrive within
+// `deadline_s` of its first byte being awaited, and its response must be taken within `deadline_s`
+// of its first byte being written. A client sending (or reading) one byte at a time holds an HTTP
+// thread for at most that long, not forever (each single wait is also bounded by `idle_s`). The
+// handler's own work between reading and writing is not counted: the job limits bound it.
+class DeadlineSocketStream : public httplib::Stream {
+ public:
+  using Clock = std::chrono::steady_clock;
+  DeadlineSocketStream(int fd, double deadline_s, double idle_s) : fd_(fd), deadline_s_(deadline_s), idle_s_(idle_s) {}
+
+  void start_request() {
+    read_deadline_ = Clock::now() + seconds(deadline_s_);
+    writing_ = false;
+  }
+  bool deadline_hit() const { return deadline_hit_; }
+  bool has_buffered() const { return pos_ < end_; }
+
+  bool is_readable() const override { return has_buffered() || wait(POLLIN, read_deadline_); }
+  bool is_writable() const override { return wait(POLLOUT, write_deadline_); }
+
+  ssize_t read(char* ptr, size_t size) override {
+    if (!has_buffered()) {  // headers are read a byte at a time: refill a buffer instead of a recv each
+      if (!wait(POLLIN, read_deadline_)) return -1;
+      const ssize_t n = recv(fd_, buffer_, sizeof buffer_, 0);
+      if (n <= 0) return n;
+      pos_ = 0;
+      end_ = static_cast<size_t>(n);
+    }
+    const size_t n = std::min(size, end_ - pos_);
+    std::copy(buffer_ + pos_, buffer_ + pos_ + n, ptr);
+    pos_ += n;
+    return static_cast<ssize_t>(n);
+  }
+
+  ssize_t write(const char* ptr, size_t size) override {
+    if (!writing_) {
+      writing_ = true;
+      write_deadline_ = Clock::now() + seconds(deadline_s_);
+    }
+    if (!wait(POLLOUT, write_deadline_)) return -1;
+    return send(fd_, ptr, size, MSG_NOSIGNAL);
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override { address(getpeername, ip, port); }
+  void get_local_ip_and_port(std::string& ip, int& port) const override { address(getsockname, ip, port); }
+  socket_t socket() const override { return fd_; }
+
+ private:
+  static Clock::duration seconds(double s) { return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)); }
+
+  // Waits for the socket to be ready, up to the idle limit and the deadline.
+  bool wait(short events, Clock::time_point deadline) const {
+    const double left = std::chrono::duration<double>(deadline - Clock::now()).count();
+    if (left <= 0) {
+      deadline_hit_ = true;
+      return false;
+    }
+    pollfd p{fd_, events, 0};
+    const int ms = static_cast<int>(std::ceil(std::min(left, idle_s_) * 1000));
+    int r;
+    do r = poll(&p, 1, ms);
+    while (r < 0 && errno == EINTR);
+    if (r == 0 && left <= idle_s_) deadline_hit_ = true;
+    return r > 0;
+  }
+
+  void address(int (*query)(int, sockaddr*, socklen_t*), std::string& ip, int& port) const {
+    sockaddr_storage a{};
+    socklen_t n = sizeof a;
+    ip.clear();
+    port = 0;
+    if (query(fd_, reinterpret_cast<sockaddr*>(&a), &n) != 0) return;
+    char text[INET6_ADDRSTRLEN] = {0};
+    if (a.ss_family == AF_INET) {
+      const auto* v4 = reinterpret_cast<const sockaddr_in*>(&a);
+      inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
+      port = ntohs(v4->sin_port);
+    } else if (a.ss_family == AF_INET6) {
+      const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&a);
+      inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
+      port = ntohs(v6->sin6_port);
+    }
+    ip = text;
+  }
+
+  int fd_;
+  double deadline_s_, idle_s_;
+  Clock::time_point read_deadline_ = Clock::now(), write_deadline_ = Clock::now();
+  bool writing_ = false;
+  mutable bool deadline_hit_ = false;
+  char buffer_[4096];
+  size_t pos_ = 0, end_ = 0;
+};
+
 }  // namespace
 
 struct HttpServer::Impl : httplib::Server {
   Impl(Service& s, Callbacks l) : service(s), log(std::move(l)) {}
+  ~Impl() {
+    if (listen_fd >= 0) close(listen_fd);
+  }
   using httplib::Server::process_request;
 
   Service& service;
   Callbacks log;
+  int listen_fd = -1;
+  std::atomic<bool> stopping{false};
+  static constexpr double kIdleSeconds = 30;      // a single wait for bytes (as the library's read/write timeouts were)
+  static constexpr double kKeepAliveSeconds = 5;  // between requests on one connection
+  static constexpr int kKeepAliveRequests = 100;
+
+  // One connection, its requests one after another (keep-alive), each under the request deadline.
+  void serve_connection(int fd) {
+    DeadlineSocketStream stream(fd, service.options().request_deadline_s, kIdleSeconds);
+    for (int n = 0; n < kKeepAliveRequests && !stopping; ++n) {
+      if (n > 0 && !stream.has_buffered()) {  // idle between requests: not counted in the deadline
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, static_cast<int>(kKeepAliveSeconds * 1000)) <= 0) break;
+      }
+      stream.start_request();
+      bool closed = false;
+      const bool last = n + 1 == kKeepAliveRequests || stopping;
+      if (!process_request(stream, last, closed, nullptr) || closed || last) break;
+    }
+    if (stream.deadline_hit()) {
+      service.metrics().count_rejection("request_deadline");
+      log.emit(LogLevel::debug, "connection closed: a request took longer than the request deadline to arrive or be taken");
+    }
+    shutdown(fd, SHUT_RDWR);
+    close(fd);
+  }
 
   // Runs a handler and turns every exception into a JSON error with the right status.
   template <class F>
@@ -194,29 +324,37 @@ struct HttpServer::Impl : httplib::Server {
       });
     });
     Get(R"(/v1/jobs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-      guarded(res, [&] { send_json(res, 200, service.job(req.matches[1])); });
+      guarded(res, [&] { send_json(res, 200, service.job(req.matches[1], service.authenticate(api_key_of(req)))); });
     });
     Delete(R"(/v1/jobs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
       guarded(res, [&] {
-        service.remove(req.matches[1]);
+        service.remove(req.matches[1], service.authenticate(api_key_of(req)));
         send_json(res, 200, Json{{"deleted", req.matches[1].str()}});
       });
     });
-    Get(R"(/v1/jobs/([^/]+)/(result|content|style-[0-9]+|mask-[0-9]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    // A job's files: with the job's key (plain URLs), or by the access token of the URLs its key was
+    // shown (/files/{token}/...), which need no header.
+    const auto file_of = [this](const httplib::Request& req, const std::string& name, const std::string& token) {
+      if (!token.empty()) return service.job_file(req.matches[1], name, Caller{}, token);
+      return service.job_file(req.matches[1], name, service.authenticate(api_key_of(req)));
+    };
+    Get(R"(/v1/jobs/([^/]+)(?:/files/([0-9a-f]{32}))?/(result|content|style-[0-9]+|mask-[0-9]+))",
+        [this, file_of](const httplib::Request& req, httplib::Response& res) {
       guarded(res, [&] {
-        const auto file = service.job_file(req.matches[1], req.matches[2]);
+        const auto file = file_of(req, req.matches[3], req.matches[2]);
         send_file(res, file);
-        if (req.matches[2] == "result")
+        if (req.matches[3] == "result")
           res.set_header("Content-Disposition", "inline; filename=\"impasto-" + req.matches[1].str() +
                                                      file.name.substr(file.name.rfind('.')) + "\"");
       });
     });
-    Get(R"(/v1/jobs/([^/]+)/report)", [this](const httplib::Request& req, httplib::Response& res) {
+    Get(R"(/v1/jobs/([^/]+)(?:/files/([0-9a-f]{32}))?/report)", [this](const httplib::Request& req, httplib::Response& res) {
       res.set_redirect(req.path + "/");
     });
-    Get(R"(/v1/jobs/([^/]+)/report/((?:figures/|inputs/)?[^/]*))", [this](const httplib::Request& req, httplib::Response& res) {
+    Get(R"(/v1/jobs/([^/]+)(?:/files/([0-9a-f]{32}))?/report/((?:figures/|inputs/)?[^/]*))",
+        [this, file_of](const httplib::Request& req, httplib::Response& res) {
       guarded(res, [&] {
-        send_file(res, service.job_file(req.matches[1], "report/" + req.matches[2].str()));
+        send_file(res, file_of(req, "report/" + req.matches[3].str(), req.matches[2]));
         res.set_header("Content-Security-Policy", "default-src 'self' 'unsafe-inline' data:");
       });
     });
@@ -277,11 +415,8 @@ struct HttpServer::Impl : httplib::Server {
 
 HttpServer::HttpServer(Service& service, Callbacks log) : impl_(std::make_unique<Impl>(service, std::move(log))) {
   const auto& o = service.options();
+  if (!(o.request_deadline_s > 0)) throw OptionError("request_deadline", "must be > 0 seconds");
   impl_->set_payload_max_length(static_cast<size_t>(o.max_upload_bytes));
-  impl_->set_read_timeout(30, 0);
-  impl_->set_write_timeout(30, 0);
-  const int threads = std::max(2, o.http_threads);
-  impl_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   impl_->routes();
   impl_->hooks();
 }
@@ -290,20 +425,52 @@ HttpServer::~HttpServer() { stop(); }
 
 int HttpServer::bind(const std::string& host, int port) {
   if (port < 0 || port > 65535) throw OptionError("port", "must be in 0..65535");
-  if (port == 0) {
-    const int bound = impl_->bind_to_any_port(host);
-    if (bound <= 0) throw OptionError("host", "cannot listen on " + host);
-    return bound;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || !found)
+    throw OptionError("host", "cannot listen on " + host + " (not an address of this machine)");
+  int fd = -1;
+  for (addrinfo* a = found; a && fd < 0; a = a->ai_next) {
+    fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    const int yes = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
+      close(fd);
+      fd = -1;
+    }
   }
-  if (!impl_->bind_to_port(host, port))
+  freeaddrinfo(found);
+  if (fd < 0)
     throw OptionError("port", "cannot listen on " + host + ":" + std::to_string(port) + " (in use, or not an address of this machine)");
-  return port;
+  sockaddr_storage bound{};
+  socklen_t n = sizeof bound;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &n);
+  impl_->listen_fd = fd;
+  return ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                           : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
 }
 
-void HttpServer::run() { impl_->listen_after_bind(); }
+void HttpServer::run() {
+  // Connections wait for a free HTTP thread in the pool's queue; each is served with its deadlines.
+  httplib::ThreadPool pool(static_cast<size_t>(std::max(2, impl_->service.options().http_threads)));
+  while (!impl_->stopping) {
+    pollfd p{impl_->listen_fd, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    const int fd = accept4(impl_->listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    pool.enqueue([this, fd] { impl_->serve_connection(fd); });
+  }
+  pool.shutdown();
+  close(impl_->listen_fd);
+  impl_->listen_fd = -1;
+}
 
 void HttpServer::stop() {
-  if (impl_ && impl_->is_running()) impl_->stop();
+  if (impl_) impl_->stopping = true;
 }
 
 std::string HttpServer::handle_raw_request(const std::string& bytes) {

@@ -28,6 +28,9 @@ struct ServerOptions {
   int queue_capacity = 16;     // queued jobs beyond which POST /v1/jobs answers 429
   int sync_concurrency = 2;    // POST /v1/stylize requests served at the same time (429 beyond)
   int http_threads = 8;        // connections handled at the same time
+  // A request's headers and body must arrive within this many seconds, and its response be taken
+  // within as many: slow clients (a byte at a time) cannot hold the HTTP threads.
+  double request_deadline_s = 60;
 
   int64_t max_upload_bytes = 32ll << 20;  // whole request body
   int64_t max_pixels = 16'000'000;         // per input image, read from its header before decoding

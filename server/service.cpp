@@ -92,10 +92,12 @@ Json progress_json(const ProgressEvent& e) {
 
 }  // namespace
 
-Service::Service(ServerOptions options, Callbacks log)
+Service::Service(ServerOptions options, Callbacks log) : Service(options, std::move(log), open_job_store(options.store, options.data_dir)) {}
+
+Service::Service(ServerOptions options, Callbacks log, std::unique_ptr<JobStore> store)
     : options_(std::move(options)),
       log_(std::move(log)),
-      store_(open_job_store(options_.store, options_.data_dir)),
+      store_(std::move(store)),
       node_(new_node_name()),
       catalog_(options_.models_dir, log_) {
   if (options_.workers < 1) throw OptionError("workers", "must be >= 1");
@@ -283,6 +285,7 @@ Json Service::submit(const JobRequest& request, const Caller& caller) {
   job.request = Json{{"options", request.options},  {"model", model},           {"format", request.format},
                      {"content", content_file},      {"styles", styles},        {"style_blend_weights", request.style_blend_weights},
                      {"masks", masks}};
+  if (caller.key_id) job.request["access"] = new_job_id();  // the token of its file URLs (see job())
   if (request.content_video) {
     const VideoInfo& v = *request.content_video;
     job.request["video"] = Json{{"frames", v.frames}, {"fps", v.fps()}, {"duration_s", v.duration_s}};
@@ -307,6 +310,8 @@ Json Service::submit(const JobRequest& request, const Caller& caller) {
 
 Json Service::job_json(const JobRecord& r) const {
   const std::string base = "/v1/jobs/" + r.id;
+  // A key's job: its files under the access token (loadable without headers, known only to the key).
+  const std::string files = r.key_id ? base + "/files/" + r.request.value("access", std::string()) : base;
   Json j{{"id", r.id}, {"state", to_string(r.state)}, {"method", r.method}, {"created_at", r.created_at},
          {"url", base}};
   if (!r.request.value("model", std::string()).empty()) j["model"] = r.request["model"];
@@ -317,7 +322,7 @@ Json Service::job_json(const JobRecord& r) const {
     j["finished_at"] = r.finished_at;
     j["expires_at"] = r.finished_at + options_.ttl_s;
   }
-  j["content_url"] = base + "/content";
+  j["content_url"] = files + "/content";
   if (r.request.contains("video")) j["video"] = r.request["video"];
   if (r.state == JobState::queued) j["queue_position"] = store_->queue_position(r);
   j["attempts"] = r.attempts;
@@ -329,19 +334,32 @@ Json Service::job_json(const JobRecord& r) const {
   if (!j.contains("progress") && !r.progress.is_null()) j["progress"] = r.progress;
   if (r.state == JobState::failed) j["error"] = r.error;
   if (r.state == JobState::succeeded) {
-    j["result_url"] = base + "/result";
-    if (!r.request.contains("video")) j["report_url"] = base + "/report/";
+    j["result_url"] = files + "/result";
+    if (!r.request.contains("video")) j["report_url"] = files + "/report/";
     j["summary"] = r.summary;
   }
   return j;
 }
 
-Json Service::job(const std::string& id) const {
+JobRecord Service::readable(const std::string& id, const Caller& caller, const std::string& access) const {
   if (!valid_job_id(id)) throw not_found(id);
-  const auto r = store_->get(id);
+  auto r = store_->get(id);
   if (!r) throw not_found(id);
-  return job_json(*r);
+  if (r->key_id) {
+    const bool owner = caller.key_id && *caller.key_id == *r->key_id;
+    const std::string token = r->request.value("access", std::string());
+    bool by_token = !access.empty() && access.size() == token.size();
+    if (by_token) {  // compared in constant time
+      unsigned char diff = 0;
+      for (size_t i = 0; i < token.size(); ++i) diff |= static_cast<unsigned char>(token[i] ^ access[i]);
+      by_token = diff == 0;
+    }
+    if (!owner && !by_token) throw not_found(id);  // as if unknown: other keys cannot even learn it exists
+  }
+  return std::move(*r);
 }
+
+Json Service::job(const std::string& id, const Caller& caller) const { return job_json(readable(id, caller, "")); }
 
 std::vector<Json> Service::jobs(const Caller& caller, int limit) const {
   if (!caller.key_id)
@@ -351,10 +369,11 @@ std::vector<Json> Service::jobs(const Caller& caller, int limit) const {
   return out;
 }
 
-void Service::remove(const std::string& id) {
+void Service::remove(const std::string& id, const Caller& caller) {
   // Its files go with it; a worker running it (here, or on another node at its next lease renewal)
   // stops at its next step.
-  if (!valid_job_id(id) || !store_->remove(id)) throw not_found(id);
+  readable(id, caller, "");
+  if (!store_->remove(id)) throw not_found(id);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = running_.find(id);
@@ -363,10 +382,8 @@ void Service::remove(const std::string& id) {
   log_.info("job " + id + " deleted");
 }
 
-Service::File Service::job_file(const std::string& id, const std::string& name) const {
-  if (!valid_job_id(id)) throw not_found(id);
-  const auto r = store_->get(id);
-  if (!r) throw not_found(id);
+Service::File Service::job_file(const std::string& id, const std::string& name, const Caller& caller, const std::string& access) const {
+  const auto r = std::make_optional(readable(id, caller, access));
   std::string file;  // the name in the job's files
   if (name == "result") {
     if (r->state != JobState::succeeded)

@@ -68,6 +68,8 @@ class Service {
   // and starts the workers and the expiry sweeper. `log` gets one line per job event (never image
   // data or file contents).
   Service(ServerOptions options, Callbacks log);
+  // The same on a store opened by the caller (options.store is then not read).
+  Service(ServerOptions options, Callbacks log, std::unique_ptr<JobStore> store);
   ~Service();  // shutdown()
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
@@ -87,9 +89,14 @@ class Service {
   // Queues a request; returns the job as GET /v1/jobs/{id} shows it. OptionError for option values
   // the method refuses; 429 queue_full when the queue is full; 503 after shutdown().
   Json submit(const JobRequest& request, const Caller& caller);
-  Json job(const std::string& id) const;                  // 404 when unknown, deleted or expired
+  //
+  // Who may see a job: anyone with its id when it was made without a key; else only its key, or
+  // whoever holds the job's file URLs (result_url, report_url, ...), which carry a 128-bit access
+  // token and are shown only to that key (so <img>, <video> and the report page can load them
+  // without headers). Everything else gets 404, as for an unknown job.
+  Json job(const std::string& id, const Caller& caller) const;   // 404 when unknown, deleted, expired or not the caller's
   std::vector<Json> jobs(const Caller& caller, int limit) const;  // the caller's jobs (API keys only)
-  void remove(const std::string& id);                      // 404 when unknown
+  void remove(const std::string& id, const Caller& caller);       // 404 as job()
   // A file of a job: "result" (409 until it succeeded), "content", "style-N", or a file of its
   // report ("report/index.html", "report/<name>.png").
   struct File {
@@ -97,7 +104,8 @@ class Service {
     std::string content_type;
     std::string name;  // as stored ("result.png")
   };
-  File job_file(const std::string& id, const std::string& name) const;
+  // `access`: the token of a file URL ("" for the plain URLs, which need the job's key).
+  File job_file(const std::string& id, const std::string& name, const Caller& caller, const std::string& access = "") const;
 
   // A slot of the synchronous path, held while one request is parsed and stylized. Taken before
   // the upload is decoded, so refusing a request over the limit costs next to nothing.
@@ -142,6 +150,7 @@ class Service {
   void housekeeping_loop();
   void run_job(const JobRecord& record);
   Json job_json(const JobRecord& record) const;
+  JobRecord readable(const std::string& id, const Caller& caller, const std::string& access) const;  // 404 unless allowed
   // The model a request runs: the one it names, else its method's built-in model ("" for a method
   // without a model option); OptionError("model") when the method needs a model and has none here.
   std::string model_for(const std::string& method, const std::string& named);

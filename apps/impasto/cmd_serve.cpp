@@ -43,6 +43,9 @@ CLI::App* add_serve_command(CLI::App& app, Context& context) {
       ->capture_default_str();
   cmd->add_option("--sync-concurrency", o.sync_concurrency, "POST /v1/stylize requests served at once; beyond, 429")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--http-threads", o.http_threads, "connections handled at once")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--request-deadline", o.request_deadline_s,
+                  "seconds within which a request must arrive (and its response be taken); slower clients are cut off")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--max-upload-mb", f.max_upload_mb, "largest request body in MiB (413 beyond)")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--max-pixels", o.max_pixels, "largest input image in pixels, read from its header (413 beyond)")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--max-request-pixels", o.max_request_pixels, "all the images of one request together, from their headers (413 beyond)")->capture_default_str()->check(CLI::PositiveNumber);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -311,6 +312,65 @@ TEST_P(ServerApiOnStore, ApiKeysAreRequiredOnceOneExistsAndRateLimited) {
     const std::string bytes((std::istreambuf_iterator<char>(db)), std::istreambuf_iterator<char>());
     EXPECT_EQ(bytes.find(key.substr(4)), std::string::npos);
   }
+}
+
+TEST_P(ServerApiOnStore, AKeysJobIsReadableAndDeletableOnlyWithThatKeyOrItsFileUrls) {
+  auto options = store_options("key_scope");
+  const std::string alice = server::generate_api_key(), bob = server::generate_api_key();
+  {
+    auto store = server::open_job_store(options.store, options.data_dir);
+    store->add_key("alice", server::sha256_hex(alice), 0, server::unix_now());
+    store->add_key("bob", server::sha256_hex(bob), 0, server::unix_now());
+  }
+  TestServer server(options);
+  auto client = server.client();
+  const httplib::Headers as_alice{{"X-API-Key", alice}}, as_bob{{"X-API-Key", bob}};
+  auto res = client.Post("/v1/jobs", as_alice, gatys_form(5, 40));
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 202) << res->body;
+  const std::string id = body_json(res)["id"];
+  const Json job = [&] {
+    for (int k = 0; k < 600; ++k) {
+      const Json j = body_json(client.Get("/v1/jobs/" + id, as_alice));
+      if (j["state"] == "succeeded" || j["state"] == "failed") return j;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return Json();
+  }();
+  ASSERT_EQ(job["state"], "succeeded") << job.dump();
+
+  // Another key, or none, learns nothing: not the job, not its files, and it cannot delete it.
+  expect_error(client.Get("/v1/jobs/" + id), 401, "unauthorized");
+  expect_error(client.Get("/v1/jobs/" + id, as_bob), 404, "not_found");
+  expect_error(client.Get("/v1/jobs/" + id + "/result", as_bob), 404, "not_found");
+  expect_error(client.Get("/v1/jobs/" + id + "/content", as_bob), 404, "not_found");
+  expect_error(client.Get("/v1/jobs/" + id + "/report/", as_bob), 404, "not_found");
+  expect_error(client.Delete("/v1/jobs/" + id, as_bob), 404, "not_found");
+  EXPECT_TRUE(body_json(client.Get("/v1/jobs", as_bob))["jobs"].empty());
+  // The key sees plain URLs work for it, and file URLs with an access token that load without any
+  // header (as <img>, <video> and the report page do), the report's figures included.
+  EXPECT_EQ(client.Get("/v1/jobs/" + id + "/result", as_alice)->status, 200);
+  const std::string result_url = job["result_url"], report_url = job["report_url"];
+  EXPECT_NE(result_url.find("/v1/jobs/" + id + "/files/"), std::string::npos) << result_url;
+  auto by_url = client.Get(result_url);
+  ASSERT_TRUE(by_url);
+  EXPECT_EQ(by_url->status, 200);
+  EXPECT_EQ(by_url->body, client.Get("/v1/jobs/" + id + "/result", as_alice)->body);
+  EXPECT_EQ(client.Get(job["content_url"].get<std::string>())->status, 200);
+  auto report = client.Get(report_url);
+  ASSERT_TRUE(report);
+  ASSERT_EQ(report->status, 200);
+  std::smatch figure;
+  ASSERT_TRUE(std::regex_search(report->body, figure, std::regex("src=\"(figures/[A-Za-z0-9_.-]+\\.png)\"")));
+  EXPECT_EQ(client.Get(report_url + figure[1].str())->status, 200) << figure[1];
+  // A token of the right form but not this job's opens nothing.
+  std::string forged = result_url;
+  const auto at = forged.find("/files/") + 7;
+  forged[at] = forged[at] == '0' ? '1' : '0';
+  expect_error(client.Get(forged), 404, "not_found");
+
+  EXPECT_EQ(client.Delete("/v1/jobs/" + id, as_alice)->status, 200);
+  expect_error(client.Get(result_url), 404, "not_found");
 }
 
 TEST(ServerApi, CorsOnlyForConfiguredOrigins) {

@@ -34,13 +34,15 @@ server::ServerOptions test_server_options(const std::string& name) {
   return o;
 }
 
-TestServer::TestServer(server::ServerOptions options) {
+TestServer::TestServer(server::ServerOptions options) : TestServer(options, server::open_job_store(options.store, options.data_dir)) {}
+
+TestServer::TestServer(server::ServerOptions options, std::unique_ptr<server::JobStore> store) {
   Callbacks log;
   log.log = [this](LogLevel level, const std::string& line) {
     std::lock_guard<std::mutex> lock(log_mutex_);
     log_.push_back(std::string(to_string(level)) + ": " + line);
   };
-  service_ = std::make_unique<server::Service>(options, log);
+  service_ = std::make_unique<server::Service>(options, log, std::move(store));
   http_ = std::make_unique<server::HttpServer>(*service_, log);
   port_ = http_->bind("127.0.0.1", 0);
   thread_ = std::thread([this] { http_->run(); });

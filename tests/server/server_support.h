@@ -23,6 +23,7 @@ std::string png_bytes(int64_t height, int64_t width, bool painting = false, uint
 class TestServer {
  public:
   explicit TestServer(server::ServerOptions options);
+  TestServer(server::ServerOptions options, std::unique_ptr<server::JobStore> store);  // a store of the test's
   ~TestServer();
   httplib::Client client() const;
   int port() const { return port_; }
