@@ -46,13 +46,14 @@ PY
 "$cli" -q train feedforward --style "$work/photo.png" --synthetic textures --image-size 32 --steps 1 --batch-size 1 --out "$work/run"
 cp "$work/run/model.ckpt" "$work/models/small.ckpt"
 
-start_node() {  # name store threads -> prints the URL
+start_node() {  # name store threads -> sets node_url, adds the pid to pids
   local log="$work/$1.log"
   "$cli" serve --port 0 --data-dir "$work/data-$1" --store "$2" --models-dir "$work/models" --workers 1 --threads "$3" \
-    --queue 200 --no-reports --http-threads 16 2> "$log" &
+    --queue 200 --no-reports --http-threads 16 > /dev/null 2> "$log" &
   pids+=($!)
   for _ in $(seq 200); do grep -q "listening on" "$log" && break; sleep 0.05; done
-  grep -o 'http://[0-9.:]*' "$log" | head -1
+  node_url=$(grep -o 'http://[0-9.:]*' "$log" | head -1)
+  [ -n "$node_url" ] || { echo "impasto serve ($1) did not start:" >&2; cat "$log" >&2; exit 1; }
 }
 
 # Submits $jobs jobs round-robin over the URLs and waits for all; prints jobs/s and one job's id.
@@ -104,17 +105,19 @@ echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc
      "flags: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|fma|avx512f|avx512_bf16|avx512_vnni|amx_bf16)$' | tr '\n' ' ')"
 echo "PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}') on loopback; $jobs jobs of a 256x256 PNG; wrk ${seconds}s, 8 connections"
 
-u=$(start_node sqlite "" 2)
-report "SQLite, 1 node (2 threads)" "$u"
+start_node sqlite "" 2
+report "SQLite, 1 node (2 threads)" "$node_url"
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
-u=$(start_node pg1 "$db_base/postgres" 2)
-report "PostgreSQL, 1 node (2 threads)" "$u"
+start_node pg1 "$db_base/postgres" 2
+report "PostgreSQL, 1 node (2 threads)" "$node_url"
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
 "${as_pg[@]}" "$pgbin/psql" -q -h 127.0.0.1 -p "$pgport" -U impasto -d postgres -c "CREATE DATABASE two" >/dev/null
-a=$(start_node pg2a "$db_base/two" 1)
-b=$(start_node pg2b "$db_base/two" 1)
+start_node pg2a "$db_base/two" 1
+a=$node_url
+start_node pg2b "$db_base/two" 1
+b=$node_url
 report "PostgreSQL, 2 nodes (1 thread each)" "$a" "$b"
 ran_a=$(grep -c " succeeded in " "$work/pg2a.log" || true)
 ran_b=$(grep -c " succeeded in " "$work/pg2b.log" || true)

@@ -155,8 +155,10 @@ void apply_limits(JobRequest& r, const OptionSchema& schema, const ServerOptions
   const int64_t content_h = r.content_video ? r.content_video->height : r.content.image.height();
   const int64_t content_w = r.content_video ? r.content_video->width : r.content.image.width();
   const int64_t content_side = std::max(content_h, content_w);
+  const OptionSpec* output_side = nullptr;
   for (const OptionSpec& spec : schema.options()) {
     if (spec.role != OptionRole::output_side) continue;
+    output_side = &spec;
     const Json& value = r.options.contains(spec.name) ? r.options[spec.name] : spec.default_value;
     const double side = value.is_number() ? value.get<double>() : 0;
     const std::optional<double> side_limit = limits.option_limit(spec.service_limit);
@@ -170,6 +172,23 @@ void apply_limits(JobRequest& r, const OptionSchema& schema, const ServerOptions
         throw OptionError(spec.name, "the output would have " + std::to_string(static_cast<int64_t>(pixels)) +
                                          " pixels, over this server's limit of " + std::to_string(limits.max_pixels));
     }
+  }
+  // Sizes that multiply the output side (a style image at style_scale times it) stay within the
+  // side limit too: 16 x 1024 px would be a 16384 px style image.
+  if (!output_side) return;
+  const std::optional<double> side_limit = limits.option_limit(output_side->service_limit);
+  const Json& side_value = r.options.contains(output_side->name) ? r.options[output_side->name] : output_side->default_value;
+  const double side = side_value.is_number() && side_value.get<double>() > 0 ? side_value.get<double>() : static_cast<double>(content_side);
+  if (!side_limit) return;
+  for (const OptionSpec& spec : schema.options()) {
+    if (spec.role != OptionRole::output_scale) continue;
+    const Json& value = r.options.contains(spec.name) ? r.options[spec.name] : spec.default_value;
+    if (!value.is_number()) continue;
+    const double scaled = value.get<double>() * side;
+    if (scaled > *side_limit)
+      throw OptionError(spec.name, number_text(value.get<double>()) + " x the output's " + number_text(side) + " px is " +
+                                       number_text(std::round(scaled)) + " px, over this server's limit of " + number_text(*side_limit) +
+                                       " px (" + output_side->name + " x " + spec.name + " <= " + number_text(*side_limit) + ")");
   }
 }
 

@@ -65,6 +65,11 @@ TEST(JobRequest, LimitsAndMistakesNameTheField) {
   const auto r = server::parse_job_request(fields({}), limits);
   EXPECT_EQ(r.options["iterations"], 50);
   EXPECT_EQ(r.options["image_size"], 256);
+  // Sizes that multiply the output side stay within the side limit: a style image of 4 x 256 px is
+  // refused, also when the side is the limit applied for an unset image_size; 4 x 64 px is fine.
+  EXPECT_EQ(option({{"image_size", "", "", "256"}, {"style_scale", "", "", "4"}}), "style_scale");
+  EXPECT_EQ(option({{"style_scale", "", "", "1.5"}}), "style_scale");
+  EXPECT_EQ(server::parse_job_request(fields({{"image_size", "", "", "64"}, {"style_scale", "", "", "4"}}), limits).options["style_scale"], 4);
 }
 
 TEST(JobRequest, TheImagesOfARequestShareOnePixelBudgetCheckedFromTheirHeaders) {

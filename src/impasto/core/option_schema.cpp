@@ -28,6 +28,7 @@ const char* to_string(OptionRole role) {
     case OptionRole::backbone_weights: return "backbone_weights";
     case OptionRole::model: return "model";
     case OptionRole::device: return "device";
+    case OptionRole::output_scale: return "output_scale";
   }
   return "?";
 }

@@ -34,6 +34,8 @@ enum class OptionRole {
   backbone_weights,  // the weight file of the `backbone` option's network; the service fills it in
   model,             // a trained network's file; the service takes a model's name from its catalogue
   device,            // auto | cpu | cuda; the service's own choice
+  output_scale,      // a factor of the output side giving another size the method allocates (a style
+                     // image's side): the service bounds factor x side by the output side's limit
 };
 const char* to_string(OptionRole role);
 

@@ -542,7 +542,9 @@ OptionSchema gatys_schema() {
           .with_role(OptionRole::output_side)
           .limited_by("max_side", 1024)
           .on_page(WebControl{"select", "Size (longest side)", side_choices({256, 384, 512, 768, 1024}), 384, 0}),
-      number_option("style_scale", 1.0, "style image size relative to the output (default 1)").with_range(0, 16),
+      number_option("style_scale", 1.0, "style image size relative to the output (default 1)")
+          .with_range(0, 16)
+          .with_role(OptionRole::output_scale),
       string_option("preserve_colors", "none", "none (default), luminance or histogram")
           .with_choices({"none", "luminance", "histogram"})
           .on_page(colours),
