@@ -8,6 +8,8 @@
 //   GET    /v1/jobs/{id}/result     the image (409 until the job succeeded)
 //   GET    /v1/jobs/{id}/content    the uploaded photo; /style-N the style images
 //   GET    /v1/jobs/{id}/report/    the job's report page and its images
+//   GET    /v1/jobs/{id}/files/{token}/result|content|style-N|report/...   the same without a key
+//                                   header, for a key's job: the URLs its key is shown carry the token
 //   DELETE /v1/jobs/{id}            removes the job, its inputs and outputs (stops it if running)
 //   POST   /v1/stylize              multipart with a model -> the image at once (one pass)
 //   GET    /v1/models, /v1/health, /metrics (Prometheus text)

@@ -383,20 +383,20 @@ void Service::remove(const std::string& id, const Caller& caller) {
 }
 
 Service::File Service::job_file(const std::string& id, const std::string& name, const Caller& caller, const std::string& access) const {
-  const auto r = std::make_optional(readable(id, caller, access));
+  const JobRecord r = readable(id, caller, access);
   std::string file;  // the name in the job's files
   if (name == "result") {
-    if (r->state != JobState::succeeded)
-      throw ServiceError(409, "not_ready", "job " + id + " is " + to_string(r->state) + (r->state == JobState::failed ? ": " + r->error : "; no result yet"));
-    file = "result." + extension_for(r->request.value("format", std::string("png")));
+    if (r.state != JobState::succeeded)
+      throw ServiceError(409, "not_ready", "job " + id + " is " + to_string(r.state) + (r.state == JobState::failed ? ": " + r.error : "; no result yet"));
+    file = "result." + extension_for(r.request.value("format", std::string("png")));
   } else if (name == "content") {
-    file = r->request.value("content", std::string());
+    file = r.request.value("content", std::string());
   } else if (name.rfind("style-", 0) == 0 || name.rfind("mask-", 0) == 0) {
     for (const char* kind : {"styles", "masks"})
-      for (const auto& s : r->request.value(kind, Json::array()))
+      for (const auto& s : r.request.value(kind, Json::array()))
         if (!s.get<std::string>().empty() && fs::path(s.get<std::string>()).stem() == name) file = s.get<std::string>();
   } else if (name.rfind("report/", 0) == 0) {
-    if (r->state != JobState::succeeded) throw ServiceError(409, "not_ready", "job " + id + " has no report until it succeeds");
+    if (r.state != JobState::succeeded) throw ServiceError(409, "not_ready", "job " + id + " has no report until it succeeds");
     // report.html, or one file of its figures/ or inputs/ folder: plain names only.
     std::string leaf = name.substr(7);
     if (leaf.empty()) leaf = "report.html";
@@ -413,8 +413,6 @@ Service::File Service::job_file(const std::string& id, const std::string& name, 
   if (!bytes) throw ServiceError(404, "not_found", "job " + id + " has no file '" + name + "'");
   return File{std::move(*bytes), content_type_for(file), file};
 }
-
-int64_t Service::queue_depth() const { return store_->queued(); }
 
 void Service::worker_loop() {
   // Idle workers look again at least this often: a job taken back from a dead node elsewhere is
@@ -442,20 +440,19 @@ void Service::worker_loop() {
   }
 }
 
-void Service::run_job(const JobRecord& claimed) {
-  const JobRecord* record = &claimed;
-  const std::string id = claimed.id;
-  const double started = claimed.started_at;
-  metrics_.observe_wait(std::max(0.0, started - record->created_at));
+void Service::run_job(const JobRecord& record) {
+  const std::string id = record.id;
+  const double started = record.started_at;
+  metrics_.observe_wait(std::max(0.0, started - record.created_at));
   auto running = std::make_shared<Running>();
   running->deadline = started + options_.job_time_limit_s;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     running_[id] = running;
   }
-  const Json& req = record->request;
+  const Json& req = record.request;
   const std::string model = req.value("model", std::string());
-  log_.info("job " + id + " started (attempt " + std::to_string(record->attempts) + ")");
+  log_.info("job " + id + " started (attempt " + std::to_string(record.attempts) + ")");
 
   std::string outcome = "failed";
   std::string error;
@@ -465,8 +462,8 @@ void Service::run_job(const JobRecord& claimed) {
   try {
     dir = store_->workspace(id);  // the job's inputs on this machine
     StylizeJob job;
-    job.method = record->method;
-    job.options = run_options(record->method, req.value("options", Json::object()), model);
+    job.method = record.method;
+    job.options = run_options(record.method, req.value("options", Json::object()), model);
     job.content = dir + "/" + req.value("content", std::string());
     for (const auto& s : req.value("styles", Json::array())) job.styles.push_back(dir + "/" + s.get<std::string>());
     for (const auto& m : req.value("masks", Json::array()))
@@ -541,7 +538,7 @@ void Service::run_job(const JobRecord& claimed) {
       }
     } else {
       outcome = "succeeded";
-      summary = public_summary(record->method, result.summary, model);
+      summary = public_summary(record.method, result.summary, model);
       if (options_.reports && !req.contains("video")) {
         // Its report, under the same deadline (sections past it are listed as skipped). A job whose
         // report fails still succeeds: the result is what was asked for. The progress shown while
@@ -552,7 +549,7 @@ void Service::run_job(const JobRecord& claimed) {
           stylized = running->progress;
         }
         try {
-          write_job_report(dir, record->method, model, cb);
+          write_job_report(dir, record.method, model, cb);
           summary["report"] = true;
         } catch (const Error& e) {
           summary["report"] = false;
@@ -603,7 +600,7 @@ void Service::run_job(const JobRecord& claimed) {
     log_.warn("job " + id + ": " + e.what());
   }
   const double seconds = finished - started;
-  metrics_.observe_job(record->method, outcome, seconds);  // before the state changes: a client that sees it finished sees it counted
+  metrics_.observe_job(record.method, outcome, seconds);  // before the state changes: a client that sees it finished sees it counted
   bool stored = false;
   try {
     if (outcome == "succeeded") {

@@ -133,7 +133,6 @@ class Service {
   std::string metrics_text() const;  // Prometheus text: counters, histograms and the gauges
   Metrics& metrics() { return metrics_; }
 
-  int64_t queue_depth() const;
 
  private:
   struct Running {
