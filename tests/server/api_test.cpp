@@ -278,7 +278,9 @@ TEST_P(ServerApiOnStore, FinishedJobsExpireAfterTheirTtl) {
   ASSERT_EQ(job["state"], "succeeded");
   EXPECT_NEAR(job["expires_at"].get<double>() - job["finished_at"].get<double>(), 3.0, 1e-6);
   EXPECT_EQ(fs::exists(options.data_dir + "/jobs/" + id + "/result.png"), files_on_disk());
-  for (int k = 0; k < 300 && client.Get("/v1/jobs/" + id)->status == 200; ++k) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // The sweeper deletes the job's row, then its folder (SQLite): wait for both.
+  for (int k = 0; k < 300 && (client.Get("/v1/jobs/" + id)->status == 200 || fs::exists(options.data_dir + "/jobs/" + id)); ++k)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_FALSE(fs::exists(options.data_dir + "/jobs/" + id));
   expect_error(client.Get("/v1/jobs/" + id), 404, "not_found");
   expect_error(client.Get("/v1/jobs/" + id + "/result"), 404, "not_found");
