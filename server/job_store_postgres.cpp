@@ -21,21 +21,22 @@
 #include <fstream>
 #include <mutex>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include "api_keys.h"
+#include "impasto/io/text_file.h"
 #include "job_store.h"
+#include "job_store_rows.h"
 
 namespace impasto::server {
 
 namespace fs = std::filesystem;
+using rows::kJobColumns;
+using rows::kKeyColumns;
 
 namespace {
 
 constexpr const char* kDbNow = "extract(epoch from clock_timestamp())::double precision";
-constexpr const char* kJobColumns =
-    "id, key_id, state, method, request, created_at, started_at, finished_at, attempts, progress, error, summary, node";
 constexpr int64_t kSchemaLock = 0x696d7061'00000001;  // advisory lock ids ("impa" ...)
 constexpr int64_t kQueueLock = 0x696d7061'00000002;
 
@@ -162,6 +163,21 @@ class Connection {
   std::string last_sqlstate_;
 };
 
+// One row of a result, as the stores' shared row readers (job_store_rows.h) take it; booleans
+// ('t'/'f') read as integers 1/0.
+struct RowView {
+  const Result& r;
+  int row;
+  std::string text(int col) const { return r.text(row, col); }
+  double real(int col) const { return r.real(row, col); }
+  int64_t integer(int col) const {
+    const std::string v = r.text(row, col);
+    if (v == "t" || v == "f") return v == "t";
+    return r.integer(row, col);
+  }
+  bool null(int col) const { return r.null(row, col); }
+};
+
 // BEGIN ... COMMIT; rolled back when left without commit().
 class Transaction {
  public:
@@ -188,53 +204,12 @@ class Transaction {
   bool done_ = false;
 };
 
-Json parse_or_null(const std::string& text) {
-  if (text.empty()) return Json();
-  return Json::parse(text, nullptr, /*allow_exceptions=*/false);
-}
-
-JobRecord read_job(const Result& r, int row) {
-  JobRecord j;
-  j.id = r.text(row, 0);
-  if (!r.null(row, 1)) j.key_id = r.integer(row, 1);
-  j.state = job_state_from_string(r.text(row, 2));
-  j.method = r.text(row, 3);
-  j.request = parse_or_null(r.text(row, 4));
-  j.created_at = r.real(row, 5);
-  j.started_at = r.real(row, 6);
-  j.finished_at = r.real(row, 7);
-  j.attempts = static_cast<int>(r.integer(row, 8));
-  j.progress = r.null(row, 9) ? Json() : parse_or_null(r.text(row, 9));
-  j.error = r.text(row, 10);
-  j.summary = r.null(row, 11) ? Json() : parse_or_null(r.text(row, 11));
-  j.node = r.text(row, 12);
-  return j;
-}
-
-ApiKeyRecord read_key(const Result& r, int row) {
-  ApiKeyRecord k;
-  k.id = r.integer(row, 0);
-  k.name = r.text(row, 1);
-  k.rate_per_minute = r.real(row, 2);
-  k.created_at = r.real(row, 3);
-  k.revoked = r.text(row, 4) == "t";
-  return k;
-}
-
 // A job's file name as stored: relative, no "..", no empty parts.
 bool safe_name(const std::string& name) {
   if (name.empty() || name[0] == '/' || name.size() > 255) return false;
   for (const auto& part : fs::path(name))
     if (part.empty() || part == ".." || part == ".") return false;
   return true;
-}
-
-std::string read_whole(const fs::path& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw StoreError("cannot read " + path.string());
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
 }
 
 class PostgresJobStore final : public JobStore {
@@ -302,7 +277,7 @@ class PostgresJobStore final : public JobStore {
     std::lock_guard<std::mutex> lock(mutex_);
     Result r = db_.exec(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = $1", {Param::of(id)});
     if (r.rows() == 0) return std::nullopt;
-    return read_job(r, 0);
+    return rows::job_from(RowView{r, 0});
   }
 
   std::vector<JobRecord> list(std::optional<int64_t> key_id, int limit) const override {
@@ -311,7 +286,7 @@ class PostgresJobStore final : public JobStore {
                             " FROM jobs WHERE key_id IS NOT DISTINCT FROM $1::bigint ORDER BY created_at DESC, id LIMIT $2",
                         {Param::of(key_id), Param::of(static_cast<int64_t>(limit))});
     std::vector<JobRecord> out;
-    for (int i = 0; i < r.rows(); ++i) out.push_back(read_job(r, i));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(rows::job_from(RowView{r, i}));
     return out;
   }
 
@@ -364,7 +339,7 @@ class PostgresJobStore final : public JobStore {
                             "RETURNING " + kJobColumns,
                         {Param::of(node), Param::of(now), Param::of(lease_s)});
     if (r.rows() == 0) return std::nullopt;
-    return read_job(r, 0);
+    return rows::job_from(RowView{r, 0});
   }
 
   std::vector<std::string> renew(const std::string& node, const std::vector<std::string>& ids, double lease_s) override {
@@ -391,8 +366,7 @@ class PostgresJobStore final : public JobStore {
     db_.exec(std::string("UPDATE jobs SET state = 'failed', finished_at = $1, error = $2, node = NULL "
                          "WHERE state = 'running' AND lease_until < ") + kDbNow + " AND attempts >= $3",
              {Param::of(now),
-              Param::of("the job was interrupted " + std::to_string(max_attempts) +
-                        " times (the server running it stopped or stopped answering); not retried"),
+              Param::of(rows::given_up_message(max_attempts)),
               Param::of(max_attempts)});
     const int64_t back = db_.exec(std::string("UPDATE jobs SET state = 'queued', started_at = 0, node = NULL "
                                               "WHERE state = 'running' AND lease_until < ") + kDbNow)
@@ -449,7 +423,12 @@ class PostgresJobStore final : public JobStore {
     if (state == JobState::succeeded)
       for (const auto& name : outputs) {
         if (!safe_name(name)) throw StoreError("bad output name '" + name + "'");
-        const std::string bytes = read_whole(dir / name);
+        std::string bytes;
+        try {
+          bytes = read_whole_file((dir / name).string());
+        } catch (const FileError& e) {
+          throw StoreError(e.what());
+        }
         db_.exec("INSERT INTO job_files(job_id, name, bytes) VALUES($1, $2, $3) "
                  "ON CONFLICT (job_id, name) DO UPDATE SET bytes = EXCLUDED.bytes",
                  {Param::of(id), Param::of(name), Param::blob(bytes)});
@@ -487,17 +466,17 @@ class PostgresJobStore final : public JobStore {
 
   std::optional<ApiKeyRecord> find_key(const std::string& key_hash) const override {
     std::lock_guard<std::mutex> lock(mutex_);
-    Result r = db_.exec("SELECT id, name, rate_per_minute, created_at, revoked FROM api_keys WHERE key_hash = $1 AND NOT revoked",
+    Result r = db_.exec(std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE key_hash = $1 AND NOT revoked",
                         {Param::of(key_hash)});
     if (r.rows() == 0) return std::nullopt;
-    return read_key(r, 0);
+    return rows::key_from(RowView{r, 0});
   }
 
   std::vector<ApiKeyRecord> keys() const override {
     std::lock_guard<std::mutex> lock(mutex_);
-    Result r = db_.exec("SELECT id, name, rate_per_minute, created_at, revoked FROM api_keys ORDER BY id");
+    Result r = db_.exec(std::string("SELECT ") + kKeyColumns + " FROM api_keys ORDER BY id");
     std::vector<ApiKeyRecord> out;
-    for (int i = 0; i < r.rows(); ++i) out.push_back(read_key(r, i));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(rows::key_from(RowView{r, i}));
     return out;
   }
 

@@ -5,16 +5,18 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 
 #include "api_keys.h"
+#include "impasto/io/text_file.h"
 #include "job_store.h"
+#include "job_store_rows.h"
 
 namespace impasto::server {
 
 namespace fs = std::filesystem;
+using rows::kJobColumns;
+using rows::kKeyColumns;
 
 namespace {
 
@@ -61,53 +63,14 @@ struct Statement {
   sqlite3_stmt* stmt = nullptr;
 };
 
-constexpr const char* kJobColumns =
-    "id, key_id, state, method, request, created_at, started_at, finished_at, attempts, progress, error, summary, node";
-
-Json parse_or_null(const std::string& text) {
-  if (text.empty()) return Json();
-  return Json::parse(text, nullptr, /*allow_exceptions=*/false);
-}
-
-JobRecord read_job(const Statement& s) {
-  JobRecord j;
-  j.id = s.text(0);
-  if (!s.null(1)) j.key_id = s.integer(1);
-  j.state = job_state_from_string(s.text(2));
-  j.method = s.text(3);
-  j.request = parse_or_null(s.text(4));
-  j.created_at = s.real(5);
-  j.started_at = s.real(6);
-  j.finished_at = s.real(7);
-  j.attempts = static_cast<int>(s.integer(8));
-  j.progress = parse_or_null(s.text(9));
-  j.error = s.text(10);
-  j.summary = parse_or_null(s.text(11));
-  j.node = s.text(12);
-  return j;
-}
-
-ApiKeyRecord read_key(const Statement& s) {
-  ApiKeyRecord k;
-  k.id = s.integer(0);
-  k.name = s.text(1);
-  k.rate_per_minute = s.real(2);
-  k.created_at = s.real(3);
-  k.revoked = s.integer(4) != 0;
-  return k;
-}
-
-// Written under a temporary name, flushed and renamed: a crash leaves the old file or the new one.
-void write_file_atomically(const fs::path& path, const std::string& bytes) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f || !f.write(bytes.data(), static_cast<std::streamsize>(bytes.size())) || !f.flush())
-      throw StoreError("cannot write " + path.string() + " (disk full?)");
+// A job's file, written under a temporary name, flushed and renamed (io/text_file.h); a failure is
+// the store's (a full disk), not the request's.
+void write_job_file(const fs::path& path, const std::string& bytes) {
+  try {
+    write_file_atomically(path.string(), bytes);
+  } catch (const FileError& e) {
+    throw StoreError(e.what());
   }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw StoreError("cannot write " + path.string() + ": " + ec.message());
 }
 
 double now_s() {
@@ -159,7 +122,7 @@ class SqliteJobStore final : public JobStore {
     const fs::path dir = job_dir(j.id);
     try {
       fs::create_directories(dir);
-      for (const auto& f : files) write_file_atomically(dir / f.name, *f.bytes);
+      for (const auto& f : files) write_job_file(dir / f.name, *f.bytes);
     } catch (const fs::filesystem_error& e) {
       remove_dir(j.id);
       throw StoreError(std::string("cannot store the job's files: ") + e.what());
@@ -193,7 +156,7 @@ class SqliteJobStore final : public JobStore {
     Statement s(db_, std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?");
     s.bind(1, id);
     if (!s.step()) return std::nullopt;
-    return read_job(s);
+    return rows::job_from(s);
   }
 
   std::vector<JobRecord> list(std::optional<int64_t> key_id, int limit) const override {
@@ -201,7 +164,7 @@ class SqliteJobStore final : public JobStore {
     Statement s(db_, std::string("SELECT ") + kJobColumns + " FROM jobs WHERE key_id IS ? ORDER BY created_at DESC, id LIMIT ?");
     s.bind(1, key_id).bind(2, static_cast<int64_t>(limit));
     std::vector<JobRecord> out;
-    while (s.step()) out.push_back(read_job(s));
+    while (s.step()) out.push_back(rows::job_from(s));
     return out;
   }
 
@@ -256,11 +219,11 @@ class SqliteJobStore final : public JobStore {
     const fs::path path = job_dir(id) / name;
     std::error_code ec;
     if (!fs::is_regular_file(path, ec)) return std::nullopt;
-    std::ifstream f(path, std::ios::binary);
-    if (!f) return std::nullopt;
-    std::ostringstream s;
-    s << f.rdbuf();
-    return s.str();
+    try {
+      return read_whole_file(path.string());
+    } catch (const FileError&) {
+      return std::nullopt;  // deleted meanwhile
+    }
   }
 
   std::optional<JobRecord> claim(const std::string& node, double now, double lease_s) override {
@@ -276,7 +239,7 @@ class SqliteJobStore final : public JobStore {
     Statement s(db_, std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?");
     s.bind(1, id);
     if (!s.step()) return std::nullopt;
-    return read_job(s);
+    return rows::job_from(s);
   }
 
   std::vector<std::string> renew(const std::string& node, const std::vector<std::string>& ids, double lease_s) override {
@@ -345,17 +308,17 @@ class SqliteJobStore final : public JobStore {
 
   std::optional<ApiKeyRecord> find_key(const std::string& key_hash) const override {
     std::lock_guard<std::mutex> lock(mutex_);
-    Statement s(db_, "SELECT id, name, rate_per_minute, created_at, revoked FROM api_keys WHERE key_hash = ? AND revoked = 0");
+    Statement s(db_, std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE key_hash = ? AND revoked = 0");
     s.bind(1, key_hash);
     if (!s.step()) return std::nullopt;
-    return read_key(s);
+    return rows::key_from(s);
   }
 
   std::vector<ApiKeyRecord> keys() const override {
     std::lock_guard<std::mutex> lock(mutex_);
-    Statement s(db_, "SELECT id, name, rate_per_minute, created_at, revoked FROM api_keys ORDER BY id");
+    Statement s(db_, std::string("SELECT ") + kKeyColumns + " FROM api_keys ORDER BY id");
     std::vector<ApiKeyRecord> out;
-    while (s.step()) out.push_back(read_key(s));
+    while (s.step()) out.push_back(rows::key_from(s));
     return out;
   }
 
@@ -395,8 +358,7 @@ class SqliteJobStore final : public JobStore {
   int64_t expire_locked(int max_attempts, double now, double lease_now) {
     Statement fail(db_, "UPDATE jobs SET state = 'failed', finished_at = ?, error = ?, node = NULL "
                         "WHERE state = 'running' AND lease_until < ? AND attempts >= ?");
-    fail.bind(1, now).bind(2, "the job was interrupted " + std::to_string(max_attempts) +
-                                   " times (its server stopped while running it); not retried");
+    fail.bind(1, now).bind(2, rows::given_up_message(max_attempts));
     fail.bind(3, lease_now).bind(4, static_cast<int64_t>(max_attempts)).step();
     Statement(db_, "UPDATE jobs SET state = 'queued', started_at = 0, node = NULL WHERE state = 'running' AND lease_until < ?")
         .bind(1, lease_now).step();

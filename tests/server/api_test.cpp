@@ -33,10 +33,6 @@ class ServerApiOnStore : public ::testing::TestWithParam<std::string> {
   bool files_on_disk() const { return GetParam() == "sqlite"; }
 };
 
-httplib::MultipartFormDataItems gatys_form(int iterations = 5, int size = 40) {
-  return {file_field("content", png_bytes(30, 40), "photo.png"), file_field("style", png_bytes(32, 32, true), "painting.png"),
-          text_field("iterations", std::to_string(iterations)), text_field("image_size", std::to_string(size))};
-}
 
 
 TEST_P(ServerApiOnStore, OptimisationJobRunsToAResultAndAReport) {
@@ -46,7 +42,7 @@ TEST_P(ServerApiOnStore, OptimisationJobRunsToAResultAndAReport) {
   ASSERT_TRUE(health);
   EXPECT_EQ(body_json(health)["status"], "ok");
 
-  auto res = client.Post("/v1/jobs", gatys_form(8, 40));
+  auto res = client.Post("/v1/jobs", optimisation_job(8, 40));
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 202) << res->body;
   const Json created = body_json(res);
@@ -147,7 +143,7 @@ TEST(ServerApi, ModelAnswersSynchronouslyAndAsAJob) {
   EXPECT_EQ(result->get_header_value("Content-Type"), "image/jpeg");
 
   // Optimisation is not answered synchronously.
-  auto slow = client.Post("/v1/stylize", gatys_form());
+  auto slow = client.Post("/v1/stylize", optimisation_job());
   EXPECT_EQ(expect_error(slow, 400, "bad_option")["option"], "model");
 }
 
@@ -181,17 +177,17 @@ TEST(ServerApi, EveryBadRequestGetsAJsonError) {
                    413, "too_large");
   EXPECT_NE(e["message"].get<std::string>().find("pixels"), std::string::npos) << e.dump();
   // Unknown option, bad value, over a limit, bad JSON.
-  auto form = gatys_form();
+  auto form = optimisation_job();
   form.push_back(text_field("colour", "blue"));
   EXPECT_EQ(expect_error(client.Post("/v1/jobs", form), 400, "bad_option")["option"], "colour");
-  form = gatys_form();
+  form = optimisation_job();
   form.push_back(text_field("style_weight", "-3"));
   EXPECT_EQ(expect_error(client.Post("/v1/jobs", form), 400, "bad_option")["option"], "style_weight");
-  EXPECT_EQ(expect_error(client.Post("/v1/jobs", gatys_form(5000)), 400, "bad_option")["option"], "iterations");
-  form = gatys_form();
+  EXPECT_EQ(expect_error(client.Post("/v1/jobs", optimisation_job(5000)), 400, "bad_option")["option"], "iterations");
+  form = optimisation_job();
   form.push_back(text_field("options", "{\"iterations\": 3,"));
   EXPECT_EQ(expect_error(client.Post("/v1/jobs", form), 400, "bad_option")["option"], "options");
-  form = gatys_form();
+  form = optimisation_job();
   form.push_back(text_field("backbone", "vgg19"));
   e = expect_error(client.Post("/v1/jobs", form), 400, "bad_option");
   EXPECT_NE(e["message"].get<std::string>().find("not offered"), std::string::npos) << e.dump();
@@ -212,10 +208,10 @@ TEST(ServerApi, EveryBadRequestGetsAJsonError) {
   // Bytes that are not UTF-8 in the path, a field's name and a value (the fuzzer's first find: the
   // error's JSON, which repeats them, could not be written and the server aborted).
   expect_error(client.Get("/v1/job\xe2/0123456789abcdef0123456789abcdef"), 404, "not_found");
-  form = gatys_form();
+  form = optimisation_job();
   form.push_back(text_field("colour\xff", "blue"));
   expect_error(client.Post("/v1/jobs", form), 400, "bad_option");
-  form = gatys_form();
+  form = optimisation_job();
   form.push_back(text_field("style_layers", "relu1_1,\xed\xed"));
   EXPECT_EQ(expect_error(client.Post("/v1/jobs", form), 400, "bad_option")["option"], "style_layers");
   // Nothing was queued by any of these.
@@ -231,7 +227,7 @@ TEST_P(ServerApiOnStore, FullQueueAnswers429AndDeleteStopsARunningJob) {
   // A long job occupies the worker; two more fill the queue; the next is refused.
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) {
-    auto res = client.Post("/v1/jobs", gatys_form(1000, 64));
+    auto res = client.Post("/v1/jobs", optimisation_job(1000, 64));
     ASSERT_TRUE(res);
     ASSERT_EQ(res->status, 202) << res->body;
     ids.push_back(body_json(res)["id"]);
@@ -240,7 +236,7 @@ TEST_P(ServerApiOnStore, FullQueueAnswers429AndDeleteStopsARunningJob) {
         std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
   }
-  auto full = client.Post("/v1/jobs", gatys_form());
+  auto full = client.Post("/v1/jobs", optimisation_job());
   expect_error(full, 429, "queue_full");
   ASSERT_TRUE(full);
   EXPECT_GE(std::stoi(full->get_header_value("Retry-After")), 1);
@@ -327,7 +323,7 @@ TEST_P(ServerApiOnStore, AKeysJobIsReadableAndDeletableOnlyWithThatKeyOrItsFileU
   TestServer server(options);
   auto client = server.client();
   const httplib::Headers as_alice{{"X-API-Key", alice}}, as_bob{{"X-API-Key", bob}};
-  auto res = client.Post("/v1/jobs", as_alice, gatys_form(5, 40));
+  auto res = client.Post("/v1/jobs", as_alice, optimisation_job(5, 40));
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 202) << res->body;
   const std::string id = body_json(res)["id"];
@@ -394,7 +390,7 @@ TEST(ServerApi, CorsOnlyForConfiguredOrigins) {
 TEST(ServerApi, MetricsAndLogsDescribeJobsWithoutImageData) {
   TestServer server(test_server_options("metrics"));
   auto client = server.client();
-  auto res = client.Post("/v1/jobs", gatys_form(3, 24));
+  auto res = client.Post("/v1/jobs", optimisation_job(3, 24));
   ASSERT_TRUE(res);
   ASSERT_EQ(wait_for_job(client, body_json(res)["id"])["state"], "succeeded");
   client.Get("/v1/jobs/0123456789abcdef0123456789abcdef");

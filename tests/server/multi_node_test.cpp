@@ -54,10 +54,7 @@ TEST(MultiNode, ThreeServersShareOneQueueAndNoJobIsLostWhenOneDies) {
   std::vector<std::string> ids;
   for (int k = 0; k < 30; ++k) {
     auto c = client(k % 3);
-    auto res = c.Post("/v1/jobs", httplib::MultipartFormDataItems{
-                                      file_field("content", png_bytes(36, 48, false, k), "p.png"),
-                                      file_field("style", png_bytes(32, 32, true, k), "s.png"),
-                                      text_field("iterations", "60"), text_field("image_size", "48")});
+    auto res = c.Post("/v1/jobs", optimisation_job(/*iterations=*/60, /*image_size=*/48, /*seed=*/k, 36, 48));
     ASSERT_TRUE(res);
     ASSERT_EQ(res->status, 202) << res->body;
     ids.push_back(Json::parse(res->body)["id"]);
@@ -117,9 +114,7 @@ TEST(MultiNode, ThreeServersShareOneQueueAndNoJobIsLostWhenOneDies) {
   EXPECT_EQ(again->body, results[victim]);
   EXPECT_EQ(nodes[1]->stop(), 0) << nodes[1]->output();
   EXPECT_EQ(nodes[2]->stop(), 0) << nodes[2]->output();
-  auto res = c0.Post("/v1/jobs", httplib::MultipartFormDataItems{file_field("content", png_bytes(36, 48), "p.png"),
-                                                                  file_field("style", png_bytes(32, 32, true), "s.png"),
-                                                                  text_field("iterations", "10"), text_field("image_size", "48")});
+  auto res = c0.Post("/v1/jobs", optimisation_job(/*iterations=*/10, /*image_size=*/48, /*seed=*/0, 36, 48));
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 202) << res->body;
   const std::string last = Json::parse(res->body)["id"];

@@ -18,10 +18,7 @@ TEST(ServerRestart, KilledServerResumesEveryAcceptedJob) {
     httplib::Client client("127.0.0.1", serve.port());
     client.set_read_timeout(60, 0);
     for (int i = 0; i < 3; ++i) {
-      auto res = client.Post("/v1/jobs", httplib::MultipartFormDataItems{
-                                             file_field("content", png_bytes(24, 32, false, i), "p.png"),
-                                             file_field("style", png_bytes(24, 24, true, i), "s.png"),
-                                             text_field("iterations", "40"), text_field("image_size", "32")});
+      auto res = client.Post("/v1/jobs", optimisation_job(/*iterations=*/40, /*image_size=*/32, /*seed=*/i, 24, 32));
       ASSERT_TRUE(res);
       ASSERT_EQ(res->status, 202) << res->body;
       ids.push_back(Json::parse(res->body)["id"]);

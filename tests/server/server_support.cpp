@@ -68,6 +68,12 @@ std::vector<std::string> TestServer::log_lines() const {
   return log_;
 }
 
+httplib::MultipartFormDataItems optimisation_job(int iterations, int image_size, uint64_t seed, int64_t height, int64_t width) {
+  return {file_field("content", png_bytes(height, width, false, seed), "photo.png"),
+          file_field("style", png_bytes(32, 32, true, seed), "painting.png"), text_field("iterations", std::to_string(iterations)),
+          text_field("image_size", std::to_string(image_size))};
+}
+
 httplib::MultipartFormData file_field(const std::string& name, const std::string& bytes, const std::string& filename) {
   return httplib::MultipartFormData{name, bytes, filename, "application/octet-stream"};
 }

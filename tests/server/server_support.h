@@ -45,6 +45,10 @@ server::ServerOptions test_server_options(const std::string& name);
 // multipart/form-data items: files (name, bytes, filename) and text fields.
 httplib::MultipartFormData file_field(const std::string& name, const std::string& bytes, const std::string& filename);
 httplib::MultipartFormData text_field(const std::string& name, const std::string& value);
+// A small optimisation job (the default method): a photo of height x width and a 32x32 painting,
+// both made from `seed`, with its iterations and output size.
+httplib::MultipartFormDataItems optimisation_job(int iterations = 5, int image_size = 40, uint64_t seed = 0, int64_t height = 30,
+                                                 int64_t width = 40);
 
 // The response's body as JSON (a test failure when there is no response or it is not JSON).
 Json body_json(const httplib::Result& res);

@@ -94,9 +94,7 @@ TEST(StoreFaults, ADatabaseErrorFailsTheJobClearlyAndTheServiceGoesOn) {
 
   // Progress that cannot be saved does not stop a job.
   store.failing_progress = true;
-  auto res = client.Post("/v1/jobs", httplib::MultipartFormDataItems{file_field("content", png_bytes(30, 40), "p.png"),
-                                                                     file_field("style", png_bytes(32, 32, true), "s.png"),
-                                                                     text_field("iterations", "30"), text_field("image_size", "40")});
+  auto res = client.Post("/v1/jobs", optimisation_job(/*iterations=*/30, /*image_size=*/40));
   const Json second = wait_for_job(client, body_json(res)["id"]);
   EXPECT_EQ(second["state"], "succeeded") << second.dump();
   store.failing_progress = false;

@@ -11,6 +11,7 @@
 #include "impasto/io/chart.h"
 #include "impasto/io/html.h"
 #include "impasto/io/image.h"
+#include "impasto/io/text_file.h"
 
 namespace impasto {
 namespace fs = std::filesystem;
@@ -21,14 +22,6 @@ std::string step_name(int64_t step, const std::string& extension) {
   char name[64];
   std::snprintf(name, sizeof(name), "step-%06lld%s", static_cast<long long>(step), extension.c_str());
   return name;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FileError(path, "cannot open");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 }  // namespace
@@ -53,7 +46,7 @@ Json RunFolder::read_config() const {
   const std::string path = file("config.json");
   if (!fs::exists(path)) throw FileError(path, "no config.json: not a run folder");
   try {
-    return Json::parse(read_text(path));
+    return Json::parse(read_whole_file(path));
   } catch (const Json::exception& e) {
     throw FormatError(path, std::string("not valid JSON: ") + e.what());
   }

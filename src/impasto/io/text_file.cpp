@@ -6,12 +6,23 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "impasto/core/error.h"
 
 namespace impasto {
 
 void write_text_file(const std::string& path, const std::string& text) { write_file_atomically(path, text); }
+
+std::string read_whole_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FileError(path, "cannot open");
+  std::ostringstream s;
+  s << in.rdbuf();
+  if (in.bad()) throw FileError(path, "read failed");
+  return s.str();
+}
 
 // The bytes go to <path>.tmp, are flushed to the disk (fsync) and renamed over `path`, so `path` is
 // either its old content or all of the new one, never a truncated file (a crash, a full disk).

@@ -1,5 +1,5 @@
 #pragma once
-// Files written whole; FileError naming the path when that fails.
+// Files written and read whole; FileError naming the path when that fails.
 #include <string>
 
 namespace impasto {
@@ -11,5 +11,8 @@ void write_text_file(const std::string& path, const std::string& text);
 // a restart after a crash) never sees the file half-written: results, summaries, configs, reports.
 // Paths that are not regular files (a FIFO, /dev/stdout) are written in place.
 void write_file_atomically(const std::string& path, const std::string& bytes);
+
+// The whole content of a file, as bytes.
+std::string read_whole_file(const std::string& path);
 
 }  // namespace impasto
