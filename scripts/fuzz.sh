@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# Fuzzes the service's request path (HTTP parsing, multipart, option fields and JSON, image headers
-# and decoding, job routes) with libFuzzer and AddressSanitizer for a bounded time. Not part of the
-# test command. Usage: scripts/fuzz.sh [seconds (default 120)] [extra libFuzzer flags]
-# Crashes are written to build-fuzz/crash-*; the corpus grows in build-fuzz/corpus.
+# Fuzzes the service with libFuzzer and AddressSanitizer for a bounded time. Not part of the test
+# command. Two targets (server/fuzz/):
+#   http     the whole request path: HTTP parsing, multipart, option fields and JSON, image headers
+#            and decoding, job routes; a 500 response counts as a crash
+#   options  the option parser alone (form fields -> parse_job_request -> the method's check), with
+#            a dictionary of every method's option names and choices; any error other than the 4xx
+#            ones counts as a crash
+# Usage: scripts/fuzz.sh [seconds per target (default 120)] [http|options|all (default all)] [libFuzzer flags]
+# Crashes are written to build-fuzz/<target>-crash-*; the corpora grow in build-fuzz/corpus-<target>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-120}
 shift || true
+targets=${1:-all}
+shift || true
+[ "$targets" = all ] && targets="http options"
 bash scripts/install-deps.sh
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -18,12 +26,11 @@ if [ ! -f build-fuzz/CMakeCache.txt ]; then
   cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DIMPASTO_FUZZ=ON -DIMPASTO_BUILD_TESTS=OFF -DIMPASTO_BUILD_BENCH=OFF
 fi
-cmake --build build-fuzz --target impasto_fuzz_http --parallel "$(nproc)"
+for t in $targets; do cmake --build build-fuzz --target "impasto_fuzz_$t" --parallel "$(nproc)"; done
 
 # Seeds: a few well-formed requests (a job with small PNGs, a model request, reads of jobs).
-corpus=build-fuzz/corpus
-mkdir -p "$corpus"
-/usr/bin/python3 - "$corpus" <<'PY'
+mkdir -p build-fuzz/corpus-http build-fuzz/corpus-options
+/usr/bin/python3 - build-fuzz/corpus-http build-fuzz/corpus-options <<'PY'
 import struct, sys, zlib
 def png(w, h):
     raw = b"".join(b"\0" + bytes(v for x in range(w) for v in (x * 40 % 256, y * 60 % 256, 128)) for y in range(h))
@@ -52,8 +59,27 @@ seeds = {
 }
 for name, data in seeds.items():
     open(f"{sys.argv[1]}/{name}", "wb").write(data)
+# The option target's records: name=value, separated by NUL; content/style/mask_N carry a fixed PNG.
+option_seeds = {
+    "gatys": [b"content=", b"style=", b"options={\"iterations\": 3, \"style_layers\": [\"relu1_1\"], \"style_scale\": 1.5}", b"image_size=32"],
+    "fields": [b"content=", b"style=", b"style=", b"style_blend_weights=1,2", b"iterations=5", b"style_layers=relu1_1,relu2_1", b"format=jpeg"],
+    "model": [b"content=", b"model=transformer_w4", b"strength=0.5"],
+    "masks": [b"content=", b"style=", b"style=", b"mask_1=", b"mask_2="],
+    "deep": [b"content=", b"style=", b"options=" + b"[" * 40 + b"]" * 40],
+}
+for name, records in option_seeds.items():
+    open(f"{sys.argv[2]}/{name}", "wb").write(b"\0".join(records))
 PY
 
-IMPASTO_FUZZ_MODELS="$PWD/tests/fixtures/style_nets" \
-  build-fuzz/impasto_fuzz_http "$corpus" -max_total_time="$seconds" -max_len=65536 -timeout=20 -rss_limit_mb=6144 \
-  -artifact_prefix=build-fuzz/ -print_final_stats=1 "$@"
+for t in $targets; do
+  if [ "$t" = options ]; then
+    IMPASTO_FUZZ_DICT=build-fuzz/options.dict build-fuzz/impasto_fuzz_options -runs=0 >/dev/null 2>&1
+    extra=(-dict=build-fuzz/options.dict -max_len=4096)
+  else
+    extra=(-max_len=65536)
+  fi
+  echo "== $t: ${seconds}s"
+  IMPASTO_FUZZ_MODELS="$PWD/tests/fixtures/style_nets" \
+    "build-fuzz/impasto_fuzz_$t" "build-fuzz/corpus-$t" -max_total_time="$seconds" "${extra[@]}" -timeout=20 \
+    -rss_limit_mb=6144 -artifact_prefix="build-fuzz/$t-" -print_final_stats=1 "$@"
+done

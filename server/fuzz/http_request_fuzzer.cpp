@@ -2,9 +2,12 @@
 // path without a socket (HttpServer::handle_raw_request): request-line and header parsing, multipart
 // bodies, option fields and JSON, image sniffing, header reading and decoding, and the job routes.
 // Built by scripts/fuzz.sh (clang, -fsanitize=fuzzer,address); never part of the test command.
+// The oracle besides AddressSanitizer: no request may end in 500 (an exception the handlers did not
+// expect); the response's first line is checked and a 500 aborts with the request's size.
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -43,6 +46,10 @@ Target& target() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  target().http->handle_raw_request(std::string(reinterpret_cast<const char*>(data), size));
+  const std::string response = target().http->handle_raw_request(std::string(reinterpret_cast<const char*>(data), size));
+  if (response.compare(0, 12, "HTTP/1.1 500") == 0) {
+    std::fprintf(stderr, "internal error (500) for a %zu-byte request:\n%.2000s\n", size, response.c_str());
+    std::abort();
+  }
   return 0;
 }

@@ -276,7 +276,11 @@ StylizeResult AdainSession::stylize(const Image& input, const StylizeHooks& hook
 
   torch::NoGradGuard no_grad;
   const c10::Device device = model_->device;
-  const auto [out_h, out_w] = o.image_size == 0 ? std::make_pair(src_h, src_w) : fit_longest_side(src_h, src_w, o.image_size);
+  // Two variables, not a structured binding: lambdas below capture them (C++17 does not allow that
+  // for bindings; clang, which the fuzz build uses, refuses it).
+  const std::pair<int64_t, int64_t> out_size =
+      o.image_size == 0 ? std::make_pair(src_h, src_w) : fit_longest_side(src_h, src_w, o.image_size);
+  const int64_t out_h = out_size.first, out_w = out_size.second;
   const at::Tensor content = resize_image(photo.to(torch::kFloat32), out_h, out_w).to(device);
 
   // The images the networks see, as preserve_colors says.
