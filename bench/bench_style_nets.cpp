@@ -1,7 +1,18 @@
 // Benchmarks of one-pass stylization networks (random weights, published widths):
-//   BM_StyleNet/transformer_net/<side>    fast_neural_style TransformerNet (width 32, 5 blocks), one
-//                                         side x side image, canonical in and out
-//   BM_StyleNet/resnet_9blocks/<side>     CycleGAN's ResNet generator (ngf 64, instance norm)
+//   BM_StyleNet/transformer_net/<side>/<precision>
+//                                         fast_neural_style TransformerNet (width 32, 5 blocks), one
+//                                         side x side image, canonical in and out; precision 0 =
+//                                         fp32, 1 = bf16 (nn/precision.h). Counters: GFLOP/s (the
+//                                         network's multiply-adds x 2, transposed convolutions
+//                                         counted as LibTorch's direct kernel does them) and, for
+//                                         bf16, psnr_db of the output against fp32 on a photo-like
+//                                         picture (the last conv scaled so the output spans the
+//                                         range, as a trained net's does)
+//   BM_StyleNet/resnet_9blocks/<side>/<precision>
+//                                         CycleGAN's ResNet generator (ngf 64, instance norm)
+//   BM_ConvPeak/<mode>                    one 3x3 convolution, 128 -> 128 channels on 128x128: this
+//                                         machine's reachable GFLOP/s per mode (0 fp32 NCHW, 1 fp32
+//                                         channels-last, 2 bf16 channels-last)
 //   BM_AdainBuiltin/<side>                the `adain` method's session as the built-in model runs it:
 //                                         random-vgg19 encoder (quarter width) and a random decoder
 //                                         of the same widths (128 channels in), one side x side photo,
@@ -26,11 +37,16 @@
 
 #include <unistd.h>
 
+#include <functional>
+
+#include "impasto/core/cpu_features.h"
 #include "impasto/data/synthetic.h"
 #include "impasto/io/weights.h"
+#include "impasto/metrics/ssim.h"
 #include "impasto/nn/adain.h"
 #include "impasto/nn/backbone.h"
 #include "impasto/nn/cyclegan_nets.h"
+#include "impasto/nn/precision.h"
 #include "impasto/nn/transformer_net.h"
 #include "impasto/style/network.h"
 
@@ -38,46 +54,94 @@ using namespace impasto;
 
 namespace {
 
-void BM_StyleNet(benchmark::State& state, const std::string& arch) {
-  const int64_t side = state.range(0);
-  torch::manual_seed(0);
-  TransformerNet transformer;
-  CycleGanGenerator cyclegan;
-  if (arch == "transformer_net") {
-    transformer = make_transformer_net();
-    transformer->eval();
-  } else {
-    CycleGanGeneratorOptions o;
-    o.arch = arch;
-    cyclegan = make_cyclegan_generator(o);
-    cyclegan->eval();
-  }
-  const at::Tensor image = torch::rand({1, 3, side, side});
-  torch::NoGradGuard no_grad;
-  for (auto _ : state) {
-    at::Tensor out = transformer ? transformer->forward(image) : translate(*cyclegan, image);
-    benchmark::DoNotOptimize(out.data_ptr());
-  }
-  state.counters["px"] = static_cast<double>(side);
+// Multiply-adds x 2 of one pass on side x side (a multiple of 4), layer by layer as the networks are
+// built (nn/transformer_net.h, nn/cyclegan_nets.h).
+double style_net_flops(const std::string& arch, int64_t side) {
+  const double s = static_cast<double>(side), full = s * s, half = full / 4, quarter = full / 16;
+  auto conv = [](double k, double in, double out, double pixels) { return 2 * k * k * in * out * pixels; };
+  if (arch == "transformer_net")
+    return conv(9, 3, 32, full) + conv(3, 32, 64, half) + conv(3, 64, 128, quarter) + 10 * conv(3, 128, 128, quarter) +
+           conv(3, 128, 64, half) + conv(3, 64, 32, full) + conv(9, 32, 3, full);
+  // resnet_9blocks, ngf 64; a transposed convolution's work counted at its input's pixels.
+  return conv(7, 3, 64, full) + conv(3, 64, 128, half) + conv(3, 128, 256, quarter) + 18 * conv(3, 256, 256, quarter) +
+         conv(3, 256, 128, quarter) + conv(3, 128, 64, half) + conv(7, 64, 3, full);
 }
 
-// A random TransformerNet at the published width as a .ckpt that `stylize --model` loads, its last
-// conv scaled (and shifted) so that the output of a photo spans [0,255] like a trained net's.
-std::string random_transformer_file() {
-  static std::string path;
-  if (!path.empty()) return path;
+// A random TransformerNet at the published width, its last conv scaled (and shifted) so that the
+// output of a photo spans [0,255] like a trained net's (random weights alone give flat grey, on which
+// any precision would pass and any tiling would look seamless).
+TransformerNet scaled_transformer_net() {
   torch::manual_seed(0);
   TransformerNet net = make_transformer_net();
   net->eval();
-  {
-    torch::NoGradGuard no_grad;
-    const at::Tensor raw = net->forward_raw(synthetic_landscape(256, 256, 9) * 255);
-    const double scale = 64.0 / raw.std().item<double>();
-    for (auto& p : net->named_parameters()) {
-      if (p.key() == "deconv3.conv2d.weight") p.value().mul_(scale);
-      if (p.key() == "deconv3.conv2d.bias") p.value().mul_(scale).add_(127.5 - scale * raw.mean().item<double>());
-    }
+  torch::NoGradGuard no_grad;
+  const at::Tensor raw = net->forward_raw(synthetic_landscape(256, 256, 9) * 255);
+  const double scale = 64.0 / raw.std().item<double>();
+  for (auto& p : net->named_parameters()) {
+    if (p.key() == "deconv3.conv2d.weight") p.value().mul_(scale);
+    if (p.key() == "deconv3.conv2d.bias") p.value().mul_(scale).add_(127.5 - scale * raw.mean().item<double>());
   }
+  return net;
+}
+
+// The network as a function on canonical images, in `precision`.
+std::function<at::Tensor(const at::Tensor&)> style_net(const std::string& arch, Precision precision) {
+  torch::manual_seed(0);
+  torch::NoGradGuard no_grad;
+  if (arch == "transformer_net") {
+    TransformerNet net = scaled_transformer_net();
+    set_precision(*net, precision);
+    return [net](const at::Tensor& x) { return net->forward(x); };
+  }
+  CycleGanGeneratorOptions o;
+  o.arch = arch;
+  CycleGanGenerator net = make_cyclegan_generator(o);
+  net->eval();
+  set_precision(*net, precision);
+  return [net](const at::Tensor& x) { return translate(*net, x); };
+}
+
+void BM_StyleNet(benchmark::State& state, const std::string& arch) {
+  const int64_t side = state.range(0);
+  const Precision precision = state.range(1) == 1 ? Precision::bf16 : Precision::fp32;
+  const auto net = style_net(arch, precision);
+  torch::NoGradGuard no_grad;
+  if (precision != Precision::fp32) {
+    const at::Tensor photo = synthetic_landscape(side, side, 3);
+    state.counters["psnr_db"] = psnr(net(photo).clamp(0, 1), style_net(arch, Precision::fp32)(photo).clamp(0, 1));
+  }
+  const at::Tensor image = torch::rand({1, 3, side, side});
+  for (auto _ : state) {
+    at::Tensor out = net(image);
+    benchmark::DoNotOptimize(out.data_ptr());
+  }
+  state.counters["px"] = static_cast<double>(side);
+  state.counters["GFLOP/s"] = benchmark::Counter(style_net_flops(arch, side) / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(std::string(to_string(precision)) + "; cpu " + cpu_features().flags());
+}
+
+void BM_ConvPeak(benchmark::State& state) {
+  const int64_t mode = state.range(0);
+  torch::manual_seed(0);
+  torch::NoGradGuard no_grad;
+  const auto dtype = mode == 2 ? torch::kBFloat16 : torch::kFloat32;
+  const auto format = mode == 0 ? at::MemoryFormat::Contiguous : at::MemoryFormat::ChannelsLast;
+  const at::Tensor x = torch::randn({1, 128, 128, 128}).to(dtype).contiguous(format);
+  const at::Tensor w = torch::randn({128, 128, 3, 3}).to(dtype).contiguous(format);
+  for (auto _ : state) {
+    at::Tensor y = at::conv2d(x, w, {}, 1, 1);
+    benchmark::DoNotOptimize(y.data_ptr());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * 9 * 128 * 128 * 128 * 128 / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  const char* const names[] = {"fp32 NCHW", "fp32 channels-last", "bf16 channels-last"};
+  state.SetLabel(std::string(names[std::clamp<int64_t>(mode, 0, 2)]) + "; cpu " + cpu_features().flags());
+}
+
+// scaled_transformer_net as a .ckpt that `stylize --model` loads.
+std::string random_transformer_file() {
+  static std::string path;
+  if (!path.empty()) return path;
+  TransformerNet net = scaled_transformer_net();
   Checkpoint ck;
   ck.arch = "transformer_net";
   ck.tensors = module_state_dict(*net);
@@ -151,8 +215,11 @@ void BM_TilingError(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK_CAPTURE(BM_StyleNet, transformer_net, std::string("transformer_net"))->Arg(512)->Arg(1024)->Unit(benchmark::kMillisecond)->MinTime(3);
-BENCHMARK_CAPTURE(BM_StyleNet, resnet_9blocks, std::string("resnet_9blocks"))->Arg(512)->Arg(1024)->Unit(benchmark::kMillisecond)->MinTime(3);
+BENCHMARK_CAPTURE(BM_StyleNet, transformer_net, std::string("transformer_net"))
+    ->ArgsProduct({{512, 1024}, {0, 1}})->Unit(benchmark::kMillisecond)->MinTime(3);
+BENCHMARK_CAPTURE(BM_StyleNet, resnet_9blocks, std::string("resnet_9blocks"))
+    ->ArgsProduct({{512, 1024}, {0, 1}})->Unit(benchmark::kMillisecond)->MinTime(3);
+BENCHMARK(BM_ConvPeak)->DenseRange(0, 2)->Unit(benchmark::kMillisecond)->MinTime(2);
 BENCHMARK(BM_AdainBuiltin)->Arg(512)->Arg(1024)->Unit(benchmark::kMillisecond)->MinTime(3);
 BENCHMARK(BM_TiledPeakRss)->Args({4096, 768, 1})->Args({4096, 768, 0})->Args({4096, 768, 2})->Args({4096, 1024, 1})
     ->Args({4096, 512, 1})->Unit(benchmark::kSecond)->Iterations(1);

@@ -23,30 +23,37 @@ from make_style_net_fixtures import ResnetGenerator, TransformerNet  # noqa: E40
 import make_adain_fixtures  # noqa: E402
 
 
-def time_net(name, net, to_range, side, seconds):
+def time_net(name, net, to_range, side, seconds, bf16=False):
+    """bf16: under torch.autocast("cpu", bfloat16), PyTorch's own reduced precision (convolutions in
+    bf16, reflection padding and instance norm converted back to float32 around them)."""
     image = torch.rand(1, 3, side, side)
-    with torch.no_grad():
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         net(to_range(image))  # warm-up
         n, start = 0, time.perf_counter()
         while time.perf_counter() - start < seconds or n == 0:
             net(to_range(image))
             n += 1
-    print(f"pytorch {name:16s} {side:5d} px  {(time.perf_counter() - start) / n * 1000:8.0f} ms/image  ({n} runs)", flush=True)
+    mode = "bf16-autocast" if bf16 else "fp32"
+    print(f"pytorch {name:16s} {side:5d} px {mode:13s} {(time.perf_counter() - start) / n * 1000:8.0f} ms/image  ({n} runs)", flush=True)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--nets-only", action="store_true", help="TransformerNet and resnet_9blocks only (fp32 and bf16)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     transformer = TransformerNet().eval()
     resnet = ResnetGenerator(3, 3, 64, "instance", False, 9).eval()
-    for side in (512, 1024):
-        time_net("transformer_net", transformer, lambda x: x * 255, side, args.seconds)
-    for side in (512, 1024):
-        time_net("resnet_9blocks", resnet, lambda x: x * 2 - 1, side, args.seconds)
+    for bf16 in (False, True):
+        for side in (512, 1024):
+            time_net("transformer_net", transformer, lambda x: x * 255, side, args.seconds, bf16)
+        for side in (512, 1024):
+            time_net("resnet_9blocks", resnet, lambda x: x * 2 - 1, side, args.seconds, bf16)
+    if args.nets_only:
+        return
     make_adain_fixtures.WIDTH_DIVISOR = 4
     encoder = make_adain_fixtures.build_encoder()[:31].eval()  # up to relu4_1
     decoder = make_adain_fixtures.build_decoder().eval()

@@ -1,5 +1,7 @@
-// impasto list: what can be chosen by name (backbones and their layers, stylization methods).
+// impasto list: what can be chosen by name (backbones and their layers, stylization methods), and
+// what this CPU offers the reduced-precision paths.
 #include "commands.h"
+#include "impasto/core/cpu_features.h"
 #include "impasto/core/text.h"
 #include "impasto/nn/backbone.h"
 #include "impasto/style/method.h"
@@ -22,6 +24,10 @@ CLI::App* add_list_command(CLI::App& app, Context&) {
       std::printf("  %-18s %s\n", d.name.c_str(), d.summary.c_str());
       std::printf("  %-18s options: %s\n", "", join(d.options.names()).c_str());
     }
+    const CpuFeatures& cpu = cpu_features();
+    std::printf("cpu: %s\n  flags: %s\n", cpu.model.empty() ? "(unknown model)" : cpu.model.c_str(), cpu.flags().c_str());
+    std::printf("  precision auto: %s\n", cpu.native_bf16() ? (cpu.amx_bf16 ? "bf16 (native: AMX)" : "bf16 (native: AVX512-BF16)")
+                                                            : "fp32 (no native bf16 on this CPU)");
   });
   return cmd;
 }

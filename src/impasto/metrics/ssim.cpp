@@ -2,6 +2,9 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
+#include <limits>
+
 #include "impasto/core/error.h"
 
 namespace impasto {
@@ -76,6 +79,14 @@ at::Tensor ssim(const at::Tensor& x, const at::Tensor& y, const SsimOptions& opt
   // Every channel's map has the same size, so the mean over (C, H, W) is the mean of the
   // per-channel means (scikit-image's channel average).
   return ssim_map(x, y, options).flatten(1).mean(1);
+}
+
+double psnr(const at::Tensor& x, const at::Tensor& y, double data_range) {
+  if (!x.defined() || !y.defined() || x.sizes() != y.sizes())
+    throw OptionError("images", "PSNR needs two tensors of one shape");
+  const double mse = (x.to(torch::kFloat64) - y.to(torch::kFloat64)).square().mean().item<double>();
+  if (mse == 0) return std::numeric_limits<double>::infinity();
+  return 10.0 * std::log10(data_range * data_range / mse);
 }
 
 }  // namespace impasto

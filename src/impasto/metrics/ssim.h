@@ -41,4 +41,10 @@ at::Tensor ssim(const at::Tensor& x, const at::Tensor& y, const SsimOptions& opt
 // for valid, H, W for same.
 at::Tensor ssim_map(const at::Tensor& x, const at::Tensor& y, const SsimOptions& options = {});
 
+// PSNR in dB, 10 log10(L^2 / MSE), of two tensors of one shape over all their values (float64;
+// infinity when they are equal), with L the data range (1 for canonical images). Used for the
+// reduced-precision paths' error against the exact one (nn/precision.h). OptionError("images") for
+// different shapes.
+double psnr(const at::Tensor& x, const at::Tensor& y, double data_range = 1.0);
+
 }  // namespace impasto

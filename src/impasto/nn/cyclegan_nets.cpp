@@ -11,6 +11,8 @@
 #include "impasto/nn/backbone.h"
 #include "impasto/nn/gan_model.h"
 #include "impasto/nn/instance_norm.h"
+#include "impasto/nn/precision.h"
+#include "impasto/nn/precision_modules.h"
 #include "impasto/nn/onnx_export.h"
 
 namespace impasto {
@@ -91,12 +93,12 @@ class ResnetBlockImpl : public nn::Module, public OnnxExportable {
  public:
   ResnetBlockImpl(int64_t dim, const std::string& norm, bool dropout, bool bias) {
     conv_block = register_module("conv_block", nn::Sequential());
-    conv_block->push_back(nn::ReflectionPad2d(1));
+    conv_block->push_back(AnyPrecisionReflectionPad2d(1));
     conv_block->push_back(conv(dim, dim, 3, 1, 0, bias));
     conv_block->push_back(norm_layer(norm, dim));
     conv_block->push_back(nn::ReLU());
     if (dropout) conv_block->push_back(nn::Dropout(0.5));
-    conv_block->push_back(nn::ReflectionPad2d(1));
+    conv_block->push_back(AnyPrecisionReflectionPad2d(1));
     conv_block->push_back(conv(dim, dim, 3, 1, 0, bias));
     conv_block->push_back(norm_layer(norm, dim));
   }
@@ -118,7 +120,7 @@ class ResnetGeneratorConcrete : public ResnetGeneratorImpl, public OnnxExportabl
     const bool bias = o.norm == "instance";  // networks.py's use_bias
     const int64_t ngf = o.ngf;
     model_ = register_module("model", nn::Sequential());
-    model_->push_back(nn::ReflectionPad2d(3));
+    model_->push_back(AnyPrecisionReflectionPad2d(3));
     model_->push_back(conv(o.input_nc, ngf, 7, 1, 0, bias));
     model_->push_back(norm_layer(o.norm, ngf));
     model_->push_back(nn::ReLU());
@@ -130,12 +132,12 @@ class ResnetGeneratorConcrete : public ResnetGeneratorImpl, public OnnxExportabl
     for (int64_t k = 0; k < blocks; ++k) model_->push_back(ResnetBlock(ngf * 4, o.norm, o.dropout, bias));
     for (int64_t mult : {4, 2}) {
       // output_padding 1 makes each stage exactly double the side: (h - 1) * 2 - 2 + 3 + 1 = 2h.
-      model_->push_back(nn::ConvTranspose2d(
+      model_->push_back(AnyPrecisionConvTranspose2d(
           nn::ConvTranspose2dOptions(ngf * mult, ngf * mult / 2, 3).stride(2).padding(1).output_padding(1).bias(bias)));
       model_->push_back(norm_layer(o.norm, ngf * mult / 2));
       model_->push_back(nn::ReLU());
     }
-    model_->push_back(nn::ReflectionPad2d(3));
+    model_->push_back(AnyPrecisionReflectionPad2d(3));
     model_->push_back(conv(ngf, o.output_nc, 7, 1, 0, true));
     model_->push_back(nn::Tanh());
     enabled_.assign(static_cast<size_t>(blocks), true);
@@ -205,7 +207,7 @@ class UnetBlockImpl : public nn::Module, public OnnxExportable {
     const bool bias = norm == "instance";
     model = register_module("model", nn::Sequential());
     auto upconv = [&](int64_t in, bool b) {
-      return nn::ConvTranspose2d(nn::ConvTranspose2dOptions(in, outer, 4).stride(2).padding(1).bias(b));
+      return AnyPrecisionConvTranspose2d(nn::ConvTranspose2dOptions(in, outer, 4).stride(2).padding(1).bias(b));
     };
     if (kind == kOutermost) {
       model->push_back(conv(input_nc, inner, 4, 2, 1, bias));
@@ -422,7 +424,9 @@ at::Tensor translate(CycleGanGeneratorImpl& generator, const at::Tensor& image, 
   const int64_t h = image.size(2), w = image.size(3);
   const int64_t m = generator.size_multiple(), s = generator.min_side();
   const at::Tensor x = pad_to(to_gan_range(image), padded_side(h, m, s) - h, padded_side(w, m, s) - w);
-  at::Tensor y = features ? generator.forward_with_features(x, *features) : generator.forward(x);
+  // In the network's precision from the first layer to the last (nn/precision.h).
+  const at::Tensor input = to_precision(x, module_precision(generator));
+  const at::Tensor y = to_float32(features ? generator.forward_with_features(input, *features) : generator.forward(input));
   return from_gan_range(y.narrow(2, 0, h).narrow(3, 0, w));
 }
 

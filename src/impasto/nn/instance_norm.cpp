@@ -26,6 +26,7 @@ at::Tensor InstanceNormImpl::forward(const at::Tensor& x) {
     accumulate(x);
     if (stop_forward_) throw ForwardStopped{};
   }
+  if (x.scalar_type() == torch::kBFloat16) return reduced_precision_forward(x);
   if (fixed_mean_.defined()) {
     // (x - mean) / sqrt(var + eps) * gamma + beta with the given per-channel statistics: batch norm's
     // inference formula, which takes them as its running statistics.
@@ -35,6 +36,40 @@ at::Tensor InstanceNormImpl::forward(const at::Tensor& x) {
   // What torch::nn::InstanceNorm2d does without running statistics (functional instance_norm).
   return at::instance_norm(x, weight, bias, {}, {}, /*use_input_stats=*/true, 0.1, eps_,
                            at::globalContext().userEnabledCuDNN());
+}
+
+// bf16 (nn/precision.h): LibTorch's instance norm loses channels-last (the next convolution would
+// reorder) and its var_mean is slow on bf16, so here the channels-last input is viewed as rows
+// [N, H*W, C] (no copy), whose per-column means LibTorch reduces fast, accumulating in float32.
+// Everything is taken relative to c, the mean rounded to bf16: d = x - c is exact for values near the
+// mean (Sterbenz's lemma) and rounds relative to the distance from it for the others; then
+//     mean = c + E[d],   var = E[d^2] - E[d]^2,   y = d * s + t,
+//     s = gamma / sqrt(var + eps),   t = beta - (mean - c) * s
+// keeps t small. The plain y = x * s + (beta - mean * s) would round beta - mean * s, large when a
+// channel's mean is large against its spread (mean 7, spread 0.05: t = -140 gamma, in steps of 1 in
+// bf16), and E[x^2] - mean^2 would cancel the variance away.
+at::Tensor InstanceNormImpl::reduced_precision_forward(const at::Tensor& x) const {
+  torch::NoGradGuard no_grad;
+  const int64_t n = x.size(0), h = x.size(2), w = x.size(3), c = channels_;
+  const at::Tensor rows = x.contiguous(at::MemoryFormat::ChannelsLast).permute({0, 2, 3, 1}).reshape({n, h * w, c});
+  const at::Tensor centre = fixed_mean_.defined() ? fixed_mean_.to(x.device(), x.scalar_type()).view({1, 1, c})
+                                                  : rows.mean(1, /*keepdim=*/true);  // [N or 1, 1, C]
+  const at::Tensor d = rows - centre;
+  at::Tensor mean, var;  // float32 [N or 1, 1, C]
+  if (fixed_mean_.defined()) {
+    mean = fixed_mean_.to(x.device()).view({1, 1, c});
+    var = fixed_var_.to(x.device()).view({1, 1, c});
+  } else {
+    const at::Tensor mean_d = d.mean(1, /*keepdim=*/true).to(torch::kFloat32);
+    mean = centre.to(torch::kFloat32) + mean_d;
+    var = ((d * d).mean(1, /*keepdim=*/true).to(torch::kFloat32) - mean_d * mean_d).clamp_min(0);
+  }
+  at::Tensor scale = at::rsqrt(var + eps_);
+  if (weight.defined()) scale = scale * weight.to(torch::kFloat32).view({1, 1, c});
+  at::Tensor shift = -(mean - centre.to(torch::kFloat32)) * scale;
+  if (bias.defined()) shift = shift + bias.to(torch::kFloat32).view({1, 1, c});
+  const at::Tensor y = at::addcmul(shift.to(x.scalar_type()), d, scale.to(x.scalar_type()));
+  return y.view({n, h, w, c}).permute({0, 3, 1, 2});  // NCHW sizes, channels-last memory
 }
 
 void InstanceNormImpl::set_statistics(const at::Tensor& mean, const at::Tensor& var) {
@@ -76,7 +111,7 @@ void InstanceNormImpl::accumulate(const at::Tensor& x) {
   const auto [y0, y1] = rows(region_.top, region_.bottom, h);
   const auto [x0, x1] = rows(region_.left, region_.right, w);
   if (y1 <= y0 || x1 <= x0) return;  // the region vanishes at this resolution
-  const at::Tensor part = x.detach().slice(2, y0, y1).slice(3, x0, x1);
+  const at::Tensor part = x.detach().slice(2, y0, y1).slice(3, x0, x1).to(torch::kFloat32);
   const auto [var, mean] = at::var_mean(part, {0, 2, 3}, /*unbiased=*/false);
   const double n = static_cast<double>(part.size(0) * (y1 - y0) * (x1 - x0));
   const at::Tensor mean_b = mean.to(torch::kCPU, torch::kFloat64), m2_b = var.to(torch::kCPU, torch::kFloat64) * n;

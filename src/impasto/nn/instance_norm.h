@@ -45,7 +45,8 @@ class InstanceNormImpl : public torch::nn::Module {
  public:
   explicit InstanceNormImpl(int64_t channels, bool affine = false, double eps = 1e-5);
 
-  // [N,C,H,W] -> the same shape. SourceError for another shape or channel count.
+  // [N,C,H,W] -> the same shape, dtype and memory format (float32 or bf16; bf16 computes the
+  // statistics in float32). SourceError for another shape or channel count.
   at::Tensor forward(const at::Tensor& x);
 
   int64_t channels() const { return channels_; }
@@ -73,6 +74,7 @@ class InstanceNormImpl : public torch::nn::Module {
 
  private:
   void accumulate(const at::Tensor& x);
+  at::Tensor reduced_precision_forward(const at::Tensor& x) const;  // bf16 input (nn/precision.h)
 
   int64_t channels_;
   double eps_;

@@ -9,10 +9,13 @@
 #include <optional>
 #include <shared_mutex>
 
+#include "impasto/core/cpu_features.h"
 #include "impasto/core/error.h"
 #include "impasto/core/runtime.h"
+#include "impasto/data/synthetic.h"
 #include "impasto/io/image_ops.h"
 #include "impasto/io/weights.h"
+#include "impasto/metrics/ssim.h"
 #include "impasto/nn/cyclegan_nets.h"
 #include "impasto/nn/instance_norm.h"
 #include "impasto/nn/transformer_net.h"
@@ -28,6 +31,7 @@ void to_json(Json& j, const NetworkStylizerOptions& o) {
            {"tile", o.tile},
            {"overlap", o.overlap},
            {"tile_statistics", o.tile_statistics},
+           {"precision", o.precision},
            {"device", o.device}};
 }
 
@@ -36,7 +40,7 @@ NetworkStylizerOptions network_stylizer_options_from_json(const Json& j) {
   JsonReader r(j);
   r.get("model", o.model).get("strength", o.strength).get("preserve_colors", o.preserve_colors);
   r.get("image_size", o.image_size).get("tile", o.tile).get("overlap", o.overlap).get("device", o.device);
-  r.get("tile_statistics", o.tile_statistics);
+  r.get("tile_statistics", o.tile_statistics).get("precision", o.precision);
   r.reject_unknown();
   return o;
 }
@@ -59,7 +63,7 @@ at::Tensor StyleNetwork::operator()(const at::Tensor& image, Activations* featur
     y = translate(*cyclegan, x, features);
   }
   if (features)
-    for (auto& [name, a] : *features) a = a.to(torch::kCPU);
+    for (auto& [name, a] : *features) a = to_float32(a).to(torch::kCPU);
   return y.to(torch::kCPU);
 }
 
@@ -92,6 +96,46 @@ StyleNetwork load_style_network(const std::string& path, c10::Device device) {
   return net;
 }
 
+void set_style_network_precision(StyleNetwork& net, const std::string& requested) {
+  torch::NoGradGuard no_grad;
+  if (requested != "auto") parse_precision(requested);  // OptionError for an unknown name
+  const CpuFeatures& cpu = cpu_features();
+  const bool cpu_device = net.device.is_cpu();
+  Json report{{"requested", requested}, {"cpu_flags", cpu.flags()}};
+  auto use = [&](Precision p, const std::string& reason) {
+    if (p != net.precision) set_precision(net.module(), p);
+    net.precision = p;
+    report["used"] = to_string(p);
+    report["reason"] = reason;
+    net.precision_report = report;
+  };
+  if (requested == "fp32") return use(Precision::fp32, "requested");
+  if (requested == "bf16") {
+    if (cpu_device && !cpu.native_bf16())
+      throw OptionError("precision", "bf16 needs a CPU with native bf16 (AVX512-BF16 or AMX); this one has: " + cpu.flags() +
+                                         ". Use auto or fp32");  // as check_network_options
+    return use(Precision::bf16, "requested");
+  }
+  if (!cpu_device) return use(Precision::fp32, "auto keeps fp32 off the CPU");
+  if (!cpu.native_bf16()) return use(Precision::fp32, "this CPU has no native bf16");
+  // The gate: the same photo-like picture through the network in fp32 and in bf16.
+  const at::Tensor card = synthetic_landscape(kBf16GateSize, kBf16GateSize * 5 / 4, /*seed=*/7);
+  const at::Tensor exact = net(card).clamp(0, 1);
+  std::vector<at::Tensor> fp32_parameters;
+  for (const auto& p : net.module().parameters()) fp32_parameters.push_back(p.detach().clone());
+  use(Precision::bf16, "");
+  const double db = psnr(net(card).clamp(0, 1), exact);
+  report["gate_psnr_db"] = std::isfinite(db) ? Json(db) : Json("inf");
+  if (db >= kBf16GateDb) return use(Precision::bf16, "native bf16, output within " + std::to_string(static_cast<int>(kBf16GateDb)) + " dB of fp32");
+  // Failed: back to the exact weights (converting bf16 back would keep its rounding).
+  net.module().to(torch::kFloat32);
+  size_t i = 0;
+  for (auto& p : net.module().parameters()) p.set_data(fp32_parameters[i++]);
+  net.precision = Precision::fp32;
+  use(Precision::fp32, "bf16 output " + std::to_string(db) + " dB from fp32, under the " +
+                           std::to_string(static_cast<int>(kBf16GateDb)) + " dB gate");
+}
+
 at::Tensor finish_network_output(const at::Tensor& stylized, const at::Tensor& content, double strength,
                                  const std::string& preserve_colors) {
   at::Tensor out = stylized.clamp(0, 1);
@@ -117,7 +161,10 @@ void check_network_options(const NetworkStylizerOptions& o) {
   if (o.tile <= 2 * o.overlap) throw OptionError("tile", "must be more than twice the overlap");
   if (o.tile_statistics != "image" && o.tile_statistics != "exact" && o.tile_statistics != "tile")
     throw OptionError("tile_statistics", "unknown value '" + o.tile_statistics + "'; valid: image, exact, tile");
-  resolve_device(o.device);
+  const c10::Device device = resolve_device(o.device);
+  if (o.precision != "auto" && parse_precision(o.precision) == Precision::bf16 && device.is_cpu() && !cpu_features().native_bf16())
+    throw OptionError("precision", "bf16 needs a CPU with native bf16 (AVX512-BF16 or AMX); this one has: " + cpu_features().flags() +
+                                       ". Use auto or fp32");
 }
 
 NetworkSession::NetworkSession(NetworkStylizerOptions o, ResourceCache* cache) : options_(std::move(o)) {
@@ -126,9 +173,12 @@ NetworkSession::NetworkSession(NetworkStylizerOptions o, ResourceCache* cache) :
   auto load = [&] {
     auto shared = std::make_shared<SharedStyleNetwork>();
     shared->net = load_style_network(options_.model, device);
+    set_style_network_precision(shared->net, options_.precision);
     return shared;
   };
-  net_ = cache ? cache->get<SharedStyleNetwork>("style-network:" + file_version(options_.model) + ":" + device.str(), load)
+  net_ = cache ? cache->get<SharedStyleNetwork>("style-network:" + file_version(options_.model) + ":" + device.str() + ":" +
+                                                    options_.precision,
+                                                load)
                : load();
 }
 
@@ -223,6 +273,7 @@ StylizeResult NetworkSession::stylize(const Image& input, const StylizeHooks& ho
   result.summary = Json{{"method", "network"},   {"network", net_->net.kind},  {"options", options()},
                         {"width", out.size(3)},  {"height", out.size(2)},  {"tiles", tile_count},
                         {"tile_statistics", statistics},
+                        {"precision", net_->net.precision_report},
                         {"seconds", seconds}};
   return result;
 }
@@ -257,6 +308,10 @@ OptionSchema network_schema() {
                     "image measured norm by norm (exact: several times slower), or each tile's own (tile)")
           .with_choices({"image", "exact", "tile"})
           .operator_only(),
+      string_option("precision", "auto",
+                    "auto (default: bf16 on a CPU with native bf16 when the network's output stays within 40 dB of fp32, "
+                    "else fp32), fp32 or bf16")
+          .with_choices(precision_names()),
       string_option("device", "auto", "auto (default), cpu, cuda or cuda:N").with_role(OptionRole::device).operator_only(),
   };
 }

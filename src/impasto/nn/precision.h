@@ -1,0 +1,46 @@
+#pragma once
+// Reduced precision for the one-pass networks (TransformerNet, the CycleGAN generators): the whole
+// network kept in bfloat16 and channels-last (NHWC) from the first layer to the last, so oneDNN runs
+// its native bf16 convolutions (AVX512-BF16 / AMX) with no layout or type conversions between
+// layers; the image is converted once on the way in and once on the way out.
+//
+// What LibTorch 1.13 lacks in bf16 on the CPU (reflection and replication padding, transposed
+// convolution) is written in nn/conv_ops.h; instance norm keeps its statistics in float32 and its
+// output channels-last (nn/instance_norm.h).
+//
+// Quality: bf16 keeps 8 significant bits, so each layer's output carries a relative error of about
+// 2^-9; through a whole network the output differs from fp32 by far less than one 8-bit grey level
+// (PSNR against the fp32 output is checked by the tests and reported by bench/).
+#include <ATen/core/Tensor.h>
+#include <c10/core/ScalarType.h>
+#include <torch/nn/module.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace impasto {
+
+enum class Precision { fp32, bf16 };
+
+const char* to_string(Precision precision);
+c10::ScalarType scalar_type(Precision precision);
+
+// The names a user may give: "auto" (choose: see style/network.h), "fp32", "bf16".
+const std::vector<std::string>& precision_names();
+// "fp32" or "bf16"; OptionError("precision") for anything else ("auto" is resolved by the caller).
+Precision parse_precision(const std::string& name);
+
+// Every parameter and buffer of `net` in the precision's dtype; for bf16 the 4-D ones (convolution
+// weights) also channels-last, the layout oneDNN's bf16 kernels read directly.
+void set_precision(torch::nn::Module& net, Precision precision);
+
+// The precision a network was set to (its first parameter's dtype; fp32 for one without parameters).
+Precision module_precision(const torch::nn::Module& net);
+
+// A network input in the precision's dtype and layout (bf16: channels-last), and back to float32
+// NCHW, the canonical layout.
+at::Tensor to_precision(const at::Tensor& x, Precision precision);
+at::Tensor to_float32(const at::Tensor& x);
+
+}  // namespace impasto

@@ -1,0 +1,295 @@
+// Reduced precision for the one-pass networks (nn/precision.h, style/network.h): the parts LibTorch
+// 1.13 lacks in bf16 (reflection padding, transposed convolution, instance norm keeping
+// channels-last) against LibTorch's fp32 kernels, whole networks at their published widths in bf16
+// against fp32 on photo-like pictures (the quality gate: PSNR >= 40 dB, style distance within 2%),
+// and the method's `precision` option: what `auto` chooses on this CPU and what the summary says.
+//
+// The bf16 arithmetic itself works on any x86-64 CPU (oneDNN emulates it where it is not native),
+// so only the choice of `auto` depends on the machine, and is checked against cpu_features().
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "impasto/core/cpu_features.h"
+#include "impasto/core/error.h"
+#include "impasto/data/synthetic.h"
+#include "impasto/io/weights.h"
+#include "impasto/metrics/ssim.h"
+#include "impasto/metrics/style_distance.h"
+#include "impasto/nn/backbone.h"
+#include "impasto/nn/conv_ops.h"
+#include "impasto/nn/cyclegan_nets.h"
+#include "impasto/nn/instance_norm.h"
+#include "impasto/nn/precision.h"
+#include "impasto/nn/precision_modules.h"
+#include "impasto/nn/transformer_net.h"
+#include "impasto/style/network.h"
+#include "test_support.h"
+
+using namespace impasto;
+
+namespace {
+
+bool channels_last(const at::Tensor& t) { return t.is_contiguous(at::MemoryFormat::ChannelsLast); }
+
+double max_abs(const at::Tensor& a, const at::Tensor& b) {
+  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
+}
+
+// A TransformerNet at the published width (32, 5 blocks) with seeded random weights, its last layer
+// scaled so that its output spans the image range like a trained network's (random weights alone
+// give an almost flat grey picture, on which any precision would pass).
+TransformerNet published_transformer_net() {
+  torch::manual_seed(3);
+  TransformerNet net = make_transformer_net();
+  net->eval();
+  torch::NoGradGuard no_grad;
+  const at::Tensor probe = to_255_range(synthetic_landscape(96, 96, 1));
+  const at::Tensor raw = net->forward_raw(probe);
+  const double k = 64.0 / raw.std().item<double>();
+  for (auto& p : net->named_parameters()) {
+    if (p.key() == "deconv3.conv2d.weight") p.value().mul_(k);
+    if (p.key() == "deconv3.conv2d.bias") p.value().copy_(128.0 - (raw.mean({0, 2, 3}) - p.value()) * k);
+  }
+  return net;
+}
+
+}  // namespace
+
+TEST(Precision, ReflectionPadMatchesLibTorchInEveryDtypeAndKeepsTheLayout) {
+  const at::Tensor x = torch::randn({2, 5, 7, 9});
+  for (const auto& pads : std::vector<std::array<int64_t, 4>>{{1, 1, 1, 1}, {4, 4, 4, 4}, {0, 3, 0, 2}, {2, 0, 6, 1}}) {
+    const at::Tensor expected = at::reflection_pad2d(x, {pads[0], pads[1], pads[2], pads[3]});
+    EXPECT_EQ(max_abs(reflection_pad(x, pads[0], pads[1], pads[2], pads[3]), expected), 0);
+    const at::Tensor xb = to_precision(x, Precision::bf16);
+    const at::Tensor yb = reflection_pad(xb, pads[0], pads[1], pads[2], pads[3]);
+    EXPECT_EQ(yb.scalar_type(), torch::kBFloat16);
+    EXPECT_TRUE(channels_last(yb));
+    // Padding moves values: exactly LibTorch's result on the bf16-rounded input.
+    EXPECT_EQ(max_abs(yb, at::reflection_pad2d(xb.to(torch::kFloat32), {pads[0], pads[1], pads[2], pads[3]})), 0);
+  }
+  EXPECT_THROW(reflection_pad(to_precision(x, Precision::bf16), 0, 0, 7, 0), SourceError);
+  // relu_first: the ReLU in the padding's pass.
+  const at::Tensor xb = to_precision(x, Precision::bf16);
+  EXPECT_EQ(max_abs(reflection_pad(xb, 2, 1, 3, 0, /*relu_first=*/true), at::reflection_pad2d(at::relu(xb.to(torch::kFloat32)), {2, 1, 3, 0})), 0);
+  EXPECT_EQ(max_abs(reflection_pad(x, 2, 1, 3, 0, /*relu_first=*/true), at::reflection_pad2d(at::relu(x), {2, 1, 3, 0})), 0);
+}
+
+TEST(ConvOps, ReplicationPadMatchesLibTorchInEveryDtype) {
+  const at::Tensor x = torch::randn({1, 3, 4, 5});
+  for (const auto& pads : std::vector<std::array<int64_t, 4>>{{1, 1, 1, 1}, {0, 6, 2, 0}}) {
+    const at::Tensor xb = to_precision(x, Precision::bf16);
+    const at::Tensor yb = replication_pad(xb, pads[0], pads[1], pads[2], pads[3]);
+    EXPECT_TRUE(channels_last(yb));
+    EXPECT_EQ(max_abs(yb, at::replication_pad2d(xb.to(torch::kFloat32), {pads[0], pads[1], pads[2], pads[3]})), 0);
+  }
+  EXPECT_THROW(replication_pad(x, -1, 0, 0, 0), SourceError);
+}
+
+TEST(ConvOps, UpsampleConvOnTheSmallInputEqualsUpsamplePadConv) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(2);
+  for (const auto& size : std::vector<std::pair<int64_t, int64_t>>{{6, 7}, {1, 3}, {16, 16}}) {
+    const at::Tensor x = torch::randn({2, 5, size.first, size.second}), w = torch::randn({4, 5, 3, 3}), b = torch::randn({4});
+    const at::Tensor up = at::upsample_nearest2d(x, {2 * size.first, 2 * size.second});
+    const at::Tensor expected = at::conv2d(at::reflection_pad2d(up, {1, 1, 1, 1}), w, b);
+    const at::Tensor got = upsample_conv3x3(x, w, b);
+    ASSERT_EQ(got.sizes(), expected.sizes());
+    EXPECT_LT(max_abs(got, expected), 1e-4);
+    const at::Tensor got_cl = upsample_conv3x3(x.contiguous(at::MemoryFormat::ChannelsLast), w, b);
+    EXPECT_TRUE(channels_last(got_cl));
+    EXPECT_LT(max_abs(got_cl, expected), 1e-4);
+    const at::Tensor got_bf16 = upsample_conv3x3(to_precision(x, Precision::bf16), w.to(torch::kBFloat16), b.to(torch::kBFloat16));
+    EXPECT_EQ(got_bf16.scalar_type(), torch::kBFloat16);
+    EXPECT_LT(max_abs(got_bf16, expected) / expected.abs().max().item<double>(), 0.03);
+  }
+}
+
+TEST(ConvOps, FewOutputConvolutionOnBlocksEqualsTheDirectOne) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(4);
+  // The RGB layers (9x9 of TransformerNet, 7x7 of the ResNet generator), a 5x5, and sizes the blocks
+  // do not divide (LibTorch's kernel then).
+  for (const auto& [k, side] : std::vector<std::pair<int64_t, int64_t>>{{9, 24 + 8}, {7, 16 + 6}, {5, 12 + 4}, {9, 21 + 8}}) {
+    SCOPED_TRACE("k " + std::to_string(k) + " side " + std::to_string(side));
+    const at::Tensor x = torch::randn({2, 6, side, side + 4}), w = torch::randn({3, 6, k, k}), b = torch::randn({3});
+    const at::Tensor expected = at::conv2d(x, w, b);
+    EXPECT_LT(max_abs(conv_few_outputs(x, w, b), expected), 1e-3);
+    const at::Tensor got_cl = conv_few_outputs(x.contiguous(at::MemoryFormat::ChannelsLast), w, b);
+    EXPECT_TRUE(channels_last(got_cl));
+    EXPECT_LT(max_abs(got_cl, expected), 1e-3);
+    const at::Tensor got_bf16 = conv_few_outputs(to_precision(x, Precision::bf16), w.to(torch::kBFloat16), b.to(torch::kBFloat16));
+    EXPECT_LT(max_abs(got_bf16, expected) / expected.abs().max().item<double>(), 0.03);
+  }
+}
+
+TEST(Precision, TransposedConvolutionAsPhasesMatchesLibTorch) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(0);
+  struct Case {
+    int64_t k, s, p, op;
+  };
+  // CycleGAN's up-sampling (3, 2, 1, 1), the U-Net's (4, 2, 1), and odd ones.
+  for (const Case c : {Case{3, 2, 1, 1}, Case{4, 2, 1, 0}, Case{3, 2, 0, 0}, Case{5, 3, 2, 1}, Case{3, 1, 1, 0}, Case{2, 2, 0, 0}}) {
+    SCOPED_TRACE("k " + std::to_string(c.k) + " s " + std::to_string(c.s) + " p " + std::to_string(c.p) + " op " + std::to_string(c.op));
+    const at::Tensor x = torch::randn({2, 6, 7, 9}), w = torch::randn({6, 4, c.k, c.k}), b = torch::randn({4});
+    const at::Tensor expected = at::conv_transpose2d(x, w, b, {c.s, c.s}, {c.p, c.p}, {c.op, c.op});
+    const at::Tensor got = conv_transpose(x, w, b, c.s, c.s, c.p, c.p, c.op, c.op);
+    ASSERT_EQ(got.sizes(), expected.sizes());
+    EXPECT_LT(max_abs(got, expected), 1e-4);
+    // bf16 (which LibTorch 1.13 cannot run at all): relative to the output's scale, bf16's rounding.
+    const at::Tensor got_bf16 = conv_transpose(to_precision(x, Precision::bf16), w.to(torch::kBFloat16), b.to(torch::kBFloat16), c.s,
+                                               c.s, c.p, c.p, c.op, c.op);
+    EXPECT_EQ(got_bf16.scalar_type(), torch::kBFloat16);
+    EXPECT_TRUE(channels_last(got_bf16));
+    EXPECT_LT(max_abs(got_bf16, expected) / expected.abs().max().item<double>(), 0.03);
+  }
+  // The module runs LibTorch's kernel in fp32 and the phases in bf16, with the same parameters.
+  AnyPrecisionConvTranspose2d module(torch::nn::ConvTranspose2dOptions(6, 4, 3).stride(2).padding(1).output_padding(1));
+  const at::Tensor x = torch::randn({1, 6, 8, 8});
+  const at::Tensor exact = module->forward(x);
+  set_precision(*module, Precision::bf16);
+  const at::Tensor reduced = module->forward(to_precision(x, Precision::bf16));
+  EXPECT_LT(max_abs(reduced, exact) / exact.abs().max().item<double>(), 0.03);
+}
+
+TEST(Precision, InstanceNormInBf16KeepsStatisticsOfChannelsFarFromZero) {
+  torch::NoGradGuard no_grad;
+  // Channels whose mean is far larger than their spread: E[x^2] - mean^2 in bf16 would lose the
+  // variance entirely (bf16 resolves 1 part in 256 of 100^2).
+  torch::manual_seed(1);
+  const at::Tensor offsets = torch::tensor({100.0f, -40.0f, 0.5f, 7.0f}).view({1, 4, 1, 1});
+  const at::Tensor x = (torch::randn({2, 4, 24, 20}) * torch::tensor({1.0f, 0.3f, 2.0f, 0.05f}).view({1, 4, 1, 1}) + offsets);
+  const at::Tensor xb = to_precision(x, Precision::bf16);
+  InstanceNorm norm(4, /*affine=*/true);
+  norm->weight.copy_(torch::tensor({1.5f, 0.5f, 1.0f, 2.0f}));
+  norm->bias.copy_(torch::tensor({0.1f, -0.2f, 0.0f, 0.3f}));
+  const at::Tensor exact = norm->forward(xb.to(torch::kFloat32));  // same rounded input
+  {
+    const at::Tensor xd = xb.to(torch::kFloat64);
+    const at::Tensor m = xd.mean({2, 3}, true), v = xd.var({2, 3}, false, true);
+    const at::Tensor ref = (xd - m) / (v + 1e-5).sqrt() * norm->weight.to(torch::kFloat64).view({1, 4, 1, 1}) + norm->bias.to(torch::kFloat64).view({1, 4, 1, 1});
+    const at::Tensor mf = at::mean(xb, {2, 3}, true, torch::kFloat32);
+    const at::Tensor c = mf.to(torch::kBFloat16);
+    const at::Tensor d = xb - c;
+    const auto [vd, md] = at::var_mean(d, {2, 3}, false, true);
+    std::cout << "mean err " << (mf.to(torch::kFloat64) - m).abs().amax({0, 2, 3}) << " var " << vd.to(torch::kFloat64).view({-1}) << v.view({-1}) << " md " << md.view({-1}) << std::endl;
+    std::cout << "fp32 vs double " << (exact.to(torch::kFloat64) - ref).abs().amax({0, 2, 3}) << std::endl;
+  }
+  set_precision(*norm, Precision::bf16);
+  const at::Tensor reduced = norm->forward(xb);
+  EXPECT_EQ(reduced.scalar_type(), torch::kBFloat16);
+  std::cout << "x " << xb.select(1, 0).flatten().slice(0, 0, 6) << " exact " << exact.select(1, 0).flatten().slice(0, 0, 6) << " reduced " << reduced.select(1, 0).flatten().slice(0, 0, 6) << std::endl;
+  EXPECT_TRUE(channels_last(reduced));
+  // Outputs are about unit scale (times gamma <= 2): bf16 rounds them to ~0.01.
+  EXPECT_LT(max_abs(reduced, exact), 0.05) << (reduced.to(torch::kFloat32) - exact).abs().amax({0, 2, 3});
+  // Fixed statistics (tiling) take the same path.
+  norm->set_statistics(torch::tensor({100.0f, -40.0f, 0.5f, 7.0f}), torch::tensor({1.0f, 0.09f, 4.0f, 0.0025f}));
+  const at::Tensor fixed = norm->forward(xb);
+  set_precision(*norm, Precision::fp32);
+  const at::Tensor fixed_exact = norm->forward(xb.to(torch::kFloat32));
+  EXPECT_LT(max_abs(fixed, fixed_exact), 0.1);
+}
+
+TEST(Precision, TransformerNetInBf16StaysWithinTheGateOnPhotoLikePictures) {
+  torch::NoGradGuard no_grad;
+  TransformerNet net = published_transformer_net();
+  const at::Tensor photo = synthetic_landscape(180, 240, 11);
+  const at::Tensor exact = net->forward(photo);
+  ASSERT_GT(exact.std().item<double>(), 0.1) << "the scaled random net should give a picture, not flat grey";
+  set_precision(*net, Precision::bf16);
+  EXPECT_EQ(module_precision(*net), Precision::bf16);
+  const at::Tensor reduced = net->forward(photo);
+  EXPECT_EQ(reduced.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(reduced.sizes(), exact.sizes());
+  const double db = psnr(reduced, exact);
+  std::printf("TransformerNet (width 32, 5 blocks) bf16 vs fp32: %.1f dB\n", db);
+  EXPECT_GE(db, kBf16GateDb);
+}
+
+TEST(Precision, CycleGanGeneratorsInBf16StayWithinTheGate) {
+  torch::NoGradGuard no_grad;
+  for (const std::string arch : {"resnet_9blocks", "unet_128"}) {
+    SCOPED_TRACE(arch);
+    torch::manual_seed(5);
+    CycleGanGeneratorOptions o;
+    o.arch = arch;
+    o.ngf = arch == "resnet_9blocks" ? 64 : 16;
+    CycleGanGenerator g = make_cyclegan_generator(o);
+    g->eval();
+    const at::Tensor photo = synthetic_landscape(128, 128, 4);
+    const at::Tensor exact = translate(*g, photo);
+    ASSERT_GT(exact.std().item<double>(), 0.02);
+    set_precision(*g, Precision::bf16);
+    const at::Tensor reduced = translate(*g, photo);
+    const double db = psnr(reduced, exact);
+    std::printf("%s bf16 vs fp32: %.1f dB\n", arch.c_str(), db);
+    EXPECT_GE(db, kBf16GateDb);
+  }
+}
+
+TEST(Precision, NetworkMethodChoosesByCpuAndGateAndReportsIt) {
+  const std::string dir = test::temp_dir("precision_method");
+  const std::string model = dir + "/transformer32.ckpt";
+  TransformerNet net = published_transformer_net();
+  save_checkpoint(model, Checkpoint{"transformer_net", Json::object(), module_state_dict(*net)});
+  StylizeInputs in;
+  in.content.rgb = synthetic_landscape(150, 200, 21);
+
+  const StylizeResult automatic = stylize_once("network", Json{{"model", model}}, in, StylizeHooks{});
+  const Json& report = automatic.summary.at("precision");
+  EXPECT_EQ(report.at("requested"), "auto");
+  EXPECT_EQ(report.at("cpu_flags"), cpu_features().flags());
+  if (cpu_features().native_bf16()) {
+    EXPECT_EQ(report.at("used"), "bf16") << report.dump();
+    EXPECT_GE(report.at("gate_psnr_db").get<double>(), kBf16GateDb);
+  } else {
+    EXPECT_EQ(report.at("used"), "fp32") << report.dump();
+  }
+
+  const StylizeResult exact = stylize_once("network", Json{{"model", model}, {"precision", "fp32"}}, in, StylizeHooks{});
+  EXPECT_EQ(exact.summary.at("precision").at("used"), "fp32");
+  EXPECT_EQ(exact.summary.at("precision").at("reason"), "requested");
+  if (!cpu_features().native_bf16()) {
+    EXPECT_THROW(stylize_once("network", Json{{"model", model}, {"precision", "bf16"}}, in, StylizeHooks{}), OptionError);
+    GTEST_SKIP() << "no native bf16 on this CPU (" << cpu_features().flags() << "): explicit bf16 is refused, as checked";
+  }
+  const StylizeResult reduced = stylize_once("network", Json{{"model", model}, {"precision", "bf16"}}, in, StylizeHooks{});
+  EXPECT_EQ(reduced.summary.at("precision").at("used"), "bf16");
+  const double db = psnr(reduced.image.rgb, exact.image.rgb);
+  EXPECT_GE(db, kBf16GateDb);
+  // The style distance (random-multiscale's recipe) to a painting-like picture moves by under 2%.
+  Backbone backbone = make_backbone(BackboneOptions{});
+  const PerceptualDistanceOptions distance = resolve_distance_options(*backbone, {});
+  const at::Tensor style = synthetic_landscape(128, 128, 99).flip({3}).pow(0.5);
+  const double d_exact = style_distance(*backbone, exact.image.rgb, style, distance).total;
+  const double d_reduced = style_distance(*backbone, reduced.image.rgb, style, distance).total;
+  std::printf("method output bf16 vs fp32: %.1f dB, style distance %.5f vs %.5f\n", db, d_reduced, d_exact);
+  EXPECT_LT(std::abs(d_reduced - d_exact) / d_exact, 0.02);
+}
+
+TEST(Precision, UnknownPrecisionIsAnOptionError) {
+  EXPECT_THROW(parse_precision("fp16"), OptionError);
+  try {
+    NetworkStylizerOptions o;
+    o.model = "x.pth";
+    o.precision = "int4";
+    check_network_options(o);
+    FAIL() << "int4 accepted";
+  } catch (const OptionError& e) {
+    EXPECT_EQ(e.option(), "precision");
+    EXPECT_NE(std::string(e.what()).find("auto, fp32, bf16"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Precision, CpuFeaturesAreConsistent) {
+  const impasto::CpuFeatures& cpu = cpu_features();
+  // Each extension implies its base; the flags text lists exactly what is set.
+  if (cpu.avx512_bf16 || cpu.avx512_vnni || cpu.avx512bw) EXPECT_TRUE(cpu.avx512f);
+  if (cpu.amx_bf16 || cpu.amx_int8) EXPECT_TRUE(cpu.amx_tile);
+  EXPECT_EQ(cpu.native_bf16(), cpu.avx512_bf16 || cpu.amx_bf16);
+  EXPECT_EQ(cpu.flags().find("avx512_bf16") != std::string::npos, cpu.avx512_bf16);
+  EXPECT_EQ(cpu.flags().find("avx2") != std::string::npos, cpu.avx2);
+  std::printf("cpu: %s; flags: %s\n", cpu.model.c_str(), cpu.flags().c_str());
+}
