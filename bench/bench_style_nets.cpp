@@ -107,7 +107,7 @@ void BM_StyleNet(benchmark::State& state, const std::string& arch) {
   const auto net = style_net(arch, precision);
   torch::NoGradGuard no_grad;
   if (precision != Precision::fp32) {
-    const at::Tensor photo = synthetic_landscape(side, side, 3);
+    const at::Tensor photo = (synthetic_landscape(side, side, 3) * 255).round() / 255;  // 8-bit, as decoded photos
     state.counters["psnr_db"] = psnr(net(photo).clamp(0, 1), style_net(arch, Precision::fp32)(photo).clamp(0, 1));
   }
   const at::Tensor image = torch::rand({1, 3, side, side});

@@ -31,6 +31,10 @@ using namespace impasto;
 
 namespace {
 
+// A photo-like picture in 8-bit steps, as a decoded photo is (the networks' x 255 then gives integers,
+// which bf16 holds exactly up to 256).
+at::Tensor photo(int64_t h, int64_t w, uint64_t seed) { return (synthetic_landscape(h, w, seed) * 255).round() / 255; }
+
 bool channels_last(const at::Tensor& t) { return t.is_contiguous(at::MemoryFormat::ChannelsLast); }
 
 double max_abs(const at::Tensor& a, const at::Tensor& b) {
@@ -195,12 +199,12 @@ TEST(Precision, InstanceNormInBf16KeepsStatisticsOfChannelsFarFromZero) {
 TEST(Precision, TransformerNetInBf16StaysWithinTheGateOnPhotoLikePictures) {
   torch::NoGradGuard no_grad;
   TransformerNet net = published_transformer_net();
-  const at::Tensor photo = synthetic_landscape(180, 240, 11);
-  const at::Tensor exact = net->forward(photo);
+  const at::Tensor picture = photo(180, 240, 11);
+  const at::Tensor exact = net->forward(picture);
   ASSERT_GT(exact.std().item<double>(), 0.1) << "the scaled random net should give a picture, not flat grey";
   set_precision(*net, Precision::bf16);
   EXPECT_EQ(module_precision(*net), Precision::bf16);
-  const at::Tensor reduced = net->forward(photo);
+  const at::Tensor reduced = net->forward(picture);
   EXPECT_EQ(reduced.scalar_type(), torch::kFloat32);
   EXPECT_EQ(reduced.sizes(), exact.sizes());
   const double db = psnr(reduced, exact);
@@ -218,11 +222,11 @@ TEST(Precision, CycleGanGeneratorsInBf16StayWithinTheGate) {
     o.ngf = arch == "resnet_9blocks" ? 64 : 16;
     CycleGanGenerator g = make_cyclegan_generator(o);
     g->eval();
-    const at::Tensor photo = synthetic_landscape(128, 128, 4);
-    const at::Tensor exact = translate(*g, photo);
+    const at::Tensor picture = photo(128, 128, 4);
+    const at::Tensor exact = translate(*g, picture);
     ASSERT_GT(exact.std().item<double>(), 0.02);
     set_precision(*g, Precision::bf16);
-    const at::Tensor reduced = translate(*g, photo);
+    const at::Tensor reduced = translate(*g, picture);
     const double db = psnr(reduced, exact);
     std::printf("%s bf16 vs fp32: %.1f dB\n", arch.c_str(), db);
     EXPECT_GE(db, kBf16GateDb);
@@ -235,7 +239,7 @@ TEST(Precision, NetworkMethodChoosesByCpuAndGateAndReportsIt) {
   TransformerNet net = published_transformer_net();
   save_checkpoint(model, Checkpoint{"transformer_net", Json::object(), module_state_dict(*net)});
   StylizeInputs in;
-  in.content.rgb = synthetic_landscape(150, 200, 21);
+  in.content.rgb = photo(150, 200, 21);
 
   const StylizeResult automatic = stylize_once("network", Json{{"model", model}}, in, StylizeHooks{});
   const Json& report = automatic.summary.at("precision");

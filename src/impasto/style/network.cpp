@@ -118,8 +118,9 @@ void set_style_network_precision(StyleNetwork& net, const std::string& requested
   }
   if (!cpu_device) return use(Precision::fp32, "auto keeps fp32 off the CPU");
   if (!cpu.native_bf16()) return use(Precision::fp32, "this CPU has no native bf16");
-  // The gate: the same photo-like picture through the network in fp32 and in bf16.
-  const at::Tensor card = synthetic_landscape(kBf16GateSize, kBf16GateSize * 5 / 4, /*seed=*/7);
+  // The gate: the same photo-like picture through the network in fp32 and in bf16, in 8-bit steps as
+  // a decoded photo is (bf16 holds those exactly after the networks' x 255).
+  const at::Tensor card = (synthetic_landscape(kBf16GateSize, kBf16GateSize * 5 / 4, /*seed=*/7) * 255).round() / 255;
   const at::Tensor exact = net(card).clamp(0, 1);
   std::vector<at::Tensor> fp32_parameters;
   for (const auto& p : net.module().parameters()) fp32_parameters.push_back(p.detach().clone());

@@ -94,7 +94,8 @@ StyleNetwork load_style_network(const std::string& path, c10::Device device = c1
 // The PSNR (dB) a bf16 network's output must keep against fp32 on the test card for `auto`.
 constexpr double kBf16GateDb = 40.0;
 
-// The gate's picture: data/synthetic.h's landscape (sky, sun, hills, a house, fine grain), this high.
+// The gate's picture: data/synthetic.h's landscape (sky, sun, hills, a house, fine grain), this high,
+// quantised to 8 bits like a decoded photo.
 constexpr int64_t kBf16GateSize = 128;
 
 // Puts a loaded (fp32) network into the precision `requested` names (auto | fp32 | bf16) as
