@@ -13,7 +13,8 @@
 //   BM_ConvPeak/<mode>                    one 3x3 convolution, 128 -> 128 channels on 128x128: this
 //                                         machine's reachable GFLOP/s per mode (0 fp32 NCHW, 1 fp32
 //                                         channels-last, 2 bf16 channels-last)
-//   BM_AdainBuiltin/<side>                the `adain` method's session as the built-in model runs it:
+//   BM_AdainBuiltin/<side>/<precision>    the `adain` method's session as the built-in model runs it
+//                                         (precision 0 = fp32, 1 = bf16):
 //                                         random-vgg19 encoder (quarter width) and a random decoder
 //                                         of the same widths (128 channels in), one side x side photo,
 //                                         the style's statistics cached (the second photo onwards)
@@ -169,7 +170,9 @@ void BM_AdainBuiltin(benchmark::State& state) {
   const int64_t side = state.range(0);
   StyleSet styles;
   styles.styles.push_back({"painting", synthetic_painting(512, 512, 1), 1.0, {}});
-  auto session = open_session("adain", Json{{"decoder", random_adain_decoder_file()}, {"image_size", side}, {"device", "cpu"}}, styles);
+  const char* precision = state.range(1) == 1 ? "bf16" : "fp32";
+  auto session = open_session(
+      "adain", Json{{"decoder", random_adain_decoder_file()}, {"image_size", side}, {"device", "cpu"}, {"precision", precision}}, styles);
   Image photo;
   photo.rgb = torch::rand({1, 3, side, side});
   session->stylize(photo, {});  // encodes the style once
@@ -221,7 +224,7 @@ BENCHMARK_CAPTURE(BM_StyleNet, transformer_net, std::string("transformer_net"))
 BENCHMARK_CAPTURE(BM_StyleNet, resnet_9blocks, std::string("resnet_9blocks"))
     ->ArgsProduct({{512, 1024}, {0, 1}})->Unit(benchmark::kMillisecond)->MinTime(3)->UseRealTime();
 BENCHMARK(BM_ConvPeak)->DenseRange(0, 2)->Unit(benchmark::kMillisecond)->MinTime(2)->UseRealTime();
-BENCHMARK(BM_AdainBuiltin)->Arg(512)->Arg(1024)->Unit(benchmark::kMillisecond)->MinTime(3);
+BENCHMARK(BM_AdainBuiltin)->ArgsProduct({{512, 1024}, {0, 1}})->Unit(benchmark::kMillisecond)->MinTime(3)->UseRealTime();
 BENCHMARK(BM_TiledPeakRss)->Args({4096, 768, 1})->Args({4096, 768, 0})->Args({4096, 768, 2})->Args({4096, 1024, 1})
     ->Args({4096, 512, 1})->Unit(benchmark::kSecond)->Iterations(1);
 BENCHMARK(BM_TilingError)->Args({256, 0})->Args({256, 1})->Args({256, 2})->Args({512, 0})->Args({512, 1})->Args({512, 2})

@@ -45,7 +45,10 @@ Inputs write_inputs(const std::string& name) {
   return in;
 }
 
-std::string networks() { return " --decoder " + kDecoder + " --weights " + kEncoder + " --image-size 0 --style-size 0"; }
+// fp32: the reference's numbers (auto may choose bf16 on this CPU: precision_test.cpp).
+std::string networks() {
+  return " --decoder " + kDecoder + " --weights " + kEncoder + " --image-size 0 --style-size 0 --precision fp32";
+}
 
 Json read_json_file(const std::string& path) {
   std::ifstream in(path);

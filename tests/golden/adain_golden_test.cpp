@@ -39,6 +39,7 @@ AdainOptions fixture_options() {
   o.image_size = 0;  // the reference's sizes
   o.style_size = 0;
   o.device = "cpu";
+  o.precision = "fp32";  // the reference's numbers (auto may choose bf16: precision_test.cpp)
   return o;
 }
 

@@ -83,7 +83,7 @@ TEST(AdainService, ListedAndStylizesSynchronouslyWithAnUploadedStyle) {
                                                          file_field("style", png_of(ref.at("style_a")), "s.png"),
                                                          text_field("method", "adain"), text_field("model", "adain-w8"),
                                                          text_field("alpha", "0.5"), text_field("image_size", "0"),
-                                                         text_field("style_size", "0")});
+                                                         text_field("style_size", "0"), text_field("precision", "fp32")});
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body;
   EXPECT_LE((decode_response(res->body) - ref.at("alpha05").clamp(0, 1)).abs().max().item<double>(), 0.5 / 255 + 1e-4);
@@ -92,7 +92,8 @@ TEST(AdainService, ListedAndStylizesSynchronouslyWithAnUploadedStyle) {
   auto job = client.Post("/v1/jobs", httplib::MultipartFormDataItems{file_field("content", png_of(ref.at("content")), "c.png"),
                                                                      file_field("style", png_of(ref.at("style_a")), "s.png"),
                                                                      text_field("method", "adain"), text_field("model", "adain-w8"),
-                                                                     text_field("image_size", "0"), text_field("style_size", "0")});
+                                                                     text_field("image_size", "0"), text_field("style_size", "0"),
+                                                                     text_field("precision", "fp32")});  // the reference's numbers
   ASSERT_TRUE(job);
   ASSERT_EQ(job->status, 202) << job->body;
   const Json done = wait_for_job(client, Json::parse(job->body)["id"]);

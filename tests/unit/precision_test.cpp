@@ -25,6 +25,7 @@
 #include "impasto/nn/precision_modules.h"
 #include "impasto/nn/transformer_net.h"
 #include "impasto/style/network.h"
+#include "impasto/style/precision_choice.h"
 #include "test_support.h"
 
 using namespace impasto;
@@ -271,6 +272,23 @@ TEST(Precision, NetworkMethodChoosesByCpuAndGateAndReportsIt) {
   const double d_reduced = style_distance(*backbone, reduced.image.rgb, style, distance).total;
   std::printf("method output bf16 vs fp32: %.1f dB, style distance %.5f vs %.5f\n", db, d_reduced, d_exact);
   EXPECT_LT(std::abs(d_reduced - d_exact) / d_exact, 0.02);
+}
+
+TEST(Precision, AdainWithTheBuiltInModelInBf16StaysWithinTheGate) {
+  // The built-in decoder (trained by the project against random-vgg19: a real trained network).
+  StylizeInputs in;
+  in.content.rgb = photo(128, 160, 5);
+  in.styles.push_back({"painting", (synthetic_painting(96, 96, 2) * 255).round() / 255, 1.0, {}});
+  const Json base{{"image_size", 0}, {"style_size", 0}, {"device", "cpu"}};
+  Json fp32 = base, automatic = base;
+  fp32["precision"] = "fp32";
+  const StylizeResult exact = stylize_once("adain", fp32, in, StylizeHooks{});
+  const StylizeResult chosen = stylize_once("adain", automatic, in, StylizeHooks{});
+  const Json& report = chosen.summary.at("precision");
+  EXPECT_EQ(report.at("used"), cpu_features().native_bf16() ? "bf16" : "fp32") << report.dump();
+  const double db = psnr(chosen.image.rgb, exact.image.rgb);
+  std::printf("adain (built-in decoder) %s vs fp32: %.1f dB\n", report.at("used").get<std::string>().c_str(), db);
+  EXPECT_GE(db, kBf16GateDb);
 }
 
 TEST(Precision, UnknownPrecisionIsAnOptionError) {

@@ -21,6 +21,7 @@
 #include "impasto/io/image_ops.h"
 #include "impasto/nn/adain.h"
 #include "impasto/nn/cyclegan_nets.h"
+#include "impasto/nn/precision.h"
 #include "impasto/style/adain.h"
 #include "impasto/style/network.h"
 
@@ -453,7 +454,9 @@ void section_adain_statistics(ReportWriter& report, const AdainModel& model, con
   auto features = [&](const at::Tensor& image) {
     // At least 16 px per side and a multiple of 8, as the method encodes.
     const int64_t h = std::max<int64_t>(16, image.size(2) / 8 * 8), w = std::max<int64_t>(16, image.size(3) / 8 * 8);
-    return model.encoder->extract(resize_image(image, h, w).to(model.device), taps);
+    FeatureMaps maps = model.encoder->extract(resize_image(image, h, w).to(model.device), taps);
+    for (auto& [name, map] : maps) map = to_float32(map);  // the encoder may run in bf16 (nn/precision.h)
+    return maps;
   };
   const auto fp = features(photo), fr = features(result);
   std::vector<FeatureMaps> fs;

@@ -7,6 +7,7 @@
 
 #include "impasto/core/error.h"
 #include "impasto/nn/backbone.h"
+#include "impasto/nn/conv_ops.h"
 
 namespace impasto {
 
@@ -99,16 +100,35 @@ class AdainDecoderNet : public AdainDecoderImpl {
       throw OptionError("content", "the AdaIN decoder takes [N," + std::to_string(c_) + ",h,w] features");
     if (features.size(2) < 2 || features.size(3) < 2)
       throw OptionError("content", "the AdaIN decoder needs features of at least 2x2 (an image of at least 16x16)");
+    // The modules in order, with nn/conv_ops.h's exact rewrites (every dtype): a ReLU runs inside
+    // the next padding's pass, and up x2 + pad + 3x3 conv is one convolution on the small input.
     at::Tensor x = features;
-    for (Layer& l : layers_) {
+    bool relu_pending = false, up_pending = false;
+    for (size_t i = 0; i < layers_.size(); ++i) {
+      Layer& l = layers_[i];
       switch (l.op) {
-        case Op::pad: x = at::reflection_pad2d(x, {1, 1, 1, 1}); break;
-        case Op::conv: x = l.conv->forward(x); break;
-        case Op::relu: x = torch::relu(x); break;
-        case Op::up: x = at::upsample_nearest2d(x, {x.size(2) * 2, x.size(3) * 2}); break;
+        case Op::relu:
+          relu_pending = true;
+          break;
+        case Op::up:
+          up_pending = true;
+          break;
+        case Op::pad:
+          if (up_pending) {  // up, pad, conv (the next module): one convolution on the small input
+            Layer& conv = layers_[++i];
+            x = upsample_conv3x3(x, conv.conv->weight, conv.conv->bias, relu_pending);
+          } else {
+            x = layers_[i + 1].conv->forward(reflection_pad(x, 1, 1, 1, 1, relu_pending));
+            ++i;
+          }
+          relu_pending = up_pending = false;
+          break;
+        case Op::conv:
+          x = l.conv->forward(x);
+          break;
       }
     }
-    return x;
+    return relu_pending ? at::relu(x) : x;
   }
 
   int64_t in_channels() const override { return c_; }

@@ -3,6 +3,9 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
+#include "impasto/nn/precision.h"
+#include "impasto/nn/precision_modules.h"
+
 namespace impasto {
 namespace {
 
@@ -41,7 +44,7 @@ class VggImpl : public BackboneImpl {
       for (int k = 0; k < depths[b]; ++k) {
         const std::string id = std::to_string(b + 1) + "_" + std::to_string(k + 1);
         if (normalised) {
-          features_->push_back(torch::nn::ReflectionPad2d(1));
+          features_->push_back(AnyPrecisionReflectionPad2d(1));  // every dtype (nn/precision_modules.h)
           names_.push_back("pad" + id);
           features_->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3)));
         } else {
@@ -74,6 +77,7 @@ class VggImpl : public BackboneImpl {
     }
     FeatureMaps out;
     at::Tensor x = arch_ == Arch::vgg19_normalised || arch_ == Arch::random_vgg19 ? image : imagenet_normalise(image);
+    x = to_precision(x, module_precision(*this));  // a bf16 network (nn/precision.h) takes bf16 channels-last
     size_t i = 0;
     for (auto& module : *features_) {
       if (i > last) break;

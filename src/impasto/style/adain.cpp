@@ -13,6 +13,7 @@
 #include "impasto/io/image_ops.h"
 #include "impasto/style/color.h"
 #include "impasto/style/masks.h"
+#include "impasto/style/precision_choice.h"
 #include "impasto/style/tiling.h"
 
 namespace impasto {
@@ -27,6 +28,7 @@ void to_json(Json& j, const AdainOptions& o) {
            {"style_size", o.style_size},
            {"tile", o.tile},
            {"overlap", o.overlap},
+           {"precision", o.precision},
            {"device", o.device}};
 }
 
@@ -35,7 +37,7 @@ AdainOptions adain_options_from_json(const Json& j) {
   JsonReader r(j);
   r.get("decoder", o.decoder).get("backbone", o.backbone).get("weights", o.weights).get("alpha", o.alpha);
   r.get("preserve_colors", o.preserve_colors).get("image_size", o.image_size).get("style_size", o.style_size);
-  r.get("tile", o.tile).get("overlap", o.overlap).get("device", o.device);
+  r.get("tile", o.tile).get("overlap", o.overlap).get("precision", o.precision).get("device", o.device);
   r.reject_unknown();
   return o;
 }
@@ -89,7 +91,7 @@ void check_adain_options(const AdainOptions& options) {
     throw OptionError("tile", "must be at least " + std::to_string(2 * kAdainMinSide) + " and more than twice the overlap");
   if (o.style_size > 0 && o.style_size < kAdainMinSide)
     throw OptionError("style_size", "must be 0 or at least " + std::to_string(kAdainMinSide));
-  resolve_device(o.device);
+  check_precision_option(o.precision, resolve_device(o.device));
   const BackboneOptions encoder = adain_encoder(o);  // FileError for a missing decoder
   if (backbone_info(encoder.name).needs_weights && encoder.weights.empty())
     throw OptionError("weights", "the adain encoder (" + encoder.name + ") needs its weight file (--weights vgg_normalised.pth)");
@@ -99,8 +101,13 @@ void check_adain_options(const AdainOptions& options) {
 
 // ---- the networks ------------------------------------------------------------------------------------
 
+// The networks take their own precision's input (the encoder converts it itself, nn/vgg.cpp).
 at::Tensor AdainModel::encode(const at::Tensor& image) const {
-  return encoder->extract(image.to(device, torch::kFloat32), {"relu4_1"}).at("relu4_1");
+  return to_float32(encoder->extract(image.to(device, torch::kFloat32), {"relu4_1"}).at("relu4_1"));
+}
+
+at::Tensor AdainModel::decode(const at::Tensor& target) const {
+  return to_float32(decoder->forward(to_precision(target, module_precision(*decoder))));
 }
 
 at::Tensor AdainModel::transfer(const at::Tensor& content, const std::vector<ChannelStatistics>& styles,
@@ -108,7 +115,7 @@ at::Tensor AdainModel::transfer(const at::Tensor& content, const std::vector<Cha
   TORCH_CHECK(styles.size() == weights.size() && !styles.empty(), "AdainModel::transfer: one weight per style");
   torch::NoGradGuard no_grad;
   const at::Tensor fc = encode(content);
-  return decoder->forward(target(fc, channel_statistics(fc), styles, weights, alpha)).cpu();
+  return decode(target(fc, channel_statistics(fc), styles, weights, alpha)).cpu();
 }
 
 at::Tensor AdainModel::target(const at::Tensor& fc, const ChannelStatistics& cs, const std::vector<ChannelStatistics>& styles,
@@ -184,6 +191,13 @@ std::shared_ptr<AdainModel> load_adain_model(const AdainOptions& options) {
                                      " channels) but the encoder " + model->encoder_source + " gives " + std::to_string(encoder_out) +
                                      " channels at relu4_1");
   model->decoder = load_adain_decoder(dict, o.decoder, model->device);
+  // The precision gate reconstructs the picture (AdaIN with its own statistics: the decoder's input is
+  // the encoder's output), through both networks.
+  const PrecisionChoice choice =
+      choose_precision(o.precision, model->device, {model->encoder.get(), model->decoder.get()}, [&](const at::Tensor& image) {
+        return model->decode(model->encode(image)).cpu();
+      });
+  model->precision_report = choice.report;
   return model;
 }
 
@@ -227,7 +241,7 @@ AdainSession::AdainSession(AdainOptions options, StyleSet styles, ResourceCache*
     // An encoder without a file (random-vgg19) is fixed by the decoder's metadata.
     const std::string weights = options_.weights.empty() ? "none" : file_version(options_.weights);
     const std::string key = "adain:" + options_.backbone + ":" + weights + ":" +
-                            file_version(options_.decoder) + ":" + resolve_device(options_.device).str();
+                            file_version(options_.decoder) + ":" + resolve_device(options_.device).str() + ":" + options_.precision;
     model_ = cache->get<AdainModel>(key, load);
   } else {
     model_ = load();
@@ -336,7 +350,7 @@ StylizeResult AdainSession::stylize(const Image& input, const StylizeHooks& hook
       };
       raw = apply_tiled(content_work, [&](const at::Tensor& tile) {
         const at::Tensor fc = model_->encode(tile);
-        return model_->decoder->forward(model_->target(fc, whole, stats, weights, o.alpha));
+        return model_->decode(model_->target(fc, whole, stats, weights, o.alpha));
       }, tiles, on_tile).cpu();
     }
   } else {
@@ -370,7 +384,7 @@ StylizeResult AdainSession::stylize(const Image& input, const StylizeHooks& hook
       t = torch::where(region, adaptive_instance_norm(fc, cs, stats[masked_index[k]]), t);
     }
     if (o.alpha < 1) t = o.alpha * t + (1 - o.alpha) * fc;
-    raw = model_->decoder->forward(t).cpu();
+    raw = model_->decode(t).cpu();
   }
 
   at::Tensor out = raw.narrow(2, 0, out_h).narrow(3, 0, out_w).clamp(0, 1);
@@ -386,7 +400,7 @@ StylizeResult AdainSession::stylize(const Image& input, const StylizeHooks& hook
                   (tile_count > 1 ? ", " + std::to_string(tile_count) + " tiles" : "");
   result.summary = Json{{"method", "adain"},  {"options", options()}, {"width", out_w},
                         {"height", out_h},    {"device", device.str()}, {"styles", styles.size()},
-                        {"tiles", tile_count}, {"seconds", result.seconds}};
+                        {"tiles", tile_count}, {"precision", model_->precision_report}, {"seconds", result.seconds}};
   if (hooks.callbacks.progress) {
     ProgressEvent e;
     e.stage = "adain (" + std::to_string(out_w) + "x" + std::to_string(out_h) + ")";
@@ -437,6 +451,10 @@ OptionSchema adain_schema() {
           .with_range(32, 65536)
           .operator_only(),
       integer_option("overlap", 64, "pixels blended between tiles (default 64)").with_range(0, 65536).operator_only(),
+      string_option("precision", "auto",
+                    "auto (default: bf16 on a CPU with native bf16 when the networks' output stays within 40 dB of fp32, "
+                    "else fp32), fp32 or bf16")
+          .with_choices(precision_names()),
       string_option("device", "auto", "auto (default), cpu, cuda or cuda:N").with_role(OptionRole::device).operator_only(),
   };
 }

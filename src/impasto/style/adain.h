@@ -59,6 +59,7 @@ struct AdainOptions {
   int64_t style_size = 512;              // longest side of each style image; 0 = its own size
   int64_t tile = 1024;                   // photos with a longer padded side go through in tiles of this side
   int64_t overlap = 64;                  // pixels blended between neighbouring tiles
+  std::string precision = "auto";        // auto | fp32 | bf16 (style/precision_choice.h)
   std::string device = "auto";
 };
 
@@ -84,9 +85,14 @@ struct AdainModel {
   AdainDecoder decoder;
   c10::Device device = c10::kCPU;
   std::string encoder_source, decoder_source;
+  // Both networks run in one precision (style/precision_choice.h: how it was chosen); features,
+  // statistics and the AdaIN targets between them stay float32.
+  Json precision_report = Json::object();
 
-  // relu4_1 of a canonical image (any size of at least 16 px per side), on the model's device.
+  // relu4_1 of a canonical image (any size of at least 16 px per side), on the model's device, float32.
   at::Tensor encode(const at::Tensor& image) const;
+  // The decoder's output for a target (float32 in, float32 out, on the model's device).
+  at::Tensor decode(const at::Tensor& target) const;
   // The reference's style_transfer on an image whose sides are multiples of 8 (at least 16): the
   // decoder's raw output (unclamped) for the styles' statistics, blended with `weights` (normalised
   // to sum 1 here), at `alpha`. On the CPU.

@@ -9,17 +9,15 @@
 #include <optional>
 #include <shared_mutex>
 
-#include "impasto/core/cpu_features.h"
 #include "impasto/core/error.h"
 #include "impasto/core/runtime.h"
-#include "impasto/data/synthetic.h"
 #include "impasto/io/image_ops.h"
 #include "impasto/io/weights.h"
-#include "impasto/metrics/ssim.h"
 #include "impasto/nn/cyclegan_nets.h"
 #include "impasto/nn/instance_norm.h"
 #include "impasto/nn/transformer_net.h"
 #include "impasto/style/color.h"
+#include "impasto/style/precision_choice.h"
 
 namespace impasto {
 
@@ -97,44 +95,10 @@ StyleNetwork load_style_network(const std::string& path, c10::Device device) {
 }
 
 void set_style_network_precision(StyleNetwork& net, const std::string& requested) {
-  torch::NoGradGuard no_grad;
-  if (requested != "auto") parse_precision(requested);  // OptionError for an unknown name
-  const CpuFeatures& cpu = cpu_features();
-  const bool cpu_device = net.device.is_cpu();
-  Json report{{"requested", requested}, {"cpu_flags", cpu.flags()}};
-  auto use = [&](Precision p, const std::string& reason) {
-    if (p != net.precision) set_precision(net.module(), p);
-    net.precision = p;
-    report["used"] = to_string(p);
-    report["reason"] = reason;
-    net.precision_report = report;
-  };
-  if (requested == "fp32") return use(Precision::fp32, "requested");
-  if (requested == "bf16") {
-    if (cpu_device && !cpu.native_bf16())
-      throw OptionError("precision", "bf16 needs a CPU with native bf16 (AVX512-BF16 or AMX); this one has: " + cpu.flags() +
-                                         ". Use auto or fp32");  // as check_network_options
-    return use(Precision::bf16, "requested");
-  }
-  if (!cpu_device) return use(Precision::fp32, "auto keeps fp32 off the CPU");
-  if (!cpu.native_bf16()) return use(Precision::fp32, "this CPU has no native bf16");
-  // The gate: the same photo-like picture through the network in fp32 and in bf16, in 8-bit steps as
-  // a decoded photo is (bf16 holds those exactly after the networks' x 255).
-  const at::Tensor card = (synthetic_landscape(kBf16GateSize, kBf16GateSize * 5 / 4, /*seed=*/7) * 255).round() / 255;
-  const at::Tensor exact = net(card).clamp(0, 1);
-  std::vector<at::Tensor> fp32_parameters;
-  for (const auto& p : net.module().parameters()) fp32_parameters.push_back(p.detach().clone());
-  use(Precision::bf16, "");
-  const double db = psnr(net(card).clamp(0, 1), exact);
-  report["gate_psnr_db"] = std::isfinite(db) ? Json(db) : Json("inf");
-  if (db >= kBf16GateDb) return use(Precision::bf16, "native bf16, output within " + std::to_string(static_cast<int>(kBf16GateDb)) + " dB of fp32");
-  // Failed: back to the exact weights (converting bf16 back would keep its rounding).
-  net.module().to(torch::kFloat32);
-  size_t i = 0;
-  for (auto& p : net.module().parameters()) p.set_data(fp32_parameters[i++]);
-  net.precision = Precision::fp32;
-  use(Precision::fp32, "bf16 output " + std::to_string(db) + " dB from fp32, under the " +
-                           std::to_string(static_cast<int>(kBf16GateDb)) + " dB gate");
+  const PrecisionChoice choice = choose_precision(requested, net.device, {&net.module()},
+                                                  [&net](const at::Tensor& image) { return net(image); });
+  net.precision = choice.precision;
+  net.precision_report = choice.report;
 }
 
 at::Tensor finish_network_output(const at::Tensor& stylized, const at::Tensor& content, double strength,
@@ -162,10 +126,7 @@ void check_network_options(const NetworkStylizerOptions& o) {
   if (o.tile <= 2 * o.overlap) throw OptionError("tile", "must be more than twice the overlap");
   if (o.tile_statistics != "image" && o.tile_statistics != "exact" && o.tile_statistics != "tile")
     throw OptionError("tile_statistics", "unknown value '" + o.tile_statistics + "'; valid: image, exact, tile");
-  const c10::Device device = resolve_device(o.device);
-  if (o.precision != "auto" && parse_precision(o.precision) == Precision::bf16 && device.is_cpu() && !cpu_features().native_bf16())
-    throw OptionError("precision", "bf16 needs a CPU with native bf16 (AVX512-BF16 or AMX); this one has: " + cpu_features().flags() +
-                                       ". Use auto or fp32");
+  check_precision_option(o.precision, resolve_device(o.device));
 }
 
 NetworkSession::NetworkSession(NetworkStylizerOptions o, ResourceCache* cache) : options_(std::move(o)) {

@@ -23,13 +23,9 @@
 // Tiles start on the network's stride (4), so with exact statistics a tile computes what the whole
 // image computes, except within the network's reach of the tile's edge, which the blending fades out.
 //
-// Precision (`precision`, nn/precision.h): fp32, or bf16 with the whole network in bfloat16 and
-// channels-last, about twice as fast on a CPU with native bf16 (AVX512-BF16 or AMX). `auto` (the
-// default) takes bf16 when the device is a CPU with native bf16 and the network passes a quality
-// gate when it is loaded: its output on a built-in photo-like picture (data/synthetic.h's landscape)
-// in bf16 is within kBf16GateDb of its fp32 output (PSNR); otherwise fp32. An explicit bf16 on a CPU
-// without native bf16 is refused (oneDNN would emulate it, slower than fp32). The summary names the
-// precision used, why, and the CPU's flags.
+// Precision (`precision`, style/precision_choice.h): fp32, or bf16 with the whole network in
+// bfloat16 and channels-last (nn/precision.h), about twice as fast on a CPU with native bf16; `auto`
+// (the default) takes bf16 where the CPU has it and the network passes a quality gate when loaded.
 #include <memory>
 #include <string>
 
@@ -91,16 +87,8 @@ struct StyleNetwork {
 // Reads the weights once, tells the kind by the keys and builds the network in eval mode (fp32).
 StyleNetwork load_style_network(const std::string& path, c10::Device device = c10::kCPU);
 
-// The PSNR (dB) a bf16 network's output must keep against fp32 on the test card for `auto`.
-constexpr double kBf16GateDb = 40.0;
-
-// The gate's picture: data/synthetic.h's landscape (sky, sun, hills, a house, fine grain), this high,
-// quantised to 8 bits like a decoded photo.
-constexpr int64_t kBf16GateSize = 128;
-
-// Puts a loaded (fp32) network into the precision `requested` names (auto | fp32 | bf16) as
-// described above, and records the decision in net.precision_report. OptionError("precision") for
-// an unknown name, or bf16 on a CPU without native bf16.
+// Puts a loaded (fp32) network into the precision `requested` names (auto | fp32 | bf16:
+// style/precision_choice.h) and records the decision in net.precision_report.
 void set_style_network_precision(StyleNetwork& net, const std::string& requested);
 
 // What the method does to the network's output `stylized` (same size as `content`): colour
