@@ -1,7 +1,8 @@
 // Benchmarks of stylization by optimisation:
 //   BM_GatysStep/<backbone>/<size>   one optimisation step: features of the current image, content +
 //                                    style losses on the default layers, backward (what L-BFGS
-//                                    evaluates once per iteration)
+//                                    evaluates once per iteration), through gatys_terms as the
+//                                    method computes them
 //   BM_DefaultRun                    the whole default job (impasto demo: 256 px, 150 L-BFGS steps)
 // VGG weights are random, full width, written once to a temporary impasto checkpoint so the real
 // loading path is used (speed does not depend on the values).
@@ -14,6 +15,7 @@
 #include "impasto/io/weights.h"
 #include "impasto/losses/losses.h"
 #include "impasto/nn/backbone.h"
+#include "impasto/style/gatys.h"
 #include "impasto/style/method.h"
 #include "bench_support.h"
 
@@ -23,31 +25,19 @@ namespace {
 
 void BM_GatysStep(benchmark::State& state, const std::string& backbone_name) {
   const int64_t size = state.range(0);
-  BackboneOptions bo;
-  bo.name = backbone_name;
-  if (backbone_name != "random-multiscale") bo.weights = bench::random_vgg_checkpoint(backbone_name);
-  Backbone backbone = make_backbone(bo);
-  const StyleRecipe recipe = backbone->recipe();
-  const auto norm = parse_normalisation(recipe.normalisation);
-  std::set<std::string> taps, content_taps, style_taps;
-  for (const auto& [n, w] : recipe.content_layers) taps.insert(n), content_taps.insert(n);
-  for (const auto& [n, w] : recipe.style_layers) taps.insert(n), style_taps.insert(n);
+  GatysOptions o;
+  o.backbone.name = backbone_name;
+  if (backbone_name != "random-multiscale") o.backbone.weights = bench::random_vgg_checkpoint(backbone_name);
+  o = resolve_gatys_options(o);  // the backbone's recipe: layers, weights, normalisation
+  Backbone backbone = make_backbone(o.backbone);
+  const auto norm = parse_normalisation(*o.normalisation);
   at::Tensor content = synthetic_landscape(size, size, 1), style = synthetic_painting(size, size, 2);
-  FeatureMaps content_targets;
-  std::map<std::string, at::Tensor> grams;
-  {
-    torch::NoGradGuard no_grad;
-    content_targets = backbone->extract(content, content_taps);
-    for (const auto& [n, f] : backbone->extract(style, style_taps)) grams[n] = gram_matrix(f);
-  }
+  const GatysTargets targets = gatys_targets(*backbone, o, content, {StyleInput{"painting", style, 1.0, {}}}, {style}, size, size);
+  const std::set<std::string> taps = gatys_taps(o);
   at::Tensor x = content.clone().set_requires_grad(true);
   for (auto _ : state) {
     if (x.grad().defined()) x.mutable_grad().zero_();
-    auto feats = backbone->extract(x, taps);
-    at::Tensor loss = torch::zeros({});
-    for (const auto& [n, w] : recipe.content_layers) loss = loss + w * content_loss(feats.at(n), content_targets.at(n), norm);
-    for (const auto& [n, w] : recipe.style_layers) loss = loss + w * style_loss(gram_matrix(feats.at(n)), grams.at(n), norm);
-    loss.backward();
+    gatys_terms(backbone->extract(x, taps), x, targets, o, norm).total.backward();
     benchmark::DoNotOptimize(x.grad().data_ptr());
   }
   state.SetItemsProcessed(state.iterations());

@@ -102,6 +102,28 @@ TEST(Losses, GradientsMatchFiniteDifferences) {
   expect_gradient_matches([](const at::Tensor& v) { return tv_loss(v); }, x, 1e-5);
 }
 
+// The fused node (one product in its backward) gives the composed loss's value and gradient, for
+// every normalisation, a batch of two against one target, and a target that is not symmetric.
+TEST(Losses, FusedStyleLossEqualsComposedOne) {
+  torch::manual_seed(3);
+  auto x = torch::rand({2, 3, 4, 5}, torch::kFloat64);
+  const at::Tensor targets[] = {gram_matrix(torch::rand({1, 3, 6, 2}, torch::kFloat64)), torch::rand({1, 3, 3}, torch::kFloat64)};
+  for (auto norm : {LossNormalisation::gatys, LossNormalisation::mse, LossNormalisation::energy}) {
+    for (const auto& target : targets) {
+      SCOPED_TRACE(to_string(norm));
+      auto a = x.clone().set_requires_grad(true), b = x.clone().set_requires_grad(true);
+      const at::Tensor composed = style_loss(gram_matrix(a), target, norm) * 3.0;
+      const at::Tensor fused = fused_style_loss(b, target, norm) * 3.0;
+      EXPECT_NEAR(fused.item<double>(), composed.item<double>(), 1e-12 * std::fabs(composed.item<double>()));
+      composed.backward();
+      fused.backward();
+      EXPECT_TRUE(torch::allclose(b.grad(), a.grad(), 1e-10, 1e-12)) << (b.grad() - a.grad()).abs().max();
+    }
+  }
+  expect_gradient_matches([&](const at::Tensor& v) { return fused_style_loss(v, targets[1], LossNormalisation::energy); },
+                          torch::rand({1, 3, 4, 4}, torch::kFloat64), 1e-5);
+}
+
 TEST(Losses, UnknownNormalisationListsValidOnes) {
   try {
     parse_normalisation("l1");

@@ -58,6 +58,47 @@ at::Tensor style_loss(const at::Tensor& gram, const at::Tensor& target_gram, Los
   return diff2.sum();
 }
 
+namespace {
+
+// The factor k of L = k sum (G^ - A^)^2 for a Gram of `gram_numel` entries and `channels` channels.
+double style_loss_factor(LossNormalisation norm, const at::Tensor& target_gram, int64_t gram_numel, int64_t channels) {
+  const double c = static_cast<double>(channels);
+  switch (norm) {
+    case LossNormalisation::gatys: return 1.0 / (4.0 * c * c);
+    case LossNormalisation::mse: return 1.0 / (static_cast<double>(gram_numel) * c * c);
+    case LossNormalisation::energy: return 1.0 / std::max(target_gram.pow(2).sum().item<double>(), 1e-12);
+  }
+  return 1.0;
+}
+
+struct FusedStyleLoss : torch::autograd::Function<FusedStyleLoss> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& features, const at::Tensor& target_gram,
+                            int64_t norm) {
+    const int64_t n = features.size(0), c = features.size(1), m = features.size(2) * features.size(3);
+    const at::Tensor f = features.reshape({n, c, m});
+    const at::Tensor diff = torch::bmm(f, f.transpose(1, 2)).div_(static_cast<double>(m)) - target_gram;
+    const double k = style_loss_factor(static_cast<LossNormalisation>(norm), target_gram, diff.numel(), c);
+    ctx->save_for_backward({f, diff + diff.transpose(1, 2)});
+    ctx->saved_data["scale"] = 2.0 * k / static_cast<double>(m);
+    ctx->saved_data["shape"] = features.sizes();
+    return diff.pow(2).sum().mul_(k);
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grad) {
+    const auto saved = ctx->get_saved_variables();
+    const double scale = ctx->saved_data["scale"].toDouble();
+    const at::Tensor grad_f = torch::bmm(saved[1], saved[0]).mul_(grad[0] * scale).view(ctx->saved_data["shape"].toIntVector());
+    return {grad_f, at::Tensor(), at::Tensor()};
+  }
+};
+
+}  // namespace
+
+at::Tensor fused_style_loss(const at::Tensor& features, const at::Tensor& target_gram, LossNormalisation norm) {
+  TORCH_CHECK(features.dim() == 4, "fused_style_loss expects [N,C,H,W] features");
+  if (target_gram.requires_grad()) return style_loss(gram_matrix(features), target_gram, norm);
+  return FusedStyleLoss::apply(features, target_gram, static_cast<int64_t>(norm));
+}
+
 at::Tensor tv_loss(const at::Tensor& image) {
   using torch::indexing::Slice;
   auto dy = image.index({Slice(), Slice(), Slice(1, torch::indexing::None), Slice()}) - image.index({Slice(), Slice(), Slice(torch::indexing::None, -1), Slice()});

@@ -33,6 +33,14 @@ at::Tensor content_loss(const at::Tensor& features, const at::Tensor& target, Lo
 // `gram` and `target_gram` are per-location Grams of `channels` channels.
 at::Tensor style_loss(const at::Tensor& gram, const at::Tensor& target_gram, LossNormalisation norm);
 
+// style_loss(gram_matrix(features), target_gram, norm) as one autograd node: the same value, and the
+// gradient in closed form. With D = G^ - A^, k the normalisation's factor (L = k sum D^2) and M = H*W,
+//     dL/dF = (2k / M) (D + D^T) F,
+// one [C,C] x [C,M] product where autograd's Gram backward takes two and adds their results (the
+// Gram's share of an optimisation step falls by a third). First derivatives only; a target that
+// requires grad takes the composed path.
+at::Tensor fused_style_loss(const at::Tensor& features, const at::Tensor& target_gram, LossNormalisation norm);
+
 // Total variation (squared, the smooth form used by neural-style):
 //   ( sum (x[i+1,j] - x[i,j])^2 + sum (x[i,j+1] - x[i,j])^2 ) / (N*C*H*W).
 at::Tensor tv_loss(const at::Tensor& image);

@@ -262,8 +262,11 @@ GatysTerms gatys_terms(const FeatureMaps& features, const at::Tensor& image, con
     const auto& f = features.at(name);
     at::Tensor l = torch::zeros({}, image.options());
     for (const auto& g : targets.groups) {
-      at::Tensor mask;
-      if (g.mask.defined()) mask = torch::adaptive_avg_pool2d(g.mask, {f.size(2), f.size(3)});
+      if (!g.mask.defined()) {
+        l = l + fused_style_loss(f, g.grams.at(name), norm);
+        continue;
+      }
+      const at::Tensor mask = torch::adaptive_avg_pool2d(g.mask, {f.size(2), f.size(3)});
       l = l + style_loss(gram_matrix(f, mask), g.grams.at(name), norm);
     }
     l = *o.style_weight * layer_weight * l;
