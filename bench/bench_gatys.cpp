@@ -1,8 +1,9 @@
 // Benchmarks of stylization by optimisation:
-//   BM_GatysStep/<backbone>/<size>   one optimisation step: features of the current image, content +
+//   BM_GatysStep/<backbone>/<size>/bf16:<0|1>   one optimisation step: features of the current image, content +
 //                                    style losses on the default layers, backward (what L-BFGS
 //                                    evaluates once per iteration), through gatys_terms as the
-//                                    method computes them
+//                                    method computes them; bf16:1 with the backbone in bf16 (the
+//                                    first phase of GatysOptions::precision)
 //   BM_DefaultRun                    the whole default job (impasto demo: 256 px, 150 L-BFGS steps)
 // VGG weights are random, full width, written once to a temporary impasto checkpoint so the real
 // loading path is used (speed does not depend on the values).
@@ -15,6 +16,7 @@
 #include "impasto/io/weights.h"
 #include "impasto/losses/losses.h"
 #include "impasto/nn/backbone.h"
+#include "impasto/nn/precision.h"
 #include "impasto/style/gatys.h"
 #include "impasto/style/method.h"
 #include "bench_support.h"
@@ -25,6 +27,7 @@ namespace {
 
 void BM_GatysStep(benchmark::State& state, const std::string& backbone_name) {
   const int64_t size = state.range(0);
+  const bool bf16 = state.range(1) != 0;
   GatysOptions o;
   o.backbone.name = backbone_name;
   if (backbone_name != "random-multiscale") o.backbone.weights = bench::random_vgg_checkpoint(backbone_name);
@@ -34,10 +37,22 @@ void BM_GatysStep(benchmark::State& state, const std::string& backbone_name) {
   at::Tensor content = synthetic_landscape(size, size, 1), style = synthetic_painting(size, size, 2);
   const GatysTargets targets = gatys_targets(*backbone, o, content, {StyleInput{"painting", style, 1.0, {}}}, {style}, size, size);
   const std::set<std::string> taps = gatys_taps(o);
+  // The bf16 phase as GatysSession runs it: features from a bf16 copy, losses in fp32.
+  Backbone reduced;
+  if (bf16) {
+    reduced = make_backbone(o.backbone);
+    set_precision(*reduced, Precision::bf16);
+  }
   at::Tensor x = content.clone().set_requires_grad(true);
+  auto features = [&] {
+    if (!bf16) return backbone->extract(x, taps);
+    FeatureMaps f;
+    for (auto& [name, v] : reduced->extract(x, taps)) f[name] = v.to(torch::kFloat32);
+    return f;
+  };
   for (auto _ : state) {
     if (x.grad().defined()) x.mutable_grad().zero_();
-    gatys_terms(backbone->extract(x, taps), x, targets, o, norm).total.backward();
+    gatys_terms(features(), x, targets, o, norm).total.backward();
     benchmark::DoNotOptimize(x.grad().data_ptr());
   }
   state.SetItemsProcessed(state.iterations());
@@ -56,7 +71,7 @@ void BM_DefaultRun(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK_CAPTURE(BM_GatysStep, random_multiscale, std::string("random-multiscale"))->Arg(256)->Arg(512)->Unit(benchmark::kMillisecond)->MinTime(3);
-BENCHMARK_CAPTURE(BM_GatysStep, vgg19, std::string("vgg19"))->Arg(256)->Arg(512)->Unit(benchmark::kMillisecond)->MinTime(3);
-BENCHMARK_CAPTURE(BM_GatysStep, vgg16, std::string("vgg16"))->Arg(256)->Arg(512)->Unit(benchmark::kMillisecond)->MinTime(3);
+BENCHMARK_CAPTURE(BM_GatysStep, random_multiscale, std::string("random-multiscale"))->ArgsProduct({{256, 512}, {0, 1}})->ArgNames({"", "bf16"})->Unit(benchmark::kMillisecond)->MinTime(3);
+BENCHMARK_CAPTURE(BM_GatysStep, vgg19, std::string("vgg19"))->ArgsProduct({{256, 512}, {0, 1}})->ArgNames({"", "bf16"})->Unit(benchmark::kMillisecond)->MinTime(3);
+BENCHMARK_CAPTURE(BM_GatysStep, vgg16, std::string("vgg16"))->ArgsProduct({{256, 512}, {0, 1}})->ArgNames({"", "bf16"})->Unit(benchmark::kMillisecond)->MinTime(3);
 BENCHMARK(BM_DefaultRun)->Unit(benchmark::kSecond)->Iterations(1);

@@ -28,7 +28,10 @@ using impasto::test::fixture;
 
 namespace {
 
-constexpr double kNetworkTolerance = 1e-4;
+// float32 through 11 convolution layers: oneDNN picks kernels (and summation orders) by CPU; on an
+// AMD EPYC (2026-12-07) Mixed_7c differed from PyTorch's by 1.24e-4 where other machines gave < 1e-4.
+// A wrong layer or weight gives errors of order 1.
+constexpr double kNetworkTolerance = 3e-4;
 constexpr double kMetricTolerance = 1e-9;
 
 const std::string kWeights = "metrics/inception_w16.pth";

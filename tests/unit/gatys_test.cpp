@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "impasto/core/cpu_features.h"
 #include "impasto/core/error.h"
 #include "impasto/data/synthetic.h"
 #include "impasto/style/color.h"
@@ -243,11 +244,49 @@ TEST(Gatys, LbfgsDoesNotStallOnADarkPhotoAndAPalePainting) {
   in.styles.push_back(pale);
   // The loss of the start image: Adam reports the point it steps from.
   const double start = stylize(Json{{"image_size", size}, {"iterations", 1}, {"optimizer", "adam"}}, in).steps.at(0).style;
-  auto run = stylize(Json{{"image_size", size}, {"iterations", 30}}, in);
-  ASSERT_EQ(run.steps.size(), 30u);
-  EXPECT_LT(run.steps.back().style, 0.05 * start) << "start " << start << ", after 30 L-BFGS iterations " << run.steps.back().style;
-  // The line search usually accepts its first trial: about one evaluation per iteration.
-  EXPECT_LE(run.result.summary.at("evaluations").get<int64_t>(), 45);
-  // Each reported step is the accepted point: the losses never rise.
-  for (size_t i = 1; i < run.steps.size(); ++i) EXPECT_LE(run.steps[i].total, run.steps[i - 1].total) << "step " << i + 1;
+  for (const char* precision : {"fp32", "auto"}) {
+    SCOPED_TRACE(precision);
+    auto run = stylize(Json{{"image_size", size}, {"iterations", 30}, {"precision", precision}}, in);
+    ASSERT_EQ(run.steps.size(), 30u);
+    EXPECT_LT(run.steps.back().style, 0.05 * start) << "start " << start << ", after 30 L-BFGS iterations " << run.steps.back().style;
+    // The line search usually accepts its first trial: about one evaluation per iteration.
+    EXPECT_LE(run.result.summary.at("evaluations").get<int64_t>(), 45);
+    // Each reported step is the accepted point: the losses never rise (in fp32; a bf16 phase reports
+    // bf16's rounded numbers, which the first fp32 evaluation may exceed by that rounding).
+    for (size_t i = 1; i < run.steps.size(); ++i)
+      EXPECT_LE(run.steps[i].total, run.steps[i - 1].total * (precision == std::string("fp32") ? 1.0 : 1.01)) << "step " << i + 1;
+  }
+}
+
+// precision auto on a CPU with native bf16: L-BFGS starts in bf16 and finishes in fp32, the summary
+// says where, and the result is as good as fp32's: the final (fp32) loss within 3% of an fp32 run's.
+TEST(Gatys, Bf16PhaseThenFp32ReachesTheFp32Loss) {
+  const StylizeInputs in = test::landscape_and_painting(64);
+  const Json options{{"image_size", 64}, {"iterations", 200}};
+  Json fp32_options = options, auto_options = options;
+  fp32_options["precision"] = "fp32";
+  auto_options["precision"] = "auto";
+  const auto exact = stylize(fp32_options, in);
+  EXPECT_EQ(exact.result.summary.at("precision").at("used"), "fp32");
+  EXPECT_EQ(exact.result.summary.at("precision").at("reason"), "requested");
+  const auto mixed = stylize(auto_options, in);
+  const Json& report = mixed.result.summary.at("precision");
+  EXPECT_EQ(report.at("requested"), "auto");
+  EXPECT_EQ(report.at("cpu_flags"), cpu_features().flags());
+  if (!cpu_features().native_bf16()) {
+    EXPECT_EQ(report.at("used"), "fp32");
+    EXPECT_EQ(report.at("reason"), "this CPU has no native bf16");
+    EXPECT_THROW(stylize(Json{{"image_size", 64}, {"iterations", 1}, {"precision", "bf16"}}, in), OptionError);
+    GTEST_SKIP() << "no native bf16 here: only auto's fallback and bf16's refusal were checked";
+  }
+  EXPECT_EQ(report.at("used"), "bf16, then fp32");
+  ASSERT_EQ(report.at("fp32_from").size(), 1u) << report.dump();
+  const int64_t switched = report.at("fp32_from")[0].at("step").get<int64_t>();
+  EXPECT_GT(switched, 2);
+  EXPECT_LE(switched, 200);
+  const double exact_final = exact.steps.back().total, mixed_final = mixed.steps.back().total;
+  EXPECT_LT(std::abs(mixed_final - exact_final), 0.03 * exact_final) << "fp32 " << exact_final << ", bf16 then fp32 " << mixed_final;
+  // Adam runs in fp32 whatever is asked.
+  const auto adam = stylize(Json{{"image_size", 64}, {"iterations", 2}, {"optimizer", "adam"}}, in);
+  EXPECT_EQ(adam.result.summary.at("precision").at("used"), "fp32");
 }

@@ -120,6 +120,16 @@ TEST(Losses, FusedStyleLossEqualsComposedOne) {
       EXPECT_TRUE(torch::allclose(b.grad(), a.grad(), 1e-10, 1e-12)) << (b.grad() - a.grad()).abs().max();
     }
   }
+  // Channels-last features (a bf16 backbone's, converted) take the rows path: same value and gradient,
+  // the gradient in the features' layout.
+  auto a = x.clone().set_requires_grad(true);
+  auto b = x.contiguous(at::MemoryFormat::ChannelsLast).set_requires_grad(true);
+  const at::Tensor composed = style_loss(gram_matrix(a), targets[1], LossNormalisation::energy);
+  const at::Tensor fused = fused_style_loss(b, targets[1], LossNormalisation::energy);
+  EXPECT_NEAR(fused.item<double>(), composed.item<double>(), 1e-12 * std::fabs(composed.item<double>()));
+  composed.backward();
+  fused.backward();
+  EXPECT_TRUE(torch::allclose(b.grad(), a.grad(), 1e-10, 1e-12)) << (b.grad() - a.grad()).abs().max();
   expect_gradient_matches([&](const at::Tensor& v) { return fused_style_loss(v, targets[1], LossNormalisation::energy); },
                           torch::rand({1, 3, 4, 4}, torch::kFloat64), 1e-5);
 }

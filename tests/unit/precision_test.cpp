@@ -81,6 +81,30 @@ TEST(Precision, ReflectionPadMatchesLibTorchInEveryDtypeAndKeepsTheLayout) {
   EXPECT_EQ(max_abs(reflection_pad(x, 2, 1, 3, 0, /*relu_first=*/true), at::reflection_pad2d(at::relu(x), {2, 1, 3, 0})), 0);
 }
 
+// The bf16 pads' backward (the images style/gatys optimises through a bf16 backbone): the gradient
+// LibTorch's fp32 pads give, to bf16's rounding.
+TEST(ConvOps, Bf16PadGradientsMatchLibTorchs) {
+  torch::manual_seed(4);
+  const at::Tensor x = torch::randn({2, 3, 6, 7});
+  for (const bool reflect : {true, false}) {
+    for (const auto& p : std::vector<std::array<int64_t, 4>>{{1, 1, 1, 1}, {2, 2, 2, 2}, {0, 3, 0, 2}, {2, 0, 3, 1}}) {
+      SCOPED_TRACE(std::string(reflect ? "reflect " : "replicate ") + std::to_string(p[0]) + std::to_string(p[1]) +
+                   std::to_string(p[2]) + std::to_string(p[3]));
+      const at::Tensor xf = x.clone().set_requires_grad(true);
+      const at::Tensor yf = reflect ? at::reflection_pad2d(xf, {p[0], p[1], p[2], p[3]}) : at::replication_pad2d(xf, {p[0], p[1], p[2], p[3]});
+      const at::Tensor weights = torch::randn(yf.sizes());
+      (yf * weights).sum().backward();
+      const at::Tensor xb = to_precision(x, Precision::bf16).set_requires_grad(true);
+      const at::Tensor yb = reflect ? reflection_pad(xb, p[0], p[1], p[2], p[3]) : replication_pad(xb, p[0], p[1], p[2], p[3]);
+      (yb.to(torch::kFloat32) * weights).sum().backward();
+      ASSERT_TRUE(xb.grad().defined());
+      EXPECT_EQ(xb.grad().sizes(), x.sizes());
+      // Each gradient element sums at most four weights rounded to bf16 (relative 2^-9 each).
+      EXPECT_LT(max_abs(xb.grad().to(torch::kFloat32), xf.grad()), 0.05) << "largest " << xf.grad().abs().max().item<double>();
+    }
+  }
+}
+
 TEST(ConvOps, ReplicationPadMatchesLibTorchInEveryDtype) {
   const at::Tensor x = torch::randn({1, 3, 4, 5});
   for (const auto& pads : std::vector<std::array<int64_t, 4>>{{1, 1, 1, 1}, {0, 6, 2, 0}}) {

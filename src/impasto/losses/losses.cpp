@@ -74,19 +74,27 @@ double style_loss_factor(LossNormalisation norm, const at::Tensor& target_gram, 
 struct FusedStyleLoss : torch::autograd::Function<FusedStyleLoss> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& features, const at::Tensor& target_gram,
                             int64_t norm) {
-    const int64_t n = features.size(0), c = features.size(1), m = features.size(2) * features.size(3);
-    const at::Tensor f = features.reshape({n, c, m});
-    const at::Tensor diff = torch::bmm(f, f.transpose(1, 2)).div_(static_cast<double>(m)) - target_gram;
+    const int64_t n = features.size(0), c = features.size(1), h = features.size(2), w = features.size(3), m = h * w;
+    // Channels-last features (a bf16 backbone's, in float32) are rows [N, M, C] as they lie: G = F'^T F'.
+    const bool rows = features.suggest_memory_format() == at::MemoryFormat::ChannelsLast && c > 1;
+    const at::Tensor f = rows ? features.permute({0, 2, 3, 1}).reshape({n, m, c}) : features.reshape({n, c, m});
+    const at::Tensor gram = rows ? torch::bmm(f.transpose(1, 2), f) : torch::bmm(f, f.transpose(1, 2));
+    const at::Tensor diff = gram.div_(static_cast<double>(m)) - target_gram;
     const double k = style_loss_factor(static_cast<LossNormalisation>(norm), target_gram, diff.numel(), c);
     ctx->save_for_backward({f, diff + diff.transpose(1, 2)});
     ctx->saved_data["scale"] = 2.0 * k / static_cast<double>(m);
-    ctx->saved_data["shape"] = features.sizes();
+    ctx->saved_data["shape"] = std::vector<int64_t>{n, c, h, w, rows ? 1 : 0};
     return diff.pow(2).sum().mul_(k);
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grad) {
     const auto saved = ctx->get_saved_variables();
     const double scale = ctx->saved_data["scale"].toDouble();
-    const at::Tensor grad_f = torch::bmm(saved[1], saved[0]).mul_(grad[0] * scale).view(ctx->saved_data["shape"].toIntVector());
+    const std::vector<int64_t> s = ctx->saved_data["shape"].toIntVector();
+    if (s[4]) {  // rows: dL/dF' = F' S (S = D + D^T is symmetric), back in channels-last layout
+      const at::Tensor g = torch::bmm(saved[0], saved[1]).mul_(grad[0] * scale);
+      return {g.view({s[0], s[2], s[3], s[1]}).permute({0, 3, 1, 2}), at::Tensor(), at::Tensor()};
+    }
+    const at::Tensor grad_f = torch::bmm(saved[1], saved[0]).mul_(grad[0] * scale).view({s[0], s[1], s[2], s[3]});
     return {grad_f, at::Tensor(), at::Tensor()};
   }
 };

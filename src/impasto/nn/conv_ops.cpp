@@ -42,6 +42,38 @@ at::Tensor pad_by_copies(const at::Tensor& x, int64_t left, int64_t right, int64
   return y;
 }
 
+// pad_by_copies with a backward, for images being optimised in bf16 (style/gatys): the adjoint of
+// the copies in reverse order: padded rows fold back onto the rows they copy (full width), then
+// padded columns onto theirs (middle rows), and the centre is the input's gradient. Autograd
+// through the copies themselves would record a node per copied row and clone the gradient for each.
+struct PadByCopies : torch::autograd::Function<PadByCopies> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, int64_t left, int64_t right,
+                            int64_t top, int64_t bottom, bool reflect) {
+    ctx->saved_data["pads"] = std::vector<int64_t>{left, right, top, bottom, reflect ? 1 : 0};
+    return pad_by_copies(x, left, right, top, bottom, reflect, /*relu_first=*/false);
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grad) {
+    const std::vector<int64_t> p = ctx->saved_data["pads"].toIntVector();
+    const int64_t left = p[0], right = p[1], top = p[2], bottom = p[3];
+    const bool reflect = p[4] != 0;
+    at::Tensor g = grad[0].clone();
+    const int64_t h = g.size(2) - top - bottom, w = g.size(3) - left - right;
+    for (int64_t i = bottom; i >= 1; --i) g.select(2, reflect ? top + h - 1 - i : top + h - 1).add_(g.select(2, top + h - 1 + i));
+    for (int64_t i = top; i >= 1; --i) g.select(2, reflect ? top + i : top).add_(g.select(2, top - i));
+    const at::Tensor middle = g.slice(2, top, top + h);
+    for (int64_t j = right; j >= 1; --j) middle.select(3, reflect ? left + w - 1 - j : left + w - 1).add_(middle.select(3, left + w - 1 + j));
+    for (int64_t j = left; j >= 1; --j) middle.select(3, reflect ? left + j : left).add_(middle.select(3, left - j));
+    at::Tensor gx = middle.slice(3, left, left + w).contiguous(grad[0].suggest_memory_format());
+    return {gx, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+at::Tensor pad_with_grad(const at::Tensor& x, int64_t left, int64_t right, int64_t top, int64_t bottom, bool reflect, bool relu_first) {
+  if (!(x.requires_grad() && torch::GradMode::is_enabled())) return pad_by_copies(x, left, right, top, bottom, reflect, relu_first);
+  check_pads(x, left, right, top, bottom, reflect);
+  return PadByCopies::apply(relu_first ? at::relu(x) : x, left, right, top, bottom, reflect);
+}
+
 // The 2x2 kernels of upsample_conv3x3, [4 C_out, C_in, 2, 2], phases (a, b) outermost. Along each
 // axis, tap t of phase a sums the kernel rows k with taps[a][t][k] = 1 (see conv_ops.h).
 at::Tensor upsample_conv_kernels(const at::Tensor& weight) {
@@ -82,7 +114,7 @@ at::Tensor reflection_pad(const at::Tensor& x, int64_t left, int64_t right, int6
     check_pads(x, left, right, top, bottom, /*reflect=*/true);
     return at::reflection_pad2d(relu_first ? at::relu(x) : x, {left, right, top, bottom});
   }
-  return pad_by_copies(x, left, right, top, bottom, /*reflect=*/true, relu_first);
+  return pad_with_grad(x, left, right, top, bottom, /*reflect=*/true, relu_first);
 }
 
 at::Tensor replication_pad(const at::Tensor& x, int64_t left, int64_t right, int64_t top, int64_t bottom, bool relu_first) {
@@ -90,7 +122,7 @@ at::Tensor replication_pad(const at::Tensor& x, int64_t left, int64_t right, int
     check_pads(x, left, right, top, bottom, /*reflect=*/false);
     return at::replication_pad2d(relu_first ? at::relu(x) : x, {left, right, top, bottom});
   }
-  return pad_by_copies(x, left, right, top, bottom, /*reflect=*/false, relu_first);
+  return pad_with_grad(x, left, right, top, bottom, /*reflect=*/false, relu_first);
 }
 
 at::Tensor conv_transpose(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride_h,

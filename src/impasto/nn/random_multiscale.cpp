@@ -3,7 +3,26 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
+#include "impasto/nn/conv_ops.h"
+#include "impasto/nn/precision.h"
+
 namespace impasto {
+
+namespace {
+
+// fp32 through LibTorch's pads (whose errors callers such as metrics/evaluate name per file), other
+// dtypes through conv_ops' (LibTorch 1.13 has no bf16 kernel).
+at::Tensor pad_any(const at::Tensor& x, int64_t p, bool reflect) {
+  if (x.scalar_type() == torch::kFloat32) {
+    namespace F = torch::nn::functional;
+    auto options = F::PadFuncOptions({p, p, p, p});
+    if (reflect) options.mode(torch::kReflect); else options.mode(torch::kReplicate);
+    return F::pad(x, options);
+  }
+  return reflect ? reflection_pad(x, p, p, p, p) : replication_pad(x, p, p, p, p);
+}
+
+}  // namespace
 
 at::Tensor pyramid_down(const at::Tensor& image) {
   const int64_t c = image.size(1);
@@ -12,10 +31,8 @@ at::Tensor pyramid_down(const at::Tensor& image) {
   namespace F = torch::nn::functional;
   // Reflection needs at least 3 pixels per side; tiny inputs fall back to replication.
   const bool reflect = image.size(2) > 2 && image.size(3) > 2;
-  auto pad = F::PadFuncOptions({2, 2, 2, 2});
-  if (reflect) pad.mode(torch::kReflect); else pad.mode(torch::kReplicate);
-  auto padded = F::pad(image, pad);
-  return F::conv2d(padded, k2, F::Conv2dFuncOptions().stride(2).groups(c));
+  const at::Tensor padded = pad_any(image, 2, reflect);
+  return F::conv2d(padded, k2.contiguous(image.suggest_memory_format()), F::Conv2dFuncOptions().stride(2).groups(c));
 }
 
 namespace {
@@ -33,10 +50,7 @@ struct ScaleNetImpl : torch::nn::Module {
     }
     pad = static_cast<int>(kernel / 2);
   }
-  at::Tensor padded(const at::Tensor& x) const {
-    namespace F = torch::nn::functional;
-    return F::pad(x, F::PadFuncOptions({pad, pad, pad, pad}).mode(torch::kReflect));
-  }
+  at::Tensor padded(const at::Tensor& x) const { return pad_any(x, pad, /*reflect=*/true); }
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
   int pad = 1;
 };
@@ -63,7 +77,8 @@ class RandomMultiscaleImpl : public BackboneImpl {
       deepest = std::max(deepest, static_cast<int>(std::find(names_.begin(), names_.end(), t) - names_.begin()) / 2);
     }
     FeatureMaps out;
-    at::Tensor x = imagenet_normalise(image);  // centred input, as for the VGGs
+    // Centred input, as for the VGGs; a bf16 network (nn/precision.h) takes bf16 channels-last.
+    at::Tensor x = to_precision(imagenet_normalise(image), module_precision(*this));
     for (int s = 0; s <= deepest; ++s) {
       if (s > 0) x = pyramid_down(x);
       auto& net = nets_[s];

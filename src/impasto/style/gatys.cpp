@@ -10,15 +10,25 @@
 #include <map>
 #include <mutex>
 
+#include "impasto/core/cpu_features.h"
 #include "impasto/core/runtime.h"
 #include "impasto/io/image_ops.h"
 #include "impasto/losses/temporal.h"
+#include "impasto/nn/precision.h"
 #include "impasto/style/color.h"
 #include "impasto/style/lbfgs.h"
 #include "impasto/style/masks.h"
+#include "impasto/style/precision_choice.h"
 
 namespace impasto {
 namespace {
+
+// L-BFGS leaves bf16 when a step lowers the loss by less than this fraction (see stylize()).
+// Measured on Tübingen x Starry Night at 256 px (bench/time_to_quality.py): 1e-3, 3e-4, 1e-4 and 0
+// leave bf16 at steps 106, 132, 153, 179 of random-multiscale and reach PyTorch's 300-step loss at
+// 39.6, 37.1, 39.5, 40.8 s; bf16 steps progress less than fp32 ones, so a longer bf16 phase costs
+// steps in the fp32 one.
+constexpr double kBf16MinProgress = 3e-4;
 
 void check_weight(double w, const std::string& option) {
   if (!std::isfinite(w) || w < 0) throw OptionError(option, "must be a finite number >= 0 (got " + std::to_string(w) + ")");
@@ -51,6 +61,7 @@ void to_json(Json& j, const GatysOptions& o) {
            {"preserve_colors", o.preserve_colors},
            {"scales", o.scales},
            {"device", o.device},
+           {"precision", o.precision},
            {"temporal_weight", o.temporal_weight},
            {"frame_iterations", o.frame_iterations},
            {"content_layers", layer_weights_to_json(o.content_layers)},
@@ -69,7 +80,7 @@ GatysOptions gatys_options_from_json(const Json& j) {
   r.get("optimizer", o.optimizer).get("iterations", o.iterations).get("learning_rate", o.learning_rate);
   r.get("lbfgs_history", o.lbfgs_history).get("init", o.init).get("seed", o.seed);
   r.get("image_size", o.image_size).get("style_scale", o.style_scale).get("preserve_colors", o.preserve_colors);
-  r.get("scales", o.scales).get("device", o.device);
+  r.get("scales", o.scales).get("device", o.device).get("precision", o.precision);
   r.get("temporal_weight", o.temporal_weight).get("frame_iterations", o.frame_iterations);
   auto optional_number = [&](const char* key, std::optional<double>& out) {
     double v = 0;
@@ -112,7 +123,8 @@ GatysOptions resolve_gatys_options(GatysOptions o) {
     throw OptionError("pooling", "unknown pooling '" + o.backbone.pooling + "'; valid: avg, max");
   // Defaults from the backbone's recipe; every name and weight checked now, before any image is
   // read or any weight file loaded: a typo fails fast and costs nothing.
-  resolve_device(o.device);
+  check_one_of(o.precision, {"auto", "fp32", "bf16"}, "precision");
+  check_precision_option(o.precision, resolve_device(o.device));
   const BackboneInfo& info = backbone_info(o.backbone.name);
   if (info.needs_weights && o.backbone.weights.empty())
     throw OptionError("weights", "backbone " + o.backbone.name + " needs a weight file (--weights FILE: torchvision .pth, or an "
@@ -149,17 +161,41 @@ struct GatysSession::StyleCache {
   std::map<std::pair<int64_t, int64_t>, std::vector<GatysStyleGroup>> groups;
 };
 
+bool gatys_starts_in_bf16(const GatysOptions& o, Json* report) {
+  const c10::Device device = resolve_device(o.device);
+  auto decide = [&](bool bf16, const std::string& reason) {
+    if (report)
+      *report = Json{{"requested", o.precision}, {"used", bf16 ? "bf16, then fp32" : "fp32"}, {"reason", reason},
+                     {"cpu_flags", cpu_features().flags()}};
+    return bf16;
+  };
+  if (o.precision == "fp32") return decide(false, "requested");
+  if (o.optimizer != "lbfgs") return decide(false, "adam runs in fp32");
+  if (o.precision == "bf16") return decide(true, "requested");
+  if (!device.is_cpu()) return decide(false, "auto keeps fp32 off the CPU");
+  if (!cpu_features().native_bf16()) return decide(false, "this CPU has no native bf16");
+  return decide(true, "native bf16: L-BFGS evaluates in bf16 while that makes progress, then in fp32");
+}
+
 GatysSession::GatysSession(GatysOptions options, StyleSet styles)
     : GatysSession(resolve_gatys_options(options), std::move(styles), nullptr) {}
 
-GatysSession::GatysSession(GatysOptions options, StyleSet styles, Backbone backbone)
+GatysSession::GatysSession(GatysOptions options, StyleSet styles, Backbone backbone, Backbone reduced)
     : options_(resolve_gatys_options(std::move(options))),
       styles_(std::move(styles)),
       backbone_(std::move(backbone)),
+      reduced_backbone_(std::move(reduced)),
       cache_(std::make_shared<StyleCache>()) {
   if (!backbone_) {
     backbone_ = make_backbone(options_.backbone);
     backbone_->to(resolve_device(options_.device));
+  }
+  if (!gatys_starts_in_bf16(options_, &precision_report_)) {
+    reduced_backbone_ = nullptr;
+  } else if (!reduced_backbone_) {
+    reduced_backbone_ = make_backbone(options_.backbone);
+    reduced_backbone_->to(resolve_device(options_.device));
+    set_precision(*reduced_backbone_, Precision::bf16);
   }
   // The loaded network knows layers its info could not name (inception).
   for (const auto& [name, w] : options_.content_layers) backbone_->check_layer(name, "content_layers");
@@ -360,6 +396,7 @@ StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& ho
   at::Tensor current = init;
   StepRecord last;
   int64_t evaluations = 0;  // of the objective, over all levels (L-BFGS's line search may take several a step)
+  Json fp32_from = Json::array();  // where each level left bf16 (GatysOptions::precision)
   const auto t_start = std::chrono::steady_clock::now();
   bool stopped = false;
 
@@ -384,6 +421,8 @@ StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& ho
     }
     at::Tensor x = resize_image(current, h, w).clone().set_requires_grad(true);
     const bool lbfgs = o.optimizer == "lbfgs";
+    bool reduced = reduced_backbone_ != nullptr;  // this level starts in bf16
+    double previous_loss = 0;
     StepRecord record;
     // The objective at x: its value, its gradient in x.grad(), its numbers in `record`.
     auto evaluate = [&]() -> at::Tensor {
@@ -393,7 +432,14 @@ StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& ho
       record.scale = level;
       record.height = h;
       record.width = w;
-      at::Tensor total = weighted_loss(backbone->extract(x, taps), x, targets, o, norm, record);
+      FeatureMaps features;
+      if (reduced) {
+        // float32 in the backbone's channels-last layout: the losses read it as it lies.
+        for (auto& [name, f] : reduced_backbone_->extract(x, taps)) features[name] = f.to(torch::kFloat32);
+      } else {
+        features = backbone->extract(x, taps);
+      }
+      at::Tensor total = weighted_loss(features, x, targets, o, norm, record);
       if (guided && o.temporal_weight > 0) {
         const at::Tensor target = luminance ? grey_luminance(guide_previous) : guide_previous;
         const at::Tensor temporal = o.temporal_weight * temporal_loss(x, target, guide_reliability);
@@ -432,8 +478,24 @@ StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& ho
       if (lbfgs) {
         const ImageLbfgs::Step taken = lbfgs_optimizer->step();
         evaluations += taken.evaluations;
-        record = records_by_evaluation.at(taken.accepted_evaluation);
-        records_by_evaluation.erase(records_by_evaluation.begin(), records_by_evaluation.find(taken.accepted_evaluation));
+        int64_t accepted = taken.accepted_evaluation;
+        if (reduced) {
+          // bf16 rounds the loss to about 3 significant digits: once the line search needs more
+          // than two trials, finds nothing, or the loss falls by less than kBf16MinProgress, the
+          // rounding is as large as the progress. Go on in fp32 from here.
+          const int trials = taken.evaluations - (step == 1 ? 1 : 0);
+          const double progress = step == 1 ? 1.0 : (previous_loss - taken.loss) / std::abs(previous_loss);
+          if (!taken.moved || trials > 2 || progress < kBf16MinProgress) {
+            reduced = false;
+            fp32_from.push_back(Json{{"level", level}, {"step", step + 1}});
+            lbfgs_optimizer->reevaluate();
+            ++evaluations;
+            accepted = lbfgs_optimizer->evaluations();  // this step reports the point's fp32 numbers
+          }
+          previous_loss = taken.loss;
+        }
+        record = records_by_evaluation.at(accepted);
+        records_by_evaluation.erase(records_by_evaluation.begin(), records_by_evaluation.find(accepted));
       } else {
         evaluate();
         ++evaluations;
@@ -472,6 +534,7 @@ StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& ho
   if (luminance) result = combine_luminance(result, content_full).clamp(0.0, 1.0);
   if (!blend.any_unmasked) result = keep_photo_outside_masks(result, content_full, inputs.styles);
 
+  if (reduced_backbone_) precision_report_["fp32_from"] = fp32_from;
   StylizeResult out;
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   out.stopped_early = stopped;
@@ -492,6 +555,7 @@ StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& ho
                      {"seconds", out.seconds},
                      {"evaluations", evaluations},
                      {"temporal_guide", guided},
+                     {"precision", precision_report_},
                      {"final", to_json(last)}};
   return out;
 }
@@ -553,6 +617,9 @@ OptionSchema gatys_schema() {
           .on_page(colours),
       integer_option("scales", 1, "coarse-to-fine levels, each twice the previous size (default 1)").with_range(1, 8),
       string_option("device", "auto", "auto (default), cpu, cuda or cuda:N").with_role(OptionRole::device).operator_only(),
+      string_option("precision", "auto", "L-BFGS's evaluations: bf16 while they make progress, then fp32 (bf16; auto = bf16 on a "
+                                         "CPU with native bf16), or fp32 throughout")
+          .with_choices({"auto", "fp32", "bf16"}),
       number_option("temporal_weight", 200, "video: weight of the temporal loss keeping a frame to the previous result "
                                             "where the motion is reliable (Ruder et al. 2016; default 200, 0 = off)")
           .with_range(0, std::nullopt),
@@ -584,7 +651,7 @@ class GatysMethod : public Method {
 
   std::unique_ptr<Session> open(const Json& options, const StyleSet& styles, ResourceCache* cache) const override {
     GatysOptions o = resolve_gatys_options(gatys_options_from_json(Method::check(options)));
-    Backbone backbone;
+    Backbone backbone, reduced;
     if (cache) {
       const BackboneOptions& b = o.backbone;
       const c10::Device device = resolve_device(o.device);
@@ -595,8 +662,15 @@ class GatysMethod : public Method {
         built->to(device);
         return built;
       });
+      if (gatys_starts_in_bf16(o))
+        reduced = cache->get<BackboneImpl>(key + ":bf16", [&] {
+          Backbone built = make_backbone(b);
+          built->to(device);
+          set_precision(*built, Precision::bf16);
+          return built;
+        });
     }
-    return std::make_unique<GatysSession>(std::move(o), styles, std::move(backbone));
+    return std::make_unique<GatysSession>(std::move(o), styles, std::move(backbone), std::move(reduced));
   }
 };
 

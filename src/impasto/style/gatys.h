@@ -37,6 +37,11 @@ struct GatysOptions {
   std::string preserve_colors = "none";  // none | luminance | histogram
   int64_t scales = 1;        // coarse-to-fine levels, each twice the size of the previous
   std::string device = "auto";
+  // auto | fp32 | bf16. With bf16 (auto: on a CPU with native bf16), L-BFGS evaluates the objective
+  // with a bf16 copy of the backbone (features, then Grams and losses in fp32) while that makes
+  // progress, then goes on in fp32 from where it is: bf16's rounding stops the line search long
+  // before the optimum, fp32 finishes. The targets are always computed in fp32. Adam runs in fp32.
+  std::string precision = "auto";
   // Video (Ruder et al. 2016): frames after the first start from the previous result warped onto
   // them and add temporal_weight * temporal_loss (losses/temporal.h); they run frame_iterations
   // (at most `iterations`) at the output size only.
@@ -62,7 +67,9 @@ class GatysSession : public Session {
   // Builds the backbone (reads its weights) itself.
   explicit GatysSession(GatysOptions options, StyleSet styles = {});
   // With a backbone already built for options.backbone (shared, e.g. from a ResourceCache).
-  GatysSession(GatysOptions options, StyleSet styles, Backbone backbone);
+  // `reduced`: the same backbone in bf16 for the reduced-precision phase (made here when needed and
+  // not given).
+  GatysSession(GatysOptions options, StyleSet styles, Backbone backbone, Backbone reduced = nullptr);
   StylizeResult stylize(const Image& content, const StylizeHooks& hooks) override;
   void guide_next(const TemporalGuide& guide) override { guide_ = guide; }
   void reset() override { guide_ = TemporalGuide{}; }
@@ -76,6 +83,8 @@ class GatysSession : public Session {
   GatysOptions options_;
   StyleSet styles_;
   Backbone backbone_;
+  Backbone reduced_backbone_;  // bf16 copy, when L-BFGS starts in bf16
+  Json precision_report_;
   std::shared_ptr<StyleCache> cache_;
   TemporalGuide guide_;  // for the next stylize() only
 };
@@ -122,6 +131,10 @@ struct GatysTerms {
 };
 GatysTerms gatys_terms(const FeatureMaps& features, const at::Tensor& image, const GatysTargets& targets,
                        const GatysOptions& o, LossNormalisation norm);
+
+// Whether L-BFGS starts in bf16 (see GatysOptions::precision) with options `o` resolved, and why, as
+// the summary's `precision` JSON (requested, used, reason, cpu_flags).
+bool gatys_starts_in_bf16(const GatysOptions& o, Json* report = nullptr);
 
 // The layers the objective taps: the content layers and the style layers.
 std::set<std::string> gatys_taps(const GatysOptions& o);

@@ -83,6 +83,15 @@ ImageLbfgs::Point ImageLbfgs::zoom(Point lo, Point hi, const Point& origin, int&
   return lo;
 }
 
+double ImageLbfgs::reevaluate() {
+  torch::NoGradGuard no_grad;
+  if (!started_) return loss_;  // the first step() evaluates the start anyway
+  loss_ = objective_(x_, grad_);
+  last_evaluation_ = ++evaluations_;
+  stuck_ = false;
+  return loss_;
+}
+
 ImageLbfgs::Step ImageLbfgs::step() {
   torch::NoGradGuard no_grad;
   const int64_t evaluations_before = evaluations_;

@@ -51,6 +51,11 @@ class ImageLbfgs {
   // One L-BFGS iteration. The first call also evaluates the starting point.
   Step step();
 
+  // The objective now computes the same function more exactly (style/gatys: bf16 evaluations, then
+  // fp32): evaluates the current point again, so the next line search compares like with like. The
+  // curvature memory is kept (its pairs still describe the function). One evaluation; returns its loss.
+  double reevaluate();
+
   int64_t evaluations() const { return evaluations_; }
 
  private:
