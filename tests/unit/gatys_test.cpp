@@ -180,6 +180,12 @@ TEST(Gatys, ClearErrors) {
   EXPECT_NE(mask_error.find("20x10"), std::string::npos) << mask_error;
   EXPECT_NE(mask_error.find("64x64"), std::string::npos) << mask_error;
   EXPECT_NE(error_of<OptionError>(Json{{"image_size", 64}, {"scales", 4}}, in).find("coarsest"), std::string::npos);
+  // An unknown precision, through the schema and through the library's own resolution.
+  EXPECT_NE(error_of<OptionError>(Json{{"precision", "fp16"}}, in).find("precision"), std::string::npos);
+  GatysOptions fp16;
+  fp16.precision = "fp16";
+  const std::string resolve_error = test::expect_error<OptionError>([&] { resolve_gatys_options(fp16); });
+  EXPECT_NE(resolve_error.find("auto, fp32, bf16"), std::string::npos) << resolve_error;
 }
 
 TEST(Gatys, EffectiveOptionsFillTheRecipe) {

@@ -70,7 +70,6 @@ struct PadByCopies : torch::autograd::Function<PadByCopies> {
 
 at::Tensor pad_with_grad(const at::Tensor& x, int64_t left, int64_t right, int64_t top, int64_t bottom, bool reflect, bool relu_first) {
   if (!(x.requires_grad() && torch::GradMode::is_enabled())) return pad_by_copies(x, left, right, top, bottom, reflect, relu_first);
-  check_pads(x, left, right, top, bottom, reflect);
   return PadByCopies::apply(relu_first ? at::relu(x) : x, left, right, top, bottom, reflect);
 }
 

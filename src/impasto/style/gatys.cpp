@@ -123,8 +123,7 @@ GatysOptions resolve_gatys_options(GatysOptions o) {
     throw OptionError("pooling", "unknown pooling '" + o.backbone.pooling + "'; valid: avg, max");
   // Defaults from the backbone's recipe; every name and weight checked now, before any image is
   // read or any weight file loaded: a typo fails fast and costs nothing.
-  check_one_of(o.precision, {"auto", "fp32", "bf16"}, "precision");
-  check_precision_option(o.precision, resolve_device(o.device));
+  check_precision_option(o.precision, resolve_device(o.device));  // also names an unknown precision
   const BackboneInfo& info = backbone_info(o.backbone.name);
   if (info.needs_weights && o.backbone.weights.empty())
     throw OptionError("weights", "backbone " + o.backbone.name + " needs a weight file (--weights FILE: torchvision .pth, or an "
@@ -161,6 +160,18 @@ struct GatysSession::StyleCache {
   std::map<std::pair<int64_t, int64_t>, std::vector<GatysStyleGroup>> groups;
 };
 
+namespace {
+
+// The backbone `options` names, on `device`, in `precision` (bf16: the reduced-precision phase's copy).
+Backbone build_backbone(const BackboneOptions& options, c10::Device device, Precision precision) {
+  Backbone built = make_backbone(options);
+  built->to(device);
+  if (precision != Precision::fp32) set_precision(*built, precision);
+  return built;
+}
+
+}  // namespace
+
 bool gatys_starts_in_bf16(const GatysOptions& o, Json* report) {
   const c10::Device device = resolve_device(o.device);
   auto decide = [&](bool bf16, const std::string& reason) {
@@ -186,17 +197,12 @@ GatysSession::GatysSession(GatysOptions options, StyleSet styles, Backbone backb
       backbone_(std::move(backbone)),
       reduced_backbone_(std::move(reduced)),
       cache_(std::make_shared<StyleCache>()) {
-  if (!backbone_) {
-    backbone_ = make_backbone(options_.backbone);
-    backbone_->to(resolve_device(options_.device));
-  }
-  if (!gatys_starts_in_bf16(options_, &precision_report_)) {
+  const c10::Device device = resolve_device(options_.device);
+  if (!backbone_) backbone_ = build_backbone(options_.backbone, device, Precision::fp32);
+  if (!gatys_starts_in_bf16(options_, &precision_report_))
     reduced_backbone_ = nullptr;
-  } else if (!reduced_backbone_) {
-    reduced_backbone_ = make_backbone(options_.backbone);
-    reduced_backbone_->to(resolve_device(options_.device));
-    set_precision(*reduced_backbone_, Precision::bf16);
-  }
+  else if (!reduced_backbone_)
+    reduced_backbone_ = build_backbone(options_.backbone, device, Precision::bf16);
   // The loaded network knows layers its info could not name (inception).
   for (const auto& [name, w] : options_.content_layers) backbone_->check_layer(name, "content_layers");
   for (const auto& [name, w] : options_.style_layers) backbone_->check_layer(name, "style_layers");
@@ -534,7 +540,8 @@ StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& ho
   if (luminance) result = combine_luminance(result, content_full).clamp(0.0, 1.0);
   if (!blend.any_unmasked) result = keep_photo_outside_masks(result, content_full, inputs.styles);
 
-  if (reduced_backbone_) precision_report_["fp32_from"] = fp32_from;
+  Json precision = precision_report_;
+  if (reduced_backbone_) precision["fp32_from"] = fp32_from;
   StylizeResult out;
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   out.stopped_early = stopped;
@@ -555,7 +562,7 @@ StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& ho
                      {"seconds", out.seconds},
                      {"evaluations", evaluations},
                      {"temporal_guide", guided},
-                     {"precision", precision_report_},
+                     {"precision", precision},
                      {"final", to_json(last)}};
   return out;
 }
@@ -657,18 +664,9 @@ class GatysMethod : public Method {
       const c10::Device device = resolve_device(o.device);
       const std::string key = "backbone:" + b.name + ":" + b.pooling + ":" + std::to_string(b.seed) + ":" +
                               (b.weights.empty() ? "" : file_version(b.weights)) + ":" + device.str();
-      backbone = cache->get<BackboneImpl>(key, [&] {
-        Backbone built = make_backbone(b);
-        built->to(device);
-        return built;
-      });
+      backbone = cache->get<BackboneImpl>(key, [&] { return build_backbone(b, device, Precision::fp32); });
       if (gatys_starts_in_bf16(o))
-        reduced = cache->get<BackboneImpl>(key + ":bf16", [&] {
-          Backbone built = make_backbone(b);
-          built->to(device);
-          set_precision(*built, Precision::bf16);
-          return built;
-        });
+        reduced = cache->get<BackboneImpl>(key + ":bf16", [&] { return build_backbone(b, device, Precision::bf16); });
     }
     return std::make_unique<GatysSession>(std::move(o), styles, std::move(backbone), std::move(reduced));
   }
