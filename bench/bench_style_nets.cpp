@@ -2,17 +2,19 @@
 //   BM_StyleNet/transformer_net/<side>/<precision>
 //                                         fast_neural_style TransformerNet (width 32, 5 blocks), one
 //                                         side x side image, canonical in and out; precision 0 =
-//                                         fp32, 1 = bf16 (nn/precision.h). Counters: GFLOP/s (the
+//                                         fp32, 1 = bf16 (nn/precision.h), 2 = int8 (nn/int8.h,
+//                                         calibrated on the built-in pictures). Counters: GFLOP/s (the
 //                                         network's multiply-adds x 2, transposed convolutions
 //                                         counted as LibTorch's direct kernel does them) and, for
-//                                         bf16, psnr_db of the output against fp32 on a photo-like
+//                                         bf16 and int8, psnr_db of the output against fp32 on a photo-like
 //                                         picture (the last conv scaled so the output spans the
 //                                         range, as a trained net's does)
 //   BM_StyleNet/resnet_9blocks/<side>/<precision>
 //                                         CycleGAN's ResNet generator (ngf 64, instance norm)
 //   BM_ConvPeak/<mode>                    one 3x3 convolution, 128 -> 128 channels on 128x128: this
 //                                         machine's reachable GFLOP/s per mode (0 fp32 NCHW, 1 fp32
-//                                         channels-last, 2 bf16 channels-last)
+//                                         channels-last, 2 bf16 channels-last, 3 int8 channels-last:
+//                                         quint8 activations, per-channel qint8 weights)
 //   BM_AdainBuiltin/<side>/<precision>    the `adain` method's session as the built-in model runs it
 //                                         (precision 0 = fp32, 1 = bf16):
 //                                         random-vgg19 encoder (quarter width) and a random decoder
@@ -47,8 +49,10 @@
 #include "impasto/nn/adain.h"
 #include "impasto/nn/backbone.h"
 #include "impasto/nn/cyclegan_nets.h"
+#include "impasto/nn/int8.h"
 #include "impasto/nn/precision.h"
 #include "impasto/nn/transformer_net.h"
+#include "impasto/style/int8_calibration.h"
 #include "impasto/style/network.h"
 
 using namespace impasto;
@@ -91,20 +95,24 @@ std::function<at::Tensor(const at::Tensor&)> style_net(const std::string& arch, 
   torch::NoGradGuard no_grad;
   if (arch == "transformer_net") {
     TransformerNet net = scaled_transformer_net();
+    auto run = [net](const at::Tensor& x) { return net->forward(x); };
+    if (precision == Precision::int8) calibrate_int8(*net, run, builtin_calibration_pictures());
     set_precision(*net, precision);
-    return [net](const at::Tensor& x) { return net->forward(x); };
+    return run;
   }
   CycleGanGeneratorOptions o;
   o.arch = arch;
   CycleGanGenerator net = make_cyclegan_generator(o);
   net->eval();
+  auto run = [net](const at::Tensor& x) { return translate(*net, x); };
+  if (precision == Precision::int8) calibrate_int8(*net, run, builtin_calibration_pictures());
   set_precision(*net, precision);
-  return [net](const at::Tensor& x) { return translate(*net, x); };
+  return run;
 }
 
 void BM_StyleNet(benchmark::State& state, const std::string& arch) {
   const int64_t side = state.range(0);
-  const Precision precision = state.range(1) == 1 ? Precision::bf16 : Precision::fp32;
+  const Precision precision = state.range(1) == 2 ? Precision::int8 : state.range(1) == 1 ? Precision::bf16 : Precision::fp32;
   const auto net = style_net(arch, precision);
   torch::NoGradGuard no_grad;
   if (precision != Precision::fp32) {
@@ -129,13 +137,22 @@ void BM_ConvPeak(benchmark::State& state) {
   const auto format = mode == 0 ? at::MemoryFormat::Contiguous : at::MemoryFormat::ChannelsLast;
   const at::Tensor x = torch::randn({1, 128, 128, 128}).to(dtype).contiguous(format);
   const at::Tensor w = torch::randn({128, 128, 3, 3}).to(dtype).contiguous(format);
-  for (auto _ : state) {
-    at::Tensor y = at::conv2d(x, w, {}, 1, 1);
-    benchmark::DoNotOptimize(y.data_ptr());
+  if (mode == 3) {
+    const at::Tensor qx = quantize(x.relu(), QuantParams{4.0 / 255, 0});
+    const Int8Conv conv(w, {}, 1, 1);
+    for (auto _ : state) {
+      at::Tensor y = conv.forward(qx, QuantParams{0.5, 128});
+      benchmark::DoNotOptimize(y.data_ptr());
+    }
+  } else {
+    for (auto _ : state) {
+      at::Tensor y = at::conv2d(x, w, {}, 1, 1);
+      benchmark::DoNotOptimize(y.data_ptr());
+    }
   }
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * 9 * 128 * 128 * 128 * 128 / 1e9, benchmark::Counter::kIsIterationInvariantRate);
-  const char* const names[] = {"fp32 NCHW", "fp32 channels-last", "bf16 channels-last"};
-  state.SetLabel(std::string(names[std::clamp<int64_t>(mode, 0, 2)]) + "; cpu " + cpu_features().flags());
+  const char* const names[] = {"fp32 NCHW", "fp32 channels-last", "bf16 channels-last", "int8 channels-last"};
+  state.SetLabel(std::string(names[std::clamp<int64_t>(mode, 0, 3)]) + "; cpu " + cpu_features().flags());
 }
 
 // scaled_transformer_net as a .ckpt that `stylize --model` loads.
@@ -220,10 +237,10 @@ void BM_TilingError(benchmark::State& state) {
 
 // Wall time (UseRealTime): the work runs on every core, and GFLOP/s are per second of wall time.
 BENCHMARK_CAPTURE(BM_StyleNet, transformer_net, std::string("transformer_net"))
-    ->ArgsProduct({{512, 1024}, {0, 1}})->Unit(benchmark::kMillisecond)->MinTime(3)->UseRealTime();
+    ->ArgsProduct({{512, 1024}, {0, 1, 2}})->Unit(benchmark::kMillisecond)->MinTime(3)->UseRealTime();
 BENCHMARK_CAPTURE(BM_StyleNet, resnet_9blocks, std::string("resnet_9blocks"))
-    ->ArgsProduct({{512, 1024}, {0, 1}})->Unit(benchmark::kMillisecond)->MinTime(3)->UseRealTime();
-BENCHMARK(BM_ConvPeak)->DenseRange(0, 2)->Unit(benchmark::kMillisecond)->MinTime(2)->UseRealTime();
+    ->ArgsProduct({{512, 1024}, {0, 1, 2}})->Unit(benchmark::kMillisecond)->MinTime(3)->UseRealTime();
+BENCHMARK(BM_ConvPeak)->DenseRange(0, 3)->Unit(benchmark::kMillisecond)->MinTime(2)->UseRealTime();
 BENCHMARK(BM_AdainBuiltin)->ArgsProduct({{512, 1024}, {0, 1}})->Unit(benchmark::kMillisecond)->MinTime(3)->UseRealTime();
 BENCHMARK(BM_TiledPeakRss)->Args({4096, 768, 1})->Args({4096, 768, 0})->Args({4096, 768, 2})->Args({4096, 1024, 1})
     ->Args({4096, 512, 1})->Unit(benchmark::kSecond)->Iterations(1);

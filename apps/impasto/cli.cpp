@@ -65,6 +65,7 @@ int run(int argc, char** argv) {
   add_weights_command(app, context);
   add_list_command(app, context);
   add_export_command(app, context);
+  add_calibrate_command(app, context);
   add_train_command(app, context);
   add_generate_command(app, context);
   add_eval_command(app, context);

@@ -27,6 +27,7 @@ CLI::App* add_demo_command(CLI::App& app, Context& context);
 CLI::App* add_weights_command(CLI::App& app, Context& context);
 CLI::App* add_list_command(CLI::App& app, Context& context);
 CLI::App* add_export_command(CLI::App& app, Context& context);  // cmd_export.cpp
+CLI::App* add_calibrate_command(CLI::App& app, Context& context);  // cmd_calibrate.cpp
 CLI::App* add_train_command(CLI::App& app, Context& context);
 // `train <recipe>` sub-commands, added by add_train_command.
 CLI::App* add_feedforward_command(CLI::App& train, Context& context);  // cmd_train_feedforward.cpp

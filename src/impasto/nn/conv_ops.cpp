@@ -24,11 +24,9 @@ void check_pads(const at::Tensor& x, int64_t left, int64_t right, int64_t top, i
 // Into one output in the input's layout: the input in the middle, then each border column copied
 // from inside (its mirror image, border pixel not repeated, or the edge), then each border row across
 // the padded width so the corners follow. (Concatenating flipped slices costs several passes.)
-at::Tensor pad_by_copies(const at::Tensor& x, int64_t left, int64_t right, int64_t top, int64_t bottom, bool reflect,
-                         bool relu_first) {
-  check_pads(x, left, right, top, bottom, reflect);
+void copy_padded(const at::Tensor& x, const at::Tensor& y, int64_t left, int64_t right, int64_t top, int64_t bottom, bool reflect,
+                 bool relu_first) {
   const int64_t h = x.size(2), w = x.size(3);
-  at::Tensor y = at::empty({x.size(0), x.size(1), h + top + bottom, w + left + right}, x.options().memory_format(x.suggest_memory_format()));
   at::Tensor centre = y.slice(2, top, top + h).slice(3, left, left + w);
   if (relu_first)
     at::clamp_min_out(centre, x, 0);
@@ -39,6 +37,14 @@ at::Tensor pad_by_copies(const at::Tensor& x, int64_t left, int64_t right, int64
   for (int64_t j = 1; j <= right; ++j) middle.select(3, left + w - 1 + j).copy_(middle.select(3, reflect ? left + w - 1 - j : left + w - 1));
   for (int64_t i = 1; i <= top; ++i) y.select(2, top - i).copy_(y.select(2, reflect ? top + i : top));
   for (int64_t i = 1; i <= bottom; ++i) y.select(2, top + h - 1 + i).copy_(y.select(2, reflect ? top + h - 1 - i : top + h - 1));
+}
+
+at::Tensor pad_by_copies(const at::Tensor& x, int64_t left, int64_t right, int64_t top, int64_t bottom, bool reflect,
+                         bool relu_first) {
+  check_pads(x, left, right, top, bottom, reflect);
+  at::Tensor y = at::empty({x.size(0), x.size(1), x.size(2) + top + bottom, x.size(3) + left + right},
+                           x.options().memory_format(x.suggest_memory_format()));
+  copy_padded(x, y, left, right, top, bottom, reflect, relu_first);
   return y;
 }
 
@@ -107,6 +113,14 @@ at::Tensor space_to_depth_kernel(const at::Tensor& weight, int64_t b, int64_t ta
 }
 
 }  // namespace
+
+void pad_by_copies_into(const at::Tensor& x, const at::Tensor& y, int64_t left, int64_t right, int64_t top, int64_t bottom, bool reflect) {
+  check_pads(x, left, right, top, bottom, reflect);
+  if (y.dim() != 4 || y.size(0) != x.size(0) || y.size(1) != x.size(1) || y.size(2) != x.size(2) + top + bottom ||
+      y.size(3) != x.size(3) + left + right || y.scalar_type() != x.scalar_type())
+    throw Error("pad_by_copies_into: output " + c10::str(y.sizes()) + " does not fit the padded input " + c10::str(x.sizes()));
+  copy_padded(x, y, left, right, top, bottom, reflect, /*relu_first=*/false);
+}
 
 at::Tensor reflection_pad(const at::Tensor& x, int64_t left, int64_t right, int64_t top, int64_t bottom, bool relu_first) {
   if (x.scalar_type() == torch::kFloat32) {

@@ -32,6 +32,9 @@ namespace impasto {
 at::Tensor reflection_pad(const at::Tensor& x, int64_t left, int64_t right, int64_t top, int64_t bottom, bool relu_first = false);
 // at::replication_pad2d ([N,C,H,W]): the border pixel repeated. float32 goes to LibTorch's kernel.
 at::Tensor replication_pad(const at::Tensor& x, int64_t left, int64_t right, int64_t top, int64_t bottom, bool relu_first = false);
+// The copies of both pads into a given output y [N,C,H+top+bottom,W+left+right] of x's dtype, in any
+// layout (nn/int8.h pads quantised tensors through views of their bytes).
+void pad_by_copies_into(const at::Tensor& x, const at::Tensor& y, int64_t left, int64_t right, int64_t top, int64_t bottom, bool reflect);
 
 // at::conv_transpose2d (groups 1, dilation 1). Output row o = s*q + r - p of a transposed
 // convolution is  sum_t x[q - t] * w[s*t + r]  (t = 0 .. T-1, T = ceil(K/s), taps past K zero): for

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "impasto/core/error.h"
+#include "impasto/nn/int8.h"
 
 namespace impasto {
 
@@ -23,9 +24,25 @@ at::Tensor InstanceNormImpl::forward(const at::Tensor& x) {
     throw SourceError("input", "InstanceNorm over " + std::to_string(channels_) + " channels expects [N," +
                                    std::to_string(channels_) + ",H,W], got shape " + c10::str(x.sizes()));
   if (measuring_) {
-    accumulate(x);
+    accumulate(x.is_quantized() ? (int8_input_ ? int8_input_->denormalise(x.dequantize()) : x.dequantize()) : x);
     if (stop_forward_) throw ForwardStopped{};
   }
+  if (x.is_quantized()) {
+    if (!int8_) throw Error("InstanceNorm: a quint8 input, but the norm has no int8 form (nn/int8.h: enable_int8)");
+    at::Tensor mean = fixed_mean_, var = fixed_var_;
+    if (mean.defined() && int8_input_ && int8_input_->channel_normalised) {
+      // The statistics of x' = (x - shift) / scale.
+      mean = (mean - int8_input_->shift) / int8_input_->scale;
+      var = var / (int8_input_->scale * int8_input_->scale);
+    }
+    return int8_instance_norm(x, weight, bias, eps_, mean, var, output_.params);
+  }
+  at::Tensor y = float_forward(x);
+  output_.observe(y);
+  return y;
+}
+
+at::Tensor InstanceNormImpl::float_forward(const at::Tensor& x) const {
   if (x.scalar_type() == torch::kBFloat16) return reduced_precision_forward(x);
   if (fixed_mean_.defined()) {
     // (x - mean) / sqrt(var + eps) * gamma + beta with the given per-channel statistics: batch norm's

@@ -31,6 +31,8 @@
 #include <utility>
 #include <vector>
 
+#include "impasto/nn/int8.h"
+
 namespace impasto {
 
 // A rectangle of the network's input in fractions of its height and width, [top, bottom) x [left, right).
@@ -41,13 +43,25 @@ struct NormRegion {
 // Thrown by a norm that ends the forward pass after measuring (see above); callers catch it.
 struct ForwardStopped {};
 
-class InstanceNormImpl : public torch::nn::Module {
+class InstanceNormImpl : public torch::nn::Module, public Int8Quantizable {
  public:
   explicit InstanceNormImpl(int64_t channels, bool affine = false, double eps = 1e-5);
 
   // [N,C,H,W] -> the same shape, dtype and memory format (float32 or bf16; bf16 computes the
-  // statistics in float32). SourceError for another shape or channel count.
+  // statistics in float32; quint8 in the int8 form, nn/int8.h). SourceError for another shape or
+  // channel count.
   at::Tensor forward(const at::Tensor& x);
+
+  std::vector<std::pair<std::string, Int8Point*>> int8_points() override { return {{"output", &output_}}; }
+  void set_int8(bool enabled) override { int8_ = enabled; }
+  bool int8() const override { return int8_; }
+  // The output is only read through a ReLU (nn/int8.h's non-negative point): in int8 the output's
+  // quantisation is that ReLU.
+  void set_relu_after(bool relu_after) { output_.non_negative = relu_after; }
+  // The point of the convolution whose output this norm reads (channel-normalised: nn/int8.h): in
+  // int8 the input arrives normalised with its shift and scale, which fixed statistics and measuring
+  // take into account. Must outlive the norm (both belong to one network).
+  void set_int8_input(const Int8Point* input) { int8_input_ = input; }
 
   int64_t channels() const { return channels_; }
   double eps() const { return eps_; }
@@ -74,6 +88,7 @@ class InstanceNormImpl : public torch::nn::Module {
 
  private:
   void accumulate(const at::Tensor& x);
+  at::Tensor float_forward(const at::Tensor& x) const;              // float32 or bf16
   at::Tensor reduced_precision_forward(const at::Tensor& x) const;  // bf16 input (nn/precision.h)
 
   int64_t channels_;
@@ -82,6 +97,9 @@ class InstanceNormImpl : public torch::nn::Module {
   bool measuring_ = false;
   bool stop_forward_ = false;
   NormRegion region_;
+  Int8Point output_;
+  const Int8Point* int8_input_ = nullptr;
+  bool int8_ = false;
   double count_ = 0;               // values per channel merged so far
   at::Tensor total_mean_, total_m2_;  // [C] float64
 };

@@ -21,25 +21,33 @@
 
 namespace impasto {
 
-enum class Precision { fp32, bf16 };
+// int8: post-training quantisation (nn/int8.h): quint8 activations, qint8 weights; the parameters
+// themselves stay float32, and the network quantises its own input with its calibrated parameters.
+enum class Precision { fp32, bf16, int8 };
 
 const char* to_string(Precision precision);
+// The dtype of the network's parameters (float32 for fp32 and int8).
 c10::ScalarType scalar_type(Precision precision);
 
-// The names a user may give: "auto" (choose: see style/network.h), "fp32", "bf16".
-const std::vector<std::string>& precision_names();
-// "fp32" or "bf16"; OptionError("precision") for anything else ("auto" is resolved by the caller).
+// The names a user may give: "auto" (choose: see style/precision_choice.h), "fp32", "bf16", and
+// with_int8 also "int8" (the methods whose networks have an int8 form).
+const std::vector<std::string>& precision_names(bool with_int8 = false);
+// "fp32", "bf16" or "int8"; OptionError("precision") for anything else ("auto" is resolved by the caller).
 Precision parse_precision(const std::string& name);
 
 // Every parameter and buffer of `net` in the precision's dtype; for bf16 the 4-D ones (convolution
-// weights) also channels-last, the layout oneDNN's bf16 kernels read directly.
+// weights) also channels-last, the layout oneDNN's bf16 kernels read directly. int8 builds the
+// network's int8 form from its calibrated ranges (nn/int8.h: Error when it has none); the others
+// drop it.
 void set_precision(torch::nn::Module& net, Precision precision);
 
-// The precision a network was set to (its first parameter's dtype; fp32 for one without parameters).
+// The precision a network was set to (int8 when its int8 form is on, else its first parameter's
+// dtype; fp32 for one without parameters).
 Precision module_precision(const torch::nn::Module& net);
 
 // A network input in the precision's dtype and layout (bf16: channels-last), and back to float32
-// NCHW, the canonical layout.
+// NCHW, the canonical layout (quint8 tensors dequantised). int8 inputs are quantised by the network
+// (nn/int8.h: quantize with its input's parameters): Error here.
 at::Tensor to_precision(const at::Tensor& x, Precision precision);
 at::Tensor to_float32(const at::Tensor& x);
 

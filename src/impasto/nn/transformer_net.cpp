@@ -3,11 +3,13 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "impasto/core/error.h"
 #include "impasto/nn/backbone.h"
 #include "impasto/nn/conv_ops.h"
 #include "impasto/nn/instance_norm.h"
+#include "impasto/nn/int8.h"
 #include "impasto/nn/onnx_export.h"
 #include "impasto/nn/precision.h"
 
@@ -24,7 +26,7 @@ int64_t padded_side(int64_t side) { return std::max<int64_t>((side + 3) / 4 * 4,
 // The example's ConvLayer (reflection pad k/2, then `conv2d`) and, with upsample = 2, its
 // UpsampleConvLayer (nearest-neighbour x2 first; Odena et al. 2016 "Deconvolution and Checkerboard
 // Artifacts"). Only `conv2d` holds parameters, so both give the keys `<name>.conv2d.weight|bias`.
-class ConvLayerImpl : public nn::Module, public OnnxExportable {
+class ConvLayerImpl : public nn::Module, public OnnxExportable, public Int8Quantizable {
  public:
   ConvLayerImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t upsample = 1)
       : pad_(kernel / 2), upsample_(upsample) {
@@ -32,7 +34,49 @@ class ConvLayerImpl : public nn::Module, public OnnxExportable {
   }
 
   // relu_first: of relu(x), the ReLU fused into the padding's pass over the image (nn/conv_ops.h).
-  at::Tensor forward(at::Tensor x, bool relu_first = false) {
+  // A quint8 x (nn/int8.h) goes through the int8 form.
+  at::Tensor forward(const at::Tensor& x, bool relu_first = false) {
+    if (x.is_quantized()) return int8_forward(x, relu_first);
+    at::Tensor y = float_forward(x, relu_first);
+    output_.observe(y);
+    return y;
+  }
+
+  std::vector<std::pair<std::string, Int8Point*>> int8_points() override { return {{"output", &output_}}; }
+  void set_int8(bool enabled) override {
+    int8_conv_.reset();
+    if (!enabled) return;
+    at::Tensor weight = conv2d->weight.detach(), bias = conv2d->bias.detach();
+    if (output_.channel_normalised) {  // computes (conv(x) - shift) / scale (nn/int8.h)
+      weight = weight / output_.scale.view({-1, 1, 1, 1});
+      bias = (bias - output_.shift) / output_.scale;
+    }
+    int8_conv_.emplace(weight, bias, (*conv2d->options.stride())[0], 0);
+  }
+  bool int8() const override { return int8_conv_.has_value(); }
+  // The output is read only by `norm`: in int8 it is channel-normalised for it (nn/int8.h).
+  void feed_norm(InstanceNormImpl& norm) {
+    output_.channel_normalised = true;
+    norm.set_int8_input(&output_);
+  }
+
+  std::string to_onnx(OnnxGraph& g, const std::string& x, const std::string& path) const override {
+    std::string y = upsample_ > 1 ? onnx_upsample_nearest(g, x, path + ".upsample", upsample_, upsample_) : x;
+    y = onnx_reflection_pad(g, y, path + ".pad", pad_, pad_, pad_, pad_);
+    return onnx_forward(*conv2d, g, y, path + ".conv2d");
+  }
+
+  nn::Conv2d conv2d{nullptr};
+
+ private:
+  at::Tensor int8_forward(at::Tensor x, bool relu_first) const {
+    if (!int8_conv_) throw Error("ConvLayer: a quint8 input, but the layer has no int8 form (nn/int8.h: enable_int8)");
+    if (relu_first && x.q_zero_point() != 0) x = at::relu(x);  // zero point 0: already non-negative
+    if (upsample_ > 1) x = at::upsample_nearest2d(x, {x.size(2) * upsample_, x.size(3) * upsample_});
+    return int8_conv_->forward(int8_reflection_pad(x, pad_, pad_, pad_, pad_), output_.params);
+  }
+
+  at::Tensor float_forward(at::Tensor x, bool relu_first) {
     // Nearest x2, reflection pad 1 and the 3x3 conv of the published nets, on the small input
     // (nn/conv_ops.h: 2.25x fewer multiplications, the same numbers).
     const auto& o = conv2d->options;
@@ -49,17 +93,11 @@ class ConvLayerImpl : public nn::Module, public OnnxExportable {
     if ((*o.stride())[0] == 1 && (*o.stride())[1] == 1) return conv_few_outputs(x, conv2d->weight, conv2d->bias);
     return conv2d->forward(x);
   }
-  std::string to_onnx(OnnxGraph& g, const std::string& x, const std::string& path) const override {
-    std::string y = upsample_ > 1 ? onnx_upsample_nearest(g, x, path + ".upsample", upsample_, upsample_) : x;
-    y = onnx_reflection_pad(g, y, path + ".pad", pad_, pad_, pad_, pad_);
-    return onnx_forward(*conv2d, g, y, path + ".conv2d");
-  }
 
-  nn::Conv2d conv2d{nullptr};
-
- private:
   int64_t pad_;
   int64_t upsample_;
+  Int8Point output_;
+  std::optional<Int8Conv> int8_conv_;
 };
 TORCH_MODULE(ConvLayer);
 
@@ -69,18 +107,28 @@ InstanceNorm instance_norm(int64_t channels) { return InstanceNorm(channels, /*a
 
 // x + in2(conv2(relu(in1(conv1(x))))): no ReLU after the sum (Gross & Wilber 2016, the block the
 // example links to), and the keys conv1.conv2d.*, in1.*, conv2.conv2d.*, in2.*.
-class ResidualBlockImpl : public nn::Module, public OnnxExportable {
+class ResidualBlockImpl : public nn::Module, public OnnxExportable, public Int8Quantizable {
  public:
   explicit ResidualBlockImpl(int64_t channels) {
     conv1 = register_module("conv1", ConvLayer(channels, channels, 3, 1));
     in1 = register_module("in1", instance_norm(channels));
+    in1->set_relu_after(true);
     conv2 = register_module("conv2", ConvLayer(channels, channels, 3, 1));
     in2 = register_module("in2", instance_norm(channels));
+    conv1->feed_norm(*in1);
+    conv2->feed_norm(*in2);
   }
 
   at::Tensor forward(const at::Tensor& x) {
-    return x + in2->forward(conv2->forward(in1->forward(conv1->forward(x)), /*relu_first=*/true));
+    const at::Tensor branch = in2->forward(conv2->forward(in1->forward(conv1->forward(x)), /*relu_first=*/true));
+    if (x.is_quantized()) return int8_add(x, branch, sum_.params);
+    at::Tensor y = x + branch;
+    sum_.observe(y);
+    return y;
   }
+  std::vector<std::pair<std::string, Int8Point*>> int8_points() override { return {{"sum", &sum_}}; }
+  void set_int8(bool enabled) override { int8_ = enabled; }
+  bool int8() const override { return int8_; }
   std::string to_onnx(OnnxGraph& g, const std::string& x, const std::string& path) const override {
     std::string y = onnx_forward(*in1, g, onnx_forward(*conv1, g, x, path + ".conv1"), path + ".in1");
     y = g.node("Relu", {y}, {}, path + ".relu");
@@ -90,10 +138,14 @@ class ResidualBlockImpl : public nn::Module, public OnnxExportable {
 
   ConvLayer conv1{nullptr}, conv2{nullptr};
   InstanceNorm in1{nullptr}, in2{nullptr};
+
+ private:
+  Int8Point sum_;
+  bool int8_ = false;
 };
 TORCH_MODULE(ResidualBlock);
 
-class TransformerNetConcrete : public TransformerNetImpl, public OnnxExportable {
+class TransformerNetConcrete : public TransformerNetImpl, public OnnxExportable, public Int8Quantizable {
  public:
   explicit TransformerNetConcrete(const TransformerNetOptions& o) : options_(o) {
     const int64_t w = o.width;
@@ -112,6 +164,12 @@ class TransformerNetConcrete : public TransformerNetImpl, public OnnxExportable 
     deconv2_ = register_module("deconv2", ConvLayer(2 * w, w, 3, 1, 2));
     in5_ = register_module("in5", instance_norm(w));
     deconv3_ = register_module("deconv3", ConvLayer(w, 3, 9, 1));
+    for (InstanceNorm* norm : {&in1_, &in2_, &in3_, &in4_, &in5_}) (*norm)->set_relu_after(true);
+    conv1_->feed_norm(*in1_);
+    conv2_->feed_norm(*in2_);
+    conv3_->feed_norm(*in3_);
+    deconv1_->feed_norm(*in4_);
+    deconv2_->feed_norm(*in5_);
   }
 
   at::Tensor forward(const at::Tensor& image) override { return canonical_forward(image, nullptr); }
@@ -126,10 +184,10 @@ class TransformerNetConcrete : public TransformerNetImpl, public OnnxExportable 
     at::Tensor y = in1_->forward(conv1_->forward(x));
     y = in2_->forward(conv2_->forward(y, /*relu_first=*/true));
     y = at::relu(in3_->forward(conv3_->forward(y, /*relu_first=*/true)));
-    if (features) features->emplace_back("conv3", y);
+    if (features) features->emplace_back("conv3", to_float32(y));
     for (size_t k = 0; k < res_.size(); ++k) {
       if (enabled_[k]) y = res_[k]->forward(y);
-      if (features) features->emplace_back("res" + std::to_string(k + 1), y);
+      if (features) features->emplace_back("res" + std::to_string(k + 1), to_float32(y));
     }
     y = in4_->forward(deconv1_->forward(y));
     y = in5_->forward(deconv2_->forward(y, /*relu_first=*/true));
@@ -155,6 +213,11 @@ class TransformerNetConcrete : public TransformerNetImpl, public OnnxExportable 
   bool block_enabled(int64_t block) const override { return enabled_[index(block)]; }
   const TransformerNetOptions& options() const override { return options_; }
 
+  // The network's input (the padded [0,255] image) is the first quantised value.
+  std::vector<std::pair<std::string, Int8Point*>> int8_points() override { return {{"input", &input_}}; }
+  void set_int8(bool enabled) override { int8_ = enabled; }
+  bool int8() const override { return int8_; }
+
  private:
   size_t index(int64_t block) const {
     if (block < 1 || block > options_.residual_blocks)
@@ -173,8 +236,11 @@ class TransformerNetConcrete : public TransformerNetImpl, public OnnxExportable 
       // Reflection continues the picture; PyTorch allows it only for a padding smaller than the side.
       x = ph < h && pw < w ? at::reflection_pad2d(x, {0, pw, 0, ph}) : at::replication_pad2d(x, {0, pw, 0, ph});
     }
-    // In the network's precision from the first layer to the last (nn/precision.h).
-    at::Tensor y = to_float32(forward_raw(to_precision(x, module_precision(*this)), features));
+    // In the network's precision from the first layer to the last (nn/precision.h, nn/int8.h).
+    const Precision precision = module_precision(*this);
+    if (precision != Precision::int8) input_.observe(x);
+    x = precision == Precision::int8 ? quantize(x, input_.params) : to_precision(x, precision);
+    at::Tensor y = to_float32(forward_raw(x, features));
     return from_255_range(y.narrow(2, 0, h).narrow(3, 0, w));
   }
 
@@ -183,6 +249,8 @@ class TransformerNetConcrete : public TransformerNetImpl, public OnnxExportable 
   InstanceNorm in1_{nullptr}, in2_{nullptr}, in3_{nullptr}, in4_{nullptr}, in5_{nullptr};
   std::vector<ResidualBlock> res_;
   std::vector<bool> enabled_;
+  Int8Point input_;
+  bool int8_ = false;
 };
 
 }  // namespace

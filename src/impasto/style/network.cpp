@@ -17,7 +17,10 @@
 #include "impasto/nn/instance_norm.h"
 #include "impasto/nn/transformer_net.h"
 #include "impasto/style/color.h"
+#include "impasto/style/int8_calibration.h"
 #include "impasto/style/precision_choice.h"
+
+#include <filesystem>
 
 namespace impasto {
 
@@ -94,9 +97,10 @@ StyleNetwork load_style_network(const std::string& path, c10::Device device) {
   return net;
 }
 
-void set_style_network_precision(StyleNetwork& net, const std::string& requested) {
+void set_style_network_precision(StyleNetwork& net, const std::string& requested, const std::string& model_path) {
   const PrecisionChoice choice = choose_precision(requested, net.device, {&net.module()},
-                                                  [&net](const at::Tensor& image) { return net(image); });
+                                                  [&net](const at::Tensor& image) { return net(image); },
+                                                  model_path.empty() ? "" : int8_statistics_path(model_path));
   net.precision = choice.precision;
   net.precision_report = choice.report;
 }
@@ -135,11 +139,14 @@ NetworkSession::NetworkSession(NetworkStylizerOptions o, ResourceCache* cache) :
   auto load = [&] {
     auto shared = std::make_shared<SharedStyleNetwork>();
     shared->net = load_style_network(options_.model, device);
-    set_style_network_precision(shared->net, options_.precision);
+    set_style_network_precision(shared->net, options_.precision, options_.model);
     return shared;
   };
+  // A statistics file beside the model (int8) is part of what was loaded.
+  const std::string statistics = int8_statistics_path(options_.model);
+  const std::string statistics_version = std::filesystem::exists(statistics) ? ":" + file_version(statistics) : "";
   net_ = cache ? cache->get<SharedStyleNetwork>("style-network:" + file_version(options_.model) + ":" + device.str() + ":" +
-                                                    options_.precision,
+                                                    options_.precision + statistics_version,
                                                 load)
                : load();
 }
@@ -271,9 +278,10 @@ OptionSchema network_schema() {
           .with_choices({"image", "exact", "tile"})
           .operator_only(),
       string_option("precision", "auto",
-                    "auto (default: bf16 on a CPU with native bf16 when the network's output stays within 40 dB of fp32, "
-                    "else fp32), fp32 or bf16")
-          .with_choices(precision_names()),
+                    "auto (default: int8 when calibrated (impasto calibrate) on a CPU with VNNI and within 30 dB of fp32, "
+                    "else bf16 on a CPU with native bf16 when within 40 dB of fp32, else fp32), fp32, bf16 or int8 "
+                    "(TransformerNet models)")
+          .with_choices(precision_names(/*with_int8=*/true)),
       string_option("device", "auto", "auto (default), cpu, cuda or cuda:N").with_role(OptionRole::device).operator_only(),
   };
 }

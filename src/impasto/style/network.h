@@ -26,6 +26,9 @@
 // Precision (`precision`, style/precision_choice.h): fp32, or bf16 with the whole network in
 // bfloat16 and channels-last (nn/precision.h), about twice as fast on a CPU with native bf16; `auto`
 // (the default) takes bf16 where the CPU has it and the network passes a quality gate when loaded.
+// int8 (TransformerNet; nn/int8.h) quantises it after calibration: by `<model>.int8.json` beside the
+// model (impasto calibrate, style/int8_calibration.h), else on built-in pictures; auto takes int8
+// only for a calibrated model on a CPU with VNNI whose output stays within 30 dB of fp32.
 #include <memory>
 #include <string>
 
@@ -47,7 +50,7 @@ struct NetworkStylizerOptions {
   int64_t tile = 768;                    // tile side; larger images are processed in tiles
   int64_t overlap = 64;                  // pixels blended between neighbouring tiles
   std::string tile_statistics = "image"; // instance norms of tiles: image | exact | tile (see above)
-  std::string precision = "auto";        // auto | fp32 | bf16 (see above)
+  std::string precision = "auto";        // auto | fp32 | bf16 | int8 (see above)
   std::string device = "auto";
 };
 
@@ -87,9 +90,10 @@ struct StyleNetwork {
 // Reads the weights once, tells the kind by the keys and builds the network in eval mode (fp32).
 StyleNetwork load_style_network(const std::string& path, c10::Device device = c10::kCPU);
 
-// Puts a loaded (fp32) network into the precision `requested` names (auto | fp32 | bf16:
-// style/precision_choice.h) and records the decision in net.precision_report.
-void set_style_network_precision(StyleNetwork& net, const std::string& requested);
+// Puts a loaded (fp32) network into the precision `requested` names (auto | fp32 | bf16 | int8:
+// style/precision_choice.h) and records the decision in net.precision_report. `model_path` locates
+// the int8 statistics file beside the model (style/int8_calibration.h; "" = none).
+void set_style_network_precision(StyleNetwork& net, const std::string& requested, const std::string& model_path = "");
 
 // What the method does to the network's output `stylized` (same size as `content`): colour
 // preservation, then strength s: content + s * (stylized - content), clamped to [0,1].

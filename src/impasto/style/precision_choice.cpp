@@ -9,6 +9,10 @@
 #include "impasto/core/error.h"
 #include "impasto/data/synthetic.h"
 #include "impasto/metrics/ssim.h"
+#include "impasto/nn/int8.h"
+#include "impasto/style/int8_calibration.h"
+
+#include <filesystem>
 
 namespace impasto {
 namespace {
@@ -23,13 +27,16 @@ std::string decibels(double db) {
 
 void check_precision_option(const std::string& requested, c10::Device device) {
   if (requested == "auto") return;
-  if (parse_precision(requested) == Precision::bf16 && device.is_cpu() && !cpu_features().native_bf16())
+  const Precision precision = parse_precision(requested);
+  if (precision == Precision::int8 && !device.is_cpu())
+    throw OptionError("precision", "int8 runs on the CPU only (the quantised engines are CPU kernels); use auto, fp32 or bf16 on " + device.str());
+  if (precision == Precision::bf16 && device.is_cpu() && !cpu_features().native_bf16())
     throw OptionError("precision", "bf16 needs a CPU with native bf16 (AVX512-BF16 or AMX); this one has: " + cpu_features().flags() +
                                        ". Use auto or fp32");
 }
 
 PrecisionChoice choose_precision(const std::string& requested, c10::Device device, const std::vector<torch::nn::Module*>& modules,
-                                 const std::function<at::Tensor(const at::Tensor&)>& run) {
+                                 const std::function<at::Tensor(const at::Tensor&)>& run, const std::string& int8_statistics) {
   torch::NoGradGuard no_grad;
   check_precision_option(requested, device);
   PrecisionChoice choice;
@@ -42,12 +49,43 @@ PrecisionChoice choose_precision(const std::string& requested, c10::Device devic
     choice.report["reason"] = reason;
     return choice;
   };
+  const at::Tensor picture = (synthetic_landscape(kBf16GateSize, kBf16GateSize * 5 / 4, /*seed=*/7) * 255).round() / 255;
+  const bool int8_possible = modules.size() == 1 && has_int8_form(*modules.front());
+  const bool have_statistics = !int8_statistics.empty() && std::filesystem::exists(int8_statistics);
+  // int8: calibrate (the file beside the model, else the built-in pictures), then the gate's PSNR.
+  auto try_int8 = [&](const at::Tensor& exact) {
+    torch::nn::Module& net = *modules.front();
+    if (have_statistics) {
+      const Json file = read_int8_statistics(int8_statistics, net);
+      choice.report["calibration"] = Json{{"source", int8_statistics}, {"images", file.value("images", Json::array())}};
+    } else {
+      calibrate_int8(net, run, builtin_calibration_pictures());
+      choice.report["calibration"] = Json{{"source", "built-in pictures (impasto calibrate --model MODEL PHOTOS... measures yours)"},
+                                          {"images", builtin_calibration_pictures().size()}};
+    }
+    use(Precision::int8, "");
+    choice.report["engine"] = int8_engine();
+    const double db = psnr(run(picture).clamp(0, 1), exact);
+    choice.report["int8_gate_psnr_db"] = std::isfinite(db) ? Json(db) : Json("inf");
+    return db;
+  };
+  if (requested == "int8") {
+    if (!int8_possible)
+      throw OptionError("precision", "int8 is available for TransformerNet models (fast_neural_style); this network runs in auto, fp32 or bf16");
+    const at::Tensor exact = run(picture).clamp(0, 1);
+    try_int8(exact);
+    return use(Precision::int8, "requested");
+  }
   if (requested != "auto") return use(parse_precision(requested), "requested");
   if (!device.is_cpu()) return use(Precision::fp32, "auto keeps fp32 off the CPU");
+  const at::Tensor exact = run(picture).clamp(0, 1);
+  if (int8_possible && have_statistics && cpu_features().native_int8()) {
+    const double db = try_int8(exact);
+    if (db >= kInt8GateDb) return use(Precision::int8, "calibrated, native int8, output within " + decibels(kInt8GateDb) + " of fp32");
+    use(Precision::fp32, "");
+  }
   if (!cpu_features().native_bf16()) return use(Precision::fp32, "this CPU has no native bf16");
   // The gate: one picture through the model in fp32 and in bf16.
-  const at::Tensor picture = (synthetic_landscape(kBf16GateSize, kBf16GateSize * 5 / 4, /*seed=*/7) * 255).round() / 255;
-  const at::Tensor exact = run(picture).clamp(0, 1);
   std::vector<std::vector<at::Tensor>> fp32_parameters;
   for (torch::nn::Module* m : modules) {
     fp32_parameters.emplace_back();
