@@ -53,10 +53,10 @@ TransformerNet published_transformer_net() {
   return net;
 }
 
-// Measured on this random network (AMD EPYC, oneDNN): int8 against fp32 on photo-like pictures
-// 26-28 dB, on the four photos of ../shared/data/images at 512 px 25-27 dB. The floor below leaves
-// room for other CPUs' rounding.
-constexpr double kRandomNetInt8FloorDb = 24.0;
+// Measured on this random network (AMD EPYC, oneDNN, the stem in bf16): int8 against fp32 on
+// photo-like pictures 30.3-30.9 dB. The floor below leaves room for other CPUs' rounding and for a
+// stem in float32 (31.3 dB) or bf16.
+constexpr double kRandomNetInt8FloorDb = 28.0;
 
 at::Tensor random_quint8(std::vector<int64_t> sizes, QuantParams p) {
   return quantize(torch::randn(sizes) * 40 * p.scale + (128 - p.zero_point) * p.scale, p);
@@ -165,7 +165,8 @@ TEST(Int8, StatisticsFileRoundTripsAndRefusesOtherWeights) {
   EXPECT_EQ(written.at("format"), kInt8StatisticsFormat);
   EXPECT_EQ(written.at("images").size(), 2u);
   EXPECT_EQ(written.at("points").size(), int8_points(*net).size());
-  EXPECT_TRUE(written.at("points").at("conv1:output").contains("scale"));  // channel-normalised (read by in1)
+  EXPECT_FALSE(written.at("points").contains("conv1:output"));  // the float stem
+  EXPECT_TRUE(written.at("points").at("res1.conv1:output").contains("scale"));  // channel-normalised (read by res1.in1)
   EXPECT_FALSE(written.at("points").at("deconv3:output").contains("scale"));
 
   // Read into another copy of the weights: the same int8 network as calibrating it directly.
@@ -229,15 +230,15 @@ TEST(Int8, NetworkMethodRunsInt8AndReportsItsCalibration) {
   EXPECT_GE(report.at("int8_gate_psnr_db").get<double>(), kRandomNetInt8FloorDb);
   const double db = psnr(builtin.image.rgb, exact.image.rgb);
   EXPECT_GE(db, kRandomNetInt8FloorDb);
-  // The style distance (random-multiscale's recipe) to a painting-like picture: within 5% of fp32's
-  // on this random network (measured below; the 2% of the issue holds for bf16, not for int8 here).
+  // The style distance (random-multiscale's recipe) to a painting-like picture: within 2% of fp32's
+  // (measured: 0.2%).
   Backbone backbone = make_backbone(BackboneOptions{});
   const PerceptualDistanceOptions distance = resolve_distance_options(*backbone, {});
   const at::Tensor style = synthetic_landscape(128, 128, 99).flip({3}).pow(0.5);
   const double d_exact = style_distance(*backbone, exact.image.rgb, style, distance).total;
   const double d_int8 = style_distance(*backbone, builtin.image.rgb, style, distance).total;
   std::printf("method output int8 vs fp32: %.1f dB, style distance %.5f vs %.5f\n", db, d_int8, d_exact);
-  EXPECT_LT(std::abs(d_int8 - d_exact) / d_exact, 0.05);
+  EXPECT_LT(std::abs(d_int8 - d_exact) / d_exact, 0.02);
 
   // Tiled (whole-image statistics fixed in the norms, measured through the int8 network): close to
   // the same tiling in fp32.

@@ -114,6 +114,8 @@ at::Tensor space_to_depth_kernel(const at::Tensor& weight, int64_t b, int64_t ta
 
 }  // namespace
 
+at::Tensor upsample_conv3x3_kernels(const at::Tensor& weight) { return upsample_conv_kernels(weight); }
+
 void pad_by_copies_into(const at::Tensor& x, const at::Tensor& y, int64_t left, int64_t right, int64_t top, int64_t bottom, bool reflect) {
   check_pads(x, left, right, top, bottom, reflect);
   if (y.dim() != 4 || y.size(0) != x.size(0) || y.size(1) != x.size(1) || y.size(2) != x.size(2) + top + bottom ||
@@ -197,13 +199,18 @@ at::Tensor upsample_conv3x3(const at::Tensor& x, const at::Tensor& weight, const
   const at::Tensor phase_bias = bias.defined() ? bias.repeat({4}) : at::Tensor();
   const at::Tensor phases = at::conv2d(replication_pad(x, 1, 1, 1, 1, relu_first), kernel, phase_bias);  // [N, 4 C_out, H+1, W+1]
   at::Tensor y = at::empty({n, c_out, 2 * h, 2 * w}, x.options().memory_format(format));
+  interleave_upsample_phases(phases, y);
+  return y;
+}
+
+void interleave_upsample_phases(const at::Tensor& phases, const at::Tensor& y) {
+  const int64_t c_out = y.size(1), h = y.size(2) / 2, w = y.size(3) / 2;
   for (int64_t a = 0; a < 2; ++a)
     for (int64_t b = 0; b < 2; ++b) {
       const int64_t phase = 2 * a + b;
       y.slice(2, a, 2 * h, 2).slice(3, b, 2 * w, 2)
           .copy_(phases.slice(1, phase * c_out, (phase + 1) * c_out).slice(2, a, a + h).slice(3, b, b + w));
     }
-  return y;
 }
 
 at::Tensor conv_few_outputs(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {

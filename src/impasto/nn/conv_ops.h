@@ -56,6 +56,12 @@ at::Tensor conv_transpose(const at::Tensor& x, const at::Tensor& weight, const a
 // at row a and column b of it, and the phases are interleaved into the output.
 // relu_first: of max(x, 0), as the pads above.
 at::Tensor upsample_conv3x3(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, bool relu_first = false);
+// Its parts, for the int8 form (nn/int8.h), which convolves with its own packed kernels: the 2x2
+// kernels of the four phases [4 C_out, C_in, 2, 2] (phases (a, b) outermost; the bias repeats 4
+// times), and the copy of the phases' convolution [N, 4 C_out, H+1, W+1] into y [N, C_out, 2H, 2W]
+// (any dtype, y's layout; quint8 through views of the bytes).
+at::Tensor upsample_conv3x3_kernels(const at::Tensor& weight);
+void interleave_upsample_phases(const at::Tensor& phases, const at::Tensor& y);
 
 // at::conv2d(x, weight, bias) (stride 1, no padding: pad x first) for C_out < 16 and a kernel of 5 or
 // more; other convolutions go to at::conv2d as they are. Space-to-depth with blocks of b = 4: input

@@ -38,7 +38,7 @@ at::Tensor InstanceNormImpl::forward(const at::Tensor& x) {
     return int8_instance_norm(x, weight, bias, eps_, mean, var, output_.params);
   }
   at::Tensor y = float_forward(x);
-  output_.observe(y);
+  if (!keep_float_) output_.observe(y);
   return y;
 }
 

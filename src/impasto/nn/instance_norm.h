@@ -52,8 +52,13 @@ class InstanceNormImpl : public torch::nn::Module, public Int8Quantizable {
   // channel count.
   at::Tensor forward(const at::Tensor& x);
 
-  std::vector<std::pair<std::string, Int8Point*>> int8_points() override { return {{"output", &output_}}; }
-  void set_int8(bool enabled) override { int8_ = enabled; }
+  std::vector<std::pair<std::string, Int8Point*>> int8_points() override {
+    if (keep_float_) return {};
+    return {{"output", &output_}};
+  }
+  void set_int8(bool enabled) override { int8_ = enabled && !keep_float_; }
+  // Part of a network's float stem: no int8 form.
+  void keep_float() { keep_float_ = true; }
   bool int8() const override { return int8_; }
   // The output is only read through a ReLU (nn/int8.h's non-negative point): in int8 the output's
   // quantisation is that ReLU.
@@ -100,6 +105,7 @@ class InstanceNormImpl : public torch::nn::Module, public Int8Quantizable {
   Int8Point output_;
   const Int8Point* int8_input_ = nullptr;
   bool int8_ = false;
+  bool keep_float_ = false;
   double count_ = 0;               // values per channel merged so far
   at::Tensor total_mean_, total_m2_;  // [C] float64
 };

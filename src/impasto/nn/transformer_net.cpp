@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "impasto/core/cpu_features.h"
 #include "impasto/core/error.h"
 #include "impasto/nn/backbone.h"
 #include "impasto/nn/conv_ops.h"
@@ -38,22 +39,36 @@ class ConvLayerImpl : public nn::Module, public OnnxExportable, public Int8Quant
   at::Tensor forward(const at::Tensor& x, bool relu_first = false) {
     if (x.is_quantized()) return int8_forward(x, relu_first);
     at::Tensor y = float_forward(x, relu_first);
-    output_.observe(y);
+    if (!keep_float_) output_.observe(y);
     return y;
   }
 
-  std::vector<std::pair<std::string, Int8Point*>> int8_points() override { return {{"output", &output_}}; }
+  std::vector<std::pair<std::string, Int8Point*>> int8_points() override {
+    if (keep_float_) return {};
+    return {{"output", &output_}};
+  }
   void set_int8(bool enabled) override {
     int8_conv_.reset();
-    if (!enabled) return;
+    stem_weight_ = stem_bias_ = at::Tensor();
+    if (enabled && keep_float_) {  // bf16 copies for a stem run in bf16 (the float32 parameters stay)
+      stem_weight_ = conv2d->weight.detach().to(torch::kBFloat16).contiguous(at::MemoryFormat::ChannelsLast);
+      stem_bias_ = conv2d->bias.detach().to(torch::kBFloat16);
+    }
+    if (!enabled || keep_float_) return;
     at::Tensor weight = conv2d->weight.detach(), bias = conv2d->bias.detach();
     if (output_.channel_normalised) {  // computes (conv(x) - shift) / scale (nn/int8.h)
       weight = weight / output_.scale.view({-1, 1, 1, 1});
       bias = (bias - output_.shift) / output_.scale;
     }
+    if (upsamples_3x3()) {  // the four phases of upsample_conv3x3, in one int8 convolution
+      weight = upsample_conv3x3_kernels(weight);
+      bias = bias.repeat({4});
+    }
     int8_conv_.emplace(weight, bias, (*conv2d->options.stride())[0], 0);
   }
   bool int8() const override { return int8_conv_.has_value(); }
+  // In the network's float stem (see TransformerNetConcrete): no int8 form.
+  void keep_float() { keep_float_ = true; }
   // The output is read only by `norm`: in int8 it is channel-normalised for it (nn/int8.h).
   void feed_norm(InstanceNormImpl& norm) {
     output_.channel_normalised = true;
@@ -72,16 +87,32 @@ class ConvLayerImpl : public nn::Module, public OnnxExportable, public Int8Quant
   at::Tensor int8_forward(at::Tensor x, bool relu_first) const {
     if (!int8_conv_) throw Error("ConvLayer: a quint8 input, but the layer has no int8 form (nn/int8.h: enable_int8)");
     if (relu_first && x.q_zero_point() != 0) x = at::relu(x);  // zero point 0: already non-negative
+    if (upsamples_3x3()) {  // as float_forward: the phases on the small input (nn/conv_ops.h)
+      const at::Tensor phases = int8_conv_->forward(int8_replication_pad(x, 1, 1, 1, 1), output_.params);
+      at::Tensor y = int8_empty({x.size(0), phases.size(1) / 4, 2 * x.size(2), 2 * x.size(3)}, output_.params);
+      interleave_upsample_phases(int8_bytes(phases), int8_bytes(y));
+      return y;
+    }
     if (upsample_ > 1) x = at::upsample_nearest2d(x, {x.size(2) * upsample_, x.size(3) * upsample_});
     return int8_conv_->forward(int8_reflection_pad(x, pad_, pad_, pad_, pad_), output_.params);
   }
 
+  // Nearest x2, reflection pad 1 and a 3x3 stride-1 conv (the UpsampleConvLayers of the published nets).
+  bool upsamples_3x3() const {
+    const auto& o = conv2d->options;
+    return upsample_ == 2 && (*o.kernel_size())[0] == 3 && (*o.kernel_size())[1] == 3 && (*o.stride())[0] == 1 && (*o.stride())[1] == 1;
+  }
+
   at::Tensor float_forward(at::Tensor x, bool relu_first) {
+    // A bf16 input to float32 parameters: the stem of an int8 network in bf16 (its copies).
+    const bool stem_bf16 = x.scalar_type() == torch::kBFloat16 && conv2d->weight.scalar_type() == torch::kFloat32;
+    if (stem_bf16 && !stem_weight_.defined()) throw Error("ConvLayer: a bf16 input to float32 parameters outside an int8 stem");
+    const at::Tensor& weight = stem_bf16 ? stem_weight_ : conv2d->weight;
+    const at::Tensor& bias = stem_bf16 ? stem_bias_ : conv2d->bias;
     // Nearest x2, reflection pad 1 and the 3x3 conv of the published nets, on the small input
     // (nn/conv_ops.h: 2.25x fewer multiplications, the same numbers).
     const auto& o = conv2d->options;
-    if (upsample_ == 2 && (*o.kernel_size())[0] == 3 && (*o.kernel_size())[1] == 3 && (*o.stride())[0] == 1 && (*o.stride())[1] == 1)
-      return upsample_conv3x3(x, conv2d->weight, conv2d->bias, relu_first);
+    if (upsamples_3x3()) return upsample_conv3x3(x, weight, bias, relu_first);
     // Nearest x2: output pixel i reads input pixel floor(i / 2), as nn.Upsample(mode='nearest').
     if (upsample_ > 1) {
       if (relu_first) x = at::relu(x);
@@ -90,14 +121,16 @@ class ConvLayerImpl : public nn::Module, public OnnxExportable, public Int8Quant
     }
     x = reflection_pad(x, pad_, pad_, pad_, pad_, relu_first);  // every dtype (nn/conv_ops.h)
     // The RGB output layer (3 channels, 9x9) on 4x4 blocks (nn/conv_ops.h); the others as they are.
-    if ((*o.stride())[0] == 1 && (*o.stride())[1] == 1) return conv_few_outputs(x, conv2d->weight, conv2d->bias);
-    return conv2d->forward(x);
+    if ((*o.stride())[0] == 1 && (*o.stride())[1] == 1) return conv_few_outputs(x, weight, bias);
+    return at::conv2d(x, weight, bias, *o.stride());
   }
 
   int64_t pad_;
   int64_t upsample_;
   Int8Point output_;
   std::optional<Int8Conv> int8_conv_;
+  bool keep_float_ = false;
+  at::Tensor stem_weight_, stem_bias_;  // bf16 copies (keep_float layers of an int8 network)
 };
 TORCH_MODULE(ConvLayer);
 
@@ -168,6 +201,8 @@ class TransformerNetConcrete : public TransformerNetImpl, public OnnxExportable,
     conv1_->feed_norm(*in1_);
     conv2_->feed_norm(*in2_);
     conv3_->feed_norm(*in3_);
+    for (ConvLayer* conv : {&conv1_, &conv2_, &conv3_}) (*conv)->keep_float();
+    for (InstanceNorm* norm : {&in1_, &in2_}) (*norm)->keep_float();
     deconv1_->feed_norm(*in4_);
     deconv2_->feed_norm(*in5_);
   }
@@ -184,6 +219,7 @@ class TransformerNetConcrete : public TransformerNetImpl, public OnnxExportable,
     at::Tensor y = in1_->forward(conv1_->forward(x));
     y = in2_->forward(conv2_->forward(y, /*relu_first=*/true));
     y = at::relu(in3_->forward(conv3_->forward(y, /*relu_first=*/true)));
+    if (int8_) y = quantize(y, in3_->int8_points().front().second->params);  // the end of the float stem
     if (features) features->emplace_back("conv3", to_float32(y));
     for (size_t k = 0; k < res_.size(); ++k) {
       if (enabled_[k]) y = res_[k]->forward(y);
@@ -213,8 +249,19 @@ class TransformerNetConcrete : public TransformerNetImpl, public OnnxExportable,
   bool block_enabled(int64_t block) const override { return enabled_[index(block)]; }
   const TransformerNetOptions& options() const override { return options_; }
 
-  // The network's input (the padded [0,255] image) is the first quantised value.
-  std::vector<std::pair<std::string, Int8Point*>> int8_points() override { return {{"input", &input_}}; }
+  // int8 (nn/int8.h) starts after the float stem: conv1, in1, conv2, in2, conv3 and in3 stay float32,
+  // and in3's output (after its ReLU) is the first quantised value. Quantising each point alone in a
+  // float32 pass (fake quantisation; random published-width net, photo-like picture) showed where
+  // the error comes from: conv1's output alone costs the output 32 dB of PSNR, in1's and conv2's 36,
+  // conv3's 38, any later point 41 or more: an early error runs through every layer after it, and
+  // instance norm amplifies the steps of a channel whose spread on this image is small. With the stem
+  // in float the whole int8 output is 31 dB from fp32 instead of 27, for 9 of the 80 GFLOP at 512 px.
+  // The stem runs in bf16 on a CPU with native bf16 (its layers keep bf16 copies of their weights;
+  // the instance norms compute their statistics in float32), else in float32.
+  static Precision stem_precision(c10::Device device) {
+    return device.is_cpu() && cpu_features().native_bf16() ? Precision::bf16 : Precision::fp32;
+  }
+  std::vector<std::pair<std::string, Int8Point*>> int8_points() override { return {}; }
   void set_int8(bool enabled) override { int8_ = enabled; }
   bool int8() const override { return int8_; }
 
@@ -238,8 +285,7 @@ class TransformerNetConcrete : public TransformerNetImpl, public OnnxExportable,
     }
     // In the network's precision from the first layer to the last (nn/precision.h, nn/int8.h).
     const Precision precision = module_precision(*this);
-    if (precision != Precision::int8) input_.observe(x);
-    x = precision == Precision::int8 ? quantize(x, input_.params) : to_precision(x, precision);
+    x = to_precision(x, precision == Precision::int8 ? stem_precision(x.device()) : precision);
     at::Tensor y = to_float32(forward_raw(x, features));
     return from_255_range(y.narrow(2, 0, h).narrow(3, 0, w));
   }
@@ -249,7 +295,6 @@ class TransformerNetConcrete : public TransformerNetImpl, public OnnxExportable,
   InstanceNorm in1_{nullptr}, in2_{nullptr}, in3_{nullptr}, in4_{nullptr}, in5_{nullptr};
   std::vector<ResidualBlock> res_;
   std::vector<bool> enabled_;
-  Int8Point input_;
   bool int8_ = false;
 };
 
