@@ -64,6 +64,18 @@ at::Tensor random_quint8(std::vector<int64_t> sizes, QuantParams p) {
 
 }  // namespace
 
+TEST(Int8Ops, QuantizeIsLibTorchsQuantizePerTensor) {
+  torch::manual_seed(4);
+  const at::Tensor x = torch::randn({2, 7, 9, 11}) * 3;
+  for (QuantParams p : {QuantParams{0.02, 128}, QuantParams{0.05, 0}, QuantParams{1.0 / 3, 255}}) {
+    const at::Tensor ours = quantize(x, p);
+    const at::Tensor theirs = at::quantize_per_tensor(x, p.scale, p.zero_point, torch::kQUInt8);
+    EXPECT_TRUE(ours.is_contiguous(at::MemoryFormat::ChannelsLast));
+    EXPECT_TRUE(at::equal(ours.int_repr(), theirs.int_repr())) << p.scale << " " << p.zero_point;
+  }
+  EXPECT_THROW(quantize(torch::rand({3, 4}), QuantParams{}), SourceError);
+}
+
 TEST(Int8Ops, PadsCopyTheStoredBytes) {
   torch::manual_seed(1);
   const at::Tensor x = random_quint8({2, 5, 7, 9}, QuantParams{0.1, 100});
