@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "impasto/core/error.h"
+#include "impasto/nn/int8.h"
 #include "impasto/nn/precision_modules.h"
 
 namespace impasto {
@@ -140,42 +141,35 @@ at::Tensor replication_pad(const at::Tensor& x, int64_t left, int64_t right, int
   return pad_with_grad(x, left, right, top, bottom, /*reflect=*/false, relu_first);
 }
 
-at::Tensor conv_transpose(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride_h,
-                          int64_t stride_w, int64_t padding_h, int64_t padding_w, int64_t output_padding_h,
-                          int64_t output_padding_w) {
-  if (x.dim() != 4 || weight.dim() != 4 || x.size(1) != weight.size(0))
-    throw SourceError("input", "transposed convolution of " + c10::str(x.sizes()) + " with weight " + c10::str(weight.sizes()));
-  const int64_t n = x.size(0), h = x.size(2), w = x.size(3);
+TransposePhases conv_transpose_phases(const at::Tensor& weight, const at::Tensor& bias, int64_t stride_h, int64_t stride_w,
+                                      c10::optional<at::MemoryFormat> format) {
   const int64_t c_in = weight.size(0), c_out = weight.size(1), kh = weight.size(2), kw = weight.size(3);
   const int64_t sh = stride_h, sw = stride_w;
-  const int64_t th = (kh + sh - 1) / sh, tw = (kw + sw - 1) / sw;  // taps of a phase
-  const int64_t out_h = (h - 1) * sh - 2 * padding_h + kh + output_padding_h;
-  const int64_t out_w = (w - 1) * sw - 2 * padding_w + kw + output_padding_w;
-  // Interleaved rows needed before cropping the padding: q = 0 .. ceil((out + p) / s) - 1.
-  const int64_t qh = (out_h + padding_h + sh - 1) / sh, qw = (out_w + padding_w + sw - 1) / sw;
-
+  TransposePhases p;
+  p.taps_h = (kh + sh - 1) / sh;
+  p.taps_w = (kw + sw - 1) / sw;
   // The phases' kernels, [s_h, s_w, C_out, C_in, T_h, T_w] (phases outermost, so each phase's outputs
   // are adjacent channels): phase (ry, rx) tap (dy, dx) is w[:, :, s_h (T_h-1-dy) + ry, s_w (T_w-1-dx) + rx],
   // zero past the kernel.
-  at::Tensor kernel = torch::zeros({sh, sw, c_out, c_in, th, tw}, weight.options().memory_format(at::MemoryFormat::Contiguous));
+  at::Tensor kernel = torch::zeros({sh, sw, c_out, c_in, p.taps_h, p.taps_w}, weight.options().memory_format(at::MemoryFormat::Contiguous));
   const at::Tensor wt = weight.permute({1, 0, 2, 3});  // [C_out, C_in, K_h, K_w]
   for (int64_t ry = 0; ry < sh; ++ry)
     for (int64_t rx = 0; rx < sw; ++rx)
-      for (int64_t dy = 0; dy < th; ++dy)
-        for (int64_t dx = 0; dx < tw; ++dx) {
-          const int64_t ky = sh * (th - 1 - dy) + ry, kx = sw * (tw - 1 - dx) + rx;
+      for (int64_t dy = 0; dy < p.taps_h; ++dy)
+        for (int64_t dx = 0; dx < p.taps_w; ++dx) {
+          const int64_t ky = sh * (p.taps_h - 1 - dy) + ry, kx = sw * (p.taps_w - 1 - dx) + rx;
           if (ky < kh && kx < kw) kernel.select(0, ry).select(0, rx).select(2, dy).select(2, dx).copy_(wt.select(2, ky).select(2, kx));
         }
-  kernel = kernel.reshape({sh * sw * c_out, c_in, th, tw}).contiguous(x.suggest_memory_format());
-  const at::Tensor phase_bias = bias.defined() ? bias.repeat({sh * sw}) : at::Tensor();
+  p.kernel = kernel.reshape({sh * sw * c_out, c_in, p.taps_h, p.taps_w});
+  if (format) p.kernel = p.kernel.contiguous(*format);
+  p.bias = bias.defined() ? bias.repeat({sh * sw}) : at::Tensor();
+  return p;
+}
 
-  // Each phase reads x[q - T + 1 .. q]: T - 1 zero rows before; after, enough for q up to Q - 1.
-  at::Tensor input = x;
-  const int64_t extra_h = std::max<int64_t>(0, qh - (h + th - 1)), extra_w = std::max<int64_t>(0, qw - (w + tw - 1));
-  if (extra_h > 0 || extra_w > 0) input = at::constant_pad_nd(input, {0, extra_w, 0, extra_h}).contiguous(x.suggest_memory_format());
-  const at::Tensor phases = at::conv2d(input, kernel, phase_bias, {1, 1}, {th - 1, tw - 1});
+void interleave_transpose_phases(const at::Tensor& phases, const at::Tensor& y, int64_t stride_h, int64_t stride_w, int64_t padding_h,
+                                 int64_t padding_w) {
+  const int64_t sh = stride_h, sw = stride_w, c_out = y.size(1), out_h = y.size(2), out_w = y.size(3);
   // Output o = s q + r - p: phase r fills o = o0, o0 + s, ... from q0 = ceil((p - r) / s) (>= 0).
-  at::Tensor y = at::empty({n, c_out, out_h, out_w}, x.options().memory_format(x.suggest_memory_format()));
   auto first = [](int64_t p, int64_t r, int64_t s) { return std::max<int64_t>(0, (p - r + s - 1) / s); };
   for (int64_t ry = 0; ry < sh; ++ry)
     for (int64_t rx = 0; rx < sw; ++rx) {
@@ -187,6 +181,29 @@ at::Tensor conv_transpose(const at::Tensor& x, const at::Tensor& weight, const a
       y.slice(2, oy, out_h, sh).slice(3, ox, out_w, sw)
           .copy_(phases.slice(1, phase * c_out, (phase + 1) * c_out).slice(2, qy, qy + ny).slice(3, qx, qx + nx));
     }
+}
+
+at::Tensor conv_transpose(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride_h,
+                          int64_t stride_w, int64_t padding_h, int64_t padding_w, int64_t output_padding_h,
+                          int64_t output_padding_w) {
+  if (x.dim() != 4 || weight.dim() != 4 || x.size(1) != weight.size(0))
+    throw SourceError("input", "transposed convolution of " + c10::str(x.sizes()) + " with weight " + c10::str(weight.sizes()));
+  const int64_t n = x.size(0), h = x.size(2), w = x.size(3);
+  const int64_t c_out = weight.size(1), kh = weight.size(2), kw = weight.size(3);
+  const int64_t sh = stride_h, sw = stride_w;
+  const TransposePhases p = conv_transpose_phases(weight, bias, sh, sw, x.suggest_memory_format());
+  const int64_t th = p.taps_h, tw = p.taps_w;
+  const int64_t out_h = (h - 1) * sh - 2 * padding_h + kh + output_padding_h;
+  const int64_t out_w = (w - 1) * sw - 2 * padding_w + kw + output_padding_w;
+  // Interleaved rows needed before cropping the padding: q = 0 .. ceil((out + p) / s) - 1.
+  const int64_t qh = (out_h + padding_h + sh - 1) / sh, qw = (out_w + padding_w + sw - 1) / sw;
+  // Each phase reads x[q - T + 1 .. q]: T - 1 zero rows before; after, enough for q up to Q - 1.
+  at::Tensor input = x;
+  const int64_t extra_h = std::max<int64_t>(0, qh - (h + th - 1)), extra_w = std::max<int64_t>(0, qw - (w + tw - 1));
+  if (extra_h > 0 || extra_w > 0) input = at::constant_pad_nd(input, {0, extra_w, 0, extra_h}).contiguous(x.suggest_memory_format());
+  const at::Tensor phases = at::conv2d(input, p.kernel, p.bias, {1, 1}, {th - 1, tw - 1});
+  at::Tensor y = at::empty({n, c_out, out_h, out_w}, x.options().memory_format(x.suggest_memory_format()));
+  interleave_transpose_phases(phases, y, sh, sw, padding_h, padding_w);
   return y;
 }
 
@@ -240,17 +257,124 @@ at::Tensor conv_few_outputs(const at::Tensor& x, const at::Tensor& weight, const
 
 at::Tensor AnyPrecisionReflectionPad2dImpl::forward(const at::Tensor& x) {
   const auto& p = options.padding();
+  if (x.is_quantized()) return int8_reflection_pad(x, (*p)[0], (*p)[1], (*p)[2], (*p)[3]);
   return reflection_pad(x, (*p)[0], (*p)[1], (*p)[2], (*p)[3]);
 }
 
+namespace {
+
+// The weight and bias of a convolution whose output is channel-normalised (nn/int8.h): it computes
+// (conv(x) - shift) / scale, scaling output channels along `axis` of the weight (0 for a convolution,
+// 1 for a transposed one).
+std::pair<at::Tensor, at::Tensor> normalised_parameters(const at::Tensor& weight, const at::Tensor& bias, const Int8Point& out,
+                                                        int64_t axis) {
+  at::Tensor w = weight.detach().to(torch::kFloat32), b = bias.defined() ? bias.detach().to(torch::kFloat32) : at::zeros({w.size(axis)});
+  if (!out.channel_normalised) return {w, bias.defined() ? b : at::Tensor()};
+  std::vector<int64_t> shape(4, 1);
+  shape[static_cast<size_t>(axis)] = -1;
+  return {w / out.scale.view(shape), (b - out.shift) / out.scale};
+}
+
+void check_int8_conv_options(int64_t groups, at::IntArrayRef dilation, const char* what) {
+  if (groups != 1 || dilation[0] != 1 || dilation[1] != 1)
+    throw Error(std::string("the int8 form of a ") + what + " supports groups 1 and dilation 1 only");
+}
+
+}  // namespace
+
 at::Tensor AnyPrecisionConvTranspose2dImpl::forward(const at::Tensor& x) {
-  if (x.scalar_type() != torch::kBFloat16) return torch::nn::ConvTranspose2dImpl::forward(x);
   const auto& o = options;
-  if (o.groups() != 1 || (*o.dilation())[0] != 1 || (*o.dilation())[1] != 1)
-    throw SourceError("input", "bf16 transposed convolution supports groups 1 and dilation 1 only");
   const auto& pad = c10::get<torch::ExpandingArray<2>>(o.padding());
-  return conv_transpose(x, weight, bias, (*o.stride())[0], (*o.stride())[1], (*pad)[0], (*pad)[1], (*o.output_padding())[0],
-                        (*o.output_padding())[1]);
+  if (x.is_quantized()) {
+    if (!int8_conv_) throw Error("a quint8 input, but the transposed convolution has no int8 form (nn/int8.h: enable_int8)");
+    const int64_t h = x.size(2), w = x.size(3), sh = (*o.stride())[0], sw = (*o.stride())[1];
+    const int64_t out_h = (h - 1) * sh - 2 * (*pad)[0] + (*o.kernel_size())[0] + (*o.output_padding())[0];
+    const int64_t out_w = (w - 1) * sw - 2 * (*pad)[1] + (*o.kernel_size())[1] + (*o.output_padding())[1];
+    const at::Tensor phases = int8_conv_->forward(x, output_.params);
+    at::Tensor y = int8_empty({x.size(0), weight.size(1), out_h, out_w}, output_.params);
+    interleave_transpose_phases(int8_bytes(phases), int8_bytes(y), sh, sw, (*pad)[0], (*pad)[1]);
+    return y;
+  }
+  at::Tensor y;
+  if (x.scalar_type() != torch::kBFloat16) {
+    y = torch::nn::ConvTranspose2dImpl::forward(x);
+  } else {
+    if (o.groups() != 1 || (*o.dilation())[0] != 1 || (*o.dilation())[1] != 1)
+      throw SourceError("input", "bf16 transposed convolution supports groups 1 and dilation 1 only");
+    y = conv_transpose(x, weight, bias, (*o.stride())[0], (*o.stride())[1], (*pad)[0], (*pad)[1], (*o.output_padding())[0],
+                       (*o.output_padding())[1]);
+  }
+  output_.observe(y);
+  return y;
+}
+
+void AnyPrecisionConvTranspose2dImpl::set_int8(bool enabled) {
+  int8_conv_.reset();
+  if (!enabled) return;
+  const auto& o = options;
+  check_int8_conv_options(o.groups(), *o.dilation(), "transposed convolution");
+  const auto [w, b] = normalised_parameters(weight, bias, output_, /*axis=*/1);
+  const TransposePhases p = conv_transpose_phases(w, b, (*o.stride())[0], (*o.stride())[1]);
+  if (p.taps_h != p.taps_w) throw Error("the int8 form of a transposed convolution needs a square kernel and stride");
+  // The phases read the input zero-padded by T - 1 on each side; the output must not need more rows
+  // (conv_transpose's extra rows): true for kernel 3, stride 2, padding 1, output padding 1.
+  const auto& pad = c10::get<torch::ExpandingArray<2>>(o.padding());
+  // The phases read the input zero-padded by T - 1 on each side; output row o = s q + r - p needs
+  // q up to h - 1 + ceil((K + output_padding - p) / s), i.e. that many rows past the input's last
+  // minus (T - 1): conv_transpose pads them with zeros, which the int8 form does not (none for the
+  // CycleGAN layers: kernel 3, stride 2, padding 1, output padding 1).
+  for (int axis : {0, 1}) {
+    const int64_t s = (*o.stride())[axis], k = (*o.kernel_size())[axis], pp = (*pad)[axis], op = (*o.output_padding())[axis];
+    if (k + op - pp < 0 || (k + op - pp + s - 1) / s > p.taps_h)
+      throw Error("the int8 form of this transposed convolution (kernel " + std::to_string(k) + ", stride " + std::to_string(s) +
+                  ", padding " + std::to_string(pp) + ", output padding " + std::to_string(op) + ") is not supported");
+  }
+  int8_conv_.emplace(p.kernel, p.bias, 1, p.taps_h - 1);
+}
+
+void AnyPrecisionConvTranspose2dImpl::feed_norm(InstanceNormImpl& norm) {
+  output_.channel_normalised = true;
+  norm.set_int8_input(&output_);
+}
+
+at::Tensor AnyPrecisionConv2dImpl::forward(const at::Tensor& x) {
+  const auto& o = options;
+  const auto& pad = c10::get<torch::ExpandingArray<2>>(o.padding());
+  if (x.is_quantized()) {
+    if (!int8_conv_) throw Error("a quint8 input, but the convolution has no int8 form (nn/int8.h: enable_int8)");
+    return int8_conv_->forward(x, output_.params);
+  }
+  at::Tensor y;
+  if (stem_.wanted(x, weight))
+    y = at::conv2d(x, stem_.weight, stem_.bias, *o.stride(), *pad, *o.dilation(), o.groups());
+  else
+    y = torch::nn::Conv2dImpl::forward(x);
+  if (!keep_float_) output_.observe(y);
+  return y;
+}
+
+std::vector<std::pair<std::string, Int8Point*>> AnyPrecisionConv2dImpl::int8_points() {
+  if (keep_float_) return {};
+  return {{"output", &output_}};
+}
+
+void AnyPrecisionConv2dImpl::set_int8(bool enabled) {
+  int8_conv_.reset();
+  stem_.clear();
+  if (enabled && keep_float_) stem_.make(weight, bias);
+  if (!enabled || keep_float_) return;
+  const auto& o = options;
+  check_int8_conv_options(o.groups(), *o.dilation(), "convolution");
+  const auto& pad = c10::get<torch::ExpandingArray<2>>(o.padding());
+  if ((*o.stride())[0] != (*o.stride())[1] || (*pad)[0] != (*pad)[1] || !c10::get_if<torch::enumtype::kZeros>(&o.padding_mode()))
+    throw Error("the int8 form of a convolution needs equal strides and zero padding, equal on both axes");
+  const auto [w, b] = normalised_parameters(weight, bias, output_, /*axis=*/0);
+  int8_conv_.emplace(w, b, (*o.stride())[0], (*pad)[0]);
+}
+
+void AnyPrecisionConv2dImpl::feed_norm(InstanceNormImpl& norm) {
+  output_.channel_normalised = true;
+  norm.set_int8_input(&output_);
 }
 
 }  // namespace impasto

@@ -22,6 +22,9 @@
 // floating-point sums.
 #include <ATen/core/Tensor.h>
 
+#include <c10/core/MemoryFormat.h>
+#include <c10/util/Optional.h>
+
 #include <cstdint>
 
 namespace impasto {
@@ -45,6 +48,20 @@ void pad_by_copies_into(const at::Tensor& x, const at::Tensor& y, int64_t left, 
 at::Tensor conv_transpose(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride_h,
                           int64_t stride_w, int64_t padding_h, int64_t padding_w, int64_t output_padding_h,
                           int64_t output_padding_w);
+
+// Its parts, for the int8 form (nn/int8.h), which convolves with its own packed kernels: the phases'
+// kernel [s_h s_w C_out, C_in, T_h, T_w] (in `format` when given) and bias, convolved with the input
+// zero-padded by T - 1 on each side (and, when the output needs more rows than that gives, zero rows
+// after, as conv_transpose adds), and the copy of that convolution's phases into y [N, C_out, H', W']
+// (any dtype; quint8 through views of the bytes).
+struct TransposePhases {
+  at::Tensor kernel, bias;
+  int64_t taps_h = 0, taps_w = 0;
+};
+TransposePhases conv_transpose_phases(const at::Tensor& weight, const at::Tensor& bias, int64_t stride_h, int64_t stride_w,
+                                      c10::optional<at::MemoryFormat> format = c10::nullopt);
+void interleave_transpose_phases(const at::Tensor& phases, const at::Tensor& y, int64_t stride_h, int64_t stride_w, int64_t padding_h,
+                                 int64_t padding_w);
 
 // conv2d(reflection_pad(upsample_nearest2d(x, 2H, 2W), 1, 1, 1, 1), weight [C_out, C_in, 3, 3], bias).
 // Output row 2m + a reads upsampled rows 2m + a - 1 .. 2m + a + 1, which are input rows

@@ -11,6 +11,7 @@
 #include "impasto/nn/backbone.h"
 #include "impasto/nn/gan_model.h"
 #include "impasto/nn/instance_norm.h"
+#include "impasto/nn/int8.h"
 #include "impasto/nn/precision.h"
 #include "impasto/nn/precision_modules.h"
 #include "impasto/nn/onnx_export.h"
@@ -42,6 +43,24 @@ nn::AnyModule norm_layer(const std::string& norm, int64_t channels) {
 
 nn::Conv2d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding, bool bias) {
   return nn::Conv2d(nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).bias(bias));
+}
+
+// The ResNet generators' convolutions, which have int8 forms (nn/precision_modules.h); the same keys.
+AnyPrecisionConv2d any_conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding, bool bias) {
+  return AnyPrecisionConv2d(nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).bias(bias));
+}
+
+// The int8 wiring of a ResNet generator's Sequential: each convolution followed by an instance norm
+// feeds it (channel-normalised), and each instance norm followed by a ReLU quantises over [0, hi].
+void wire_int8(nn::Sequential& seq) {
+  for (size_t i = 0; i + 1 < seq->size(); ++i) {
+    const auto& here = seq->ptr(i);
+    const auto& next = seq->ptr(i + 1);
+    auto* norm = dynamic_cast<InstanceNormImpl*>(next.get());
+    if (auto* c = dynamic_cast<AnyPrecisionConv2dImpl*>(here.get()); c && norm) c->feed_norm(*norm);
+    if (auto* t = dynamic_cast<AnyPrecisionConvTranspose2dImpl*>(here.get()); t && norm) t->feed_norm(*norm);
+    if (auto* n = dynamic_cast<InstanceNormImpl*>(here.get()); n && dynamic_cast<nn::ReLUImpl*>(next.get())) n->set_relu_after(true);
+  }
 }
 
 nn::LeakyReLU leaky_relu() { return nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)); }
@@ -89,43 +108,60 @@ GeneratorShape parse_generator_arch(const std::string& arch) {
 
 // ---- ResNet generator --------------------------------------------------------------------------------
 
-class ResnetBlockImpl : public nn::Module, public OnnxExportable {
+class ResnetBlockImpl : public nn::Module, public OnnxExportable, public Int8Quantizable {
  public:
   ResnetBlockImpl(int64_t dim, const std::string& norm, bool dropout, bool bias) {
     conv_block = register_module("conv_block", nn::Sequential());
     conv_block->push_back(AnyPrecisionReflectionPad2d(1));
-    conv_block->push_back(conv(dim, dim, 3, 1, 0, bias));
+    conv_block->push_back(any_conv(dim, dim, 3, 1, 0, bias));
     conv_block->push_back(norm_layer(norm, dim));
     conv_block->push_back(nn::ReLU());
     if (dropout) conv_block->push_back(nn::Dropout(0.5));
     conv_block->push_back(AnyPrecisionReflectionPad2d(1));
-    conv_block->push_back(conv(dim, dim, 3, 1, 0, bias));
+    conv_block->push_back(any_conv(dim, dim, 3, 1, 0, bias));
     conv_block->push_back(norm_layer(norm, dim));
+    wire_int8(conv_block);
   }
 
-  at::Tensor forward(const at::Tensor& x) { return x + conv_block->forward(x); }
+  at::Tensor forward(const at::Tensor& x) {
+    const at::Tensor branch = conv_block->forward(x);
+    if (x.is_quantized()) return int8_add(x, branch, sum_.params);
+    at::Tensor y = x + branch;
+    sum_.observe(y);
+    return y;
+  }
+  std::vector<std::pair<std::string, Int8Point*>> int8_points() override { return {{"sum", &sum_}}; }
+  void set_int8(bool enabled) override { int8_ = enabled; }
+  bool int8() const override { return int8_; }
   std::string to_onnx(OnnxGraph& g, const std::string& x, const std::string& path) const override {
     return g.node("Add", {x, onnx_forward(*conv_block, g, x, path + ".conv_block")}, {}, path);
   }
 
   nn::Sequential conv_block{nullptr};
+
+ private:
+  Int8Point sum_;
+  bool int8_ = false;
 };
 TORCH_MODULE(ResnetBlock);
 
 constexpr size_t kFirstBlock = 10;  // model.10 is the first ResnetBlock (after 3 conv-norm-ReLU stages)
 
-class ResnetGeneratorConcrete : public ResnetGeneratorImpl, public OnnxExportable {
+// int8 (nn/int8.h) with instance norm: model.0 .. model.9 (the 7x7 conv and the two stride-2 stages)
+// are the float stem, as TransformerNet's (nn/transformer_net.cpp says why), and model.8's output
+// after model.9's ReLU is the first quantised value.
+class ResnetGeneratorConcrete : public ResnetGeneratorImpl, public OnnxExportable, public Int8Quantizable {
  public:
   ResnetGeneratorConcrete(const CycleGanGeneratorOptions& o, int64_t blocks) : options_(o) {
     const bool bias = o.norm == "instance";  // networks.py's use_bias
     const int64_t ngf = o.ngf;
     model_ = register_module("model", nn::Sequential());
     model_->push_back(AnyPrecisionReflectionPad2d(3));
-    model_->push_back(conv(o.input_nc, ngf, 7, 1, 0, bias));
+    model_->push_back(any_conv(o.input_nc, ngf, 7, 1, 0, bias));
     model_->push_back(norm_layer(o.norm, ngf));
     model_->push_back(nn::ReLU());
     for (int64_t mult : {1, 2}) {
-      model_->push_back(conv(ngf * mult, ngf * mult * 2, 3, 2, 1, bias));
+      model_->push_back(any_conv(ngf * mult, ngf * mult * 2, 3, 2, 1, bias));
       model_->push_back(norm_layer(o.norm, ngf * mult * 2));
       model_->push_back(nn::ReLU());
     }
@@ -138,10 +174,24 @@ class ResnetGeneratorConcrete : public ResnetGeneratorImpl, public OnnxExportabl
       model_->push_back(nn::ReLU());
     }
     model_->push_back(AnyPrecisionReflectionPad2d(3));
-    model_->push_back(conv(ngf, o.output_nc, 7, 1, 0, true));
+    model_->push_back(any_conv(ngf, o.output_nc, 7, 1, 0, true));
     model_->push_back(nn::Tanh());
     enabled_.assign(static_cast<size_t>(blocks), true);
+    wire_int8(model_);
+    for (size_t i = 0; i < kFirstBlock; ++i) {
+      if (auto* c = dynamic_cast<AnyPrecisionConv2dImpl*>(model_->ptr(i).get())) c->keep_float();
+      if (auto* n = dynamic_cast<InstanceNormImpl*>(model_->ptr(i).get()); n && i + 2 != kFirstBlock) n->keep_float();
+    }
   }
+
+  // int8 needs instance norm (batch norm has no int8 form here).
+  std::vector<std::pair<std::string, Int8Point*>> int8_points() override { return {}; }
+  void set_int8(bool enabled) override {
+    if (enabled && !has_int8_form()) throw Error("int8 is available for ResNet generators with instance norm");
+    int8_ = enabled;
+  }
+  bool int8() const override { return int8_; }
+  bool has_int8_form() const override { return options_.norm == "instance"; }
 
   at::Tensor forward(const at::Tensor& x) override { return run(x, nullptr); }
   at::Tensor forward_with_features(const at::Tensor& x, Activations& features) override {
@@ -183,8 +233,12 @@ class ResnetGeneratorConcrete : public ResnetGeneratorImpl, public OnnxExportabl
     for (size_t i = 0; i < model_->size(); ++i) {
       const bool is_block = i >= kFirstBlock && i < kFirstBlock + blocks;
       if (!is_block || enabled_[i - kFirstBlock]) x = call(model_, i, x);
-      if (features && i + 1 == kFirstBlock) features->emplace_back("down", x);
-      if (features && is_block) features->emplace_back("block" + std::to_string(i - kFirstBlock + 1), x);
+      if (int8_ && i + 1 == kFirstBlock) {  // the end of the float stem: model.8's quantisation
+        auto* norm = dynamic_cast<InstanceNormImpl*>(model_->ptr(kFirstBlock - 2).get());
+        x = quantize(x, norm->int8_points().front().second->params);
+      }
+      if (features && i + 1 == kFirstBlock) features->emplace_back("down", to_float32(x));
+      if (features && is_block) features->emplace_back("block" + std::to_string(i - kFirstBlock + 1), to_float32(x));
     }
     return x;
   }
@@ -192,6 +246,7 @@ class ResnetGeneratorConcrete : public ResnetGeneratorImpl, public OnnxExportabl
   CycleGanGeneratorOptions options_;
   nn::Sequential model_{nullptr};
   std::vector<bool> enabled_;
+  bool int8_ = false;
 };
 
 // ---- U-Net generator ---------------------------------------------------------------------------------
@@ -424,8 +479,11 @@ at::Tensor translate(CycleGanGeneratorImpl& generator, const at::Tensor& image, 
   const int64_t h = image.size(2), w = image.size(3);
   const int64_t m = generator.size_multiple(), s = generator.min_side();
   const at::Tensor x = pad_to(to_gan_range(image), padded_side(h, m, s) - h, padded_side(w, m, s) - w);
-  // In the network's precision from the first layer to the last (nn/precision.h).
-  const at::Tensor input = to_precision(x, module_precision(generator));
+  // In the network's precision from the first layer to the last (nn/precision.h); an int8 network's
+  // float stem in bf16 where the CPU has it (nn/int8.h).
+  const Precision precision = module_precision(generator);
+  const Precision stem = int8_stem_in_bf16(x.device()) ? Precision::bf16 : Precision::fp32;
+  const at::Tensor input = to_precision(x, precision == Precision::int8 ? stem : precision);
   const at::Tensor y = to_float32(features ? generator.forward_with_features(input, *features) : generator.forward(input));
   return from_gan_range(y.narrow(2, 0, h).narrow(3, 0, w));
 }

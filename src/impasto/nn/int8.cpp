@@ -9,6 +9,7 @@
 #include <cmath>
 #include <mutex>
 
+#include "impasto/core/cpu_features.h"
 #include "impasto/core/error.h"
 #include "impasto/nn/conv_ops.h"
 
@@ -197,7 +198,10 @@ void set_int8_statistics(torch::nn::Module& net, const std::map<std::string, Int
   }
 }
 
-bool has_int8_form(const torch::nn::Module& net) { return dynamic_cast<const Int8Quantizable*>(&net) != nullptr; }
+bool has_int8_form(const torch::nn::Module& net) {
+  const auto* q = dynamic_cast<const Int8Quantizable*>(&net);
+  return q && q->has_int8_form();
+}
 
 void enable_int8(torch::nn::Module& net, bool enabled) {
   if (enabled) {
@@ -219,6 +223,19 @@ void enable_int8(torch::nn::Module& net, bool enabled) {
 bool int8_enabled(const torch::nn::Module& net) {
   const auto* q = dynamic_cast<const Int8Quantizable*>(&net);
   return q && q->int8();
+}
+
+bool int8_stem_in_bf16(c10::Device device) { return device.is_cpu() && cpu_features().native_bf16(); }
+
+void StemCopies::make(const at::Tensor& float_weight, const at::Tensor& float_bias) {
+  weight = float_weight.detach().to(torch::kBFloat16).contiguous(at::MemoryFormat::ChannelsLast);
+  bias = float_bias.defined() ? float_bias.detach().to(torch::kBFloat16) : at::Tensor();
+}
+
+bool StemCopies::wanted(const at::Tensor& x, const at::Tensor& float_weight) const {
+  const bool want = x.scalar_type() == torch::kBFloat16 && float_weight.scalar_type() == torch::kFloat32;
+  if (want && !weight.defined()) throw Error("a bf16 input to a float32 layer outside an int8 network's stem");
+  return want;
 }
 
 void select_int8_engine() {

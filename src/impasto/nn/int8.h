@@ -18,6 +18,7 @@
 // with set_int8_ranges; enable_int8 then builds each module's int8 form from its float32
 // parameters (which stay, so the network can go back to fp32 or bf16 exactly).
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 #include <torch/nn/module.h>
 
 #include <cstdint>
@@ -113,6 +114,8 @@ class Int8Quantizable {
   // Builds the int8 form from the float32 parameters and the points' ranges (true), or drops it.
   virtual void set_int8(bool enabled) = 0;
   virtual bool int8() const = 0;
+  // False for a network whose configuration has none (a ResNet generator with batch norm).
+  virtual bool has_int8_form() const { return true; }
 };
 
 // Every point of every Int8Quantizable inside `net` (the root included), keyed "<module path>:<point>"
@@ -135,13 +138,28 @@ std::map<std::string, Int8PointStatistics> int8_statistics(torch::nn::Module& ne
 // range that is not finite with lo <= hi, or a shift/scale of the wrong length or not positive.
 void set_int8_statistics(torch::nn::Module& net, const std::map<std::string, Int8PointStatistics>& statistics,
                          const std::string& source);
-// True when `net` (its root) is an Int8Quantizable network.
+// True when `net` (its root) is an Int8Quantizable network that has an int8 form.
 bool has_int8_form(const torch::nn::Module& net);
 // Switches every Int8Quantizable inside `net` to its int8 form (Error when a point has no range) or
 // back to float.
 void enable_int8(torch::nn::Module& net, bool enabled);
 // True when `net`'s root is in its int8 form.
 bool int8_enabled(const torch::nn::Module& net);
+
+// The float stem of an int8 network (its first layers, whose 8-bit errors would run through
+// everything after them; see nn/transformer_net.cpp): in bf16 on a CPU with native bf16, else float32.
+bool int8_stem_in_bf16(c10::Device device);
+
+// bf16 channels-last copies of a float32 layer's weight and bias, for a stem run in bf16 (the
+// float32 parameters stay, so the network can go back to fp32 exactly).
+struct StemCopies {
+  at::Tensor weight, bias;
+  void make(const at::Tensor& float_weight, const at::Tensor& float_bias);
+  void clear() { weight = bias = at::Tensor(); }
+  // True when x is bf16 while the layer's parameters are float32 (the copies are wanted); Error when
+  // they were not made.
+  bool wanted(const at::Tensor& x, const at::Tensor& float_weight) const;
+};
 
 // ---- Quantised operations (quint8 activations, channels-last) ----
 

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <optional>
 
-#include "impasto/core/cpu_features.h"
 #include "impasto/core/error.h"
 #include "impasto/nn/backbone.h"
 #include "impasto/nn/conv_ops.h"
@@ -49,11 +48,8 @@ class ConvLayerImpl : public nn::Module, public OnnxExportable, public Int8Quant
   }
   void set_int8(bool enabled) override {
     int8_conv_.reset();
-    stem_weight_ = stem_bias_ = at::Tensor();
-    if (enabled && keep_float_) {  // bf16 copies for a stem run in bf16 (the float32 parameters stay)
-      stem_weight_ = conv2d->weight.detach().to(torch::kBFloat16).contiguous(at::MemoryFormat::ChannelsLast);
-      stem_bias_ = conv2d->bias.detach().to(torch::kBFloat16);
-    }
+    stem_.clear();
+    if (enabled && keep_float_) stem_.make(conv2d->weight, conv2d->bias);  // for a stem run in bf16
     if (!enabled || keep_float_) return;
     at::Tensor weight = conv2d->weight.detach(), bias = conv2d->bias.detach();
     if (output_.channel_normalised) {  // computes (conv(x) - shift) / scale (nn/int8.h)
@@ -105,10 +101,9 @@ class ConvLayerImpl : public nn::Module, public OnnxExportable, public Int8Quant
 
   at::Tensor float_forward(at::Tensor x, bool relu_first) {
     // A bf16 input to float32 parameters: the stem of an int8 network in bf16 (its copies).
-    const bool stem_bf16 = x.scalar_type() == torch::kBFloat16 && conv2d->weight.scalar_type() == torch::kFloat32;
-    if (stem_bf16 && !stem_weight_.defined()) throw Error("ConvLayer: a bf16 input to float32 parameters outside an int8 stem");
-    const at::Tensor& weight = stem_bf16 ? stem_weight_ : conv2d->weight;
-    const at::Tensor& bias = stem_bf16 ? stem_bias_ : conv2d->bias;
+    const bool stem_bf16 = stem_.wanted(x, conv2d->weight);
+    const at::Tensor& weight = stem_bf16 ? stem_.weight : conv2d->weight;
+    const at::Tensor& bias = stem_bf16 ? stem_.bias : conv2d->bias;
     // Nearest x2, reflection pad 1 and the 3x3 conv of the published nets, on the small input
     // (nn/conv_ops.h: 2.25x fewer multiplications, the same numbers).
     const auto& o = conv2d->options;
@@ -130,7 +125,7 @@ class ConvLayerImpl : public nn::Module, public OnnxExportable, public Int8Quant
   Int8Point output_;
   std::optional<Int8Conv> int8_conv_;
   bool keep_float_ = false;
-  at::Tensor stem_weight_, stem_bias_;  // bf16 copies (keep_float layers of an int8 network)
+  StemCopies stem_;  // bf16 copies (keep_float layers of an int8 network)
 };
 TORCH_MODULE(ConvLayer);
 
@@ -256,11 +251,6 @@ class TransformerNetConcrete : public TransformerNetImpl, public OnnxExportable,
   // conv3's 38, any later point 41 or more: an early error runs through every layer after it, and
   // instance norm amplifies the steps of a channel whose spread on this image is small. With the stem
   // in float the whole int8 output is 31 dB from fp32 instead of 27, for 9 of the 80 GFLOP at 512 px.
-  // The stem runs in bf16 on a CPU with native bf16 (its layers keep bf16 copies of their weights;
-  // the instance norms compute their statistics in float32), else in float32.
-  static Precision stem_precision(c10::Device device) {
-    return device.is_cpu() && cpu_features().native_bf16() ? Precision::bf16 : Precision::fp32;
-  }
   std::vector<std::pair<std::string, Int8Point*>> int8_points() override { return {}; }
   void set_int8(bool enabled) override { int8_ = enabled; }
   bool int8() const override { return int8_; }
@@ -285,7 +275,10 @@ class TransformerNetConcrete : public TransformerNetImpl, public OnnxExportable,
     }
     // In the network's precision from the first layer to the last (nn/precision.h, nn/int8.h).
     const Precision precision = module_precision(*this);
-    x = to_precision(x, precision == Precision::int8 ? stem_precision(x.device()) : precision);
+    // int8: the stem in bf16 on a CPU with native bf16 (its layers keep bf16 copies of their weights;
+    // the norms compute their statistics in float32), else in float32.
+    const Precision stem = int8_stem_in_bf16(x.device()) ? Precision::bf16 : Precision::fp32;
+    x = to_precision(x, precision == Precision::int8 ? stem : precision);
     at::Tensor y = to_float32(forward_raw(x, features));
     return from_255_range(y.narrow(2, 0, h).narrow(3, 0, w));
   }

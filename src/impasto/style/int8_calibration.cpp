@@ -75,7 +75,7 @@ Json calibrate_model_file(const std::string& model_path, const std::vector<std::
   if (image_paths.empty()) throw OptionError("images", "no calibration photos given (a few photos like the ones the model will see)");
   StyleNetwork net = load_style_network(model_path, c10::kCPU);
   if (!has_int8_form(net.module()))
-    throw OptionError("model", model_path + " is a " + net.kind + " network, which has no int8 form (TransformerNet models have one)");
+    throw OptionError("model", model_path + " is a " + net.kind + " network without an int8 form (TransformerNets and ResNet generators with instance norm have one)");
   std::vector<at::Tensor> images;
   for (const std::string& path : image_paths) {
     at::Tensor rgb = read_image(path).rgb;

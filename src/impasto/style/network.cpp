@@ -280,7 +280,7 @@ OptionSchema network_schema() {
       string_option("precision", "auto",
                     "auto (default: int8 when calibrated (impasto calibrate) on a CPU with VNNI and within 30 dB of fp32, "
                     "else bf16 on a CPU with native bf16 when within 40 dB of fp32, else fp32), fp32, bf16 or int8 "
-                    "(TransformerNet models)")
+                    "(TransformerNet and ResNet generators)")
           .with_choices(precision_names(/*with_int8=*/true)),
       string_option("device", "auto", "auto (default), cpu, cuda or cuda:N").with_role(OptionRole::device).operator_only(),
   };

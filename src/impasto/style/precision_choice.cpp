@@ -71,7 +71,7 @@ PrecisionChoice choose_precision(const std::string& requested, c10::Device devic
   };
   if (requested == "int8") {
     if (!int8_possible)
-      throw OptionError("precision", "int8 is available for TransformerNet models (fast_neural_style); this network runs in auto, fp32 or bf16");
+      throw OptionError("precision", "int8 is available for TransformerNet models and ResNet generators with instance norm; this network runs in auto, fp32 or bf16");
     const at::Tensor exact = run(picture).clamp(0, 1);
     try_int8(exact);
     return use(Precision::int8, "requested");

@@ -10,7 +10,8 @@
 //          otherwise fp32 (off the CPU too). Before that, int8 when the network has an int8 form,
 //          the CPU has native int8 dot products (VNNI), a statistics file lies beside the model (the
 //          user calibrated it: style/int8_calibration.h) and its output is within kInt8GateDb of fp32.
-//   int8   requested: networks with an int8 form (TransformerNet), on the CPU; calibrated by the
+//   int8   requested: networks with an int8 form (TransformerNet, ResNet generators with instance
+//          norm), on the CPU; calibrated by the
 //          statistics file beside the model, else on the built-in pictures. Its PSNR against fp32
 //          on the gate's picture is reported, not enforced.
 // The decision is reported as JSON for the result's summary: requested, used, reason, gate_psnr_db
