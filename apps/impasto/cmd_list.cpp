@@ -28,7 +28,7 @@ CLI::App* add_list_command(CLI::App& app, Context&) {
     std::printf("cpu: %s\n  flags: %s\n", cpu.model.empty() ? "(unknown model)" : cpu.model.c_str(), cpu.flags().c_str());
     std::printf("  precision auto: %s\n", cpu.native_bf16() ? (cpu.amx_bf16 ? "bf16 (native: AMX)" : "bf16 (native: AVX512-BF16)")
                                                             : "fp32 (no native bf16 on this CPU)");
-    std::printf("  int8 (TransformerNet, --precision int8): %s\n",
+    std::printf("  int8 (--precision int8: TransformerNet, ResNet generators): %s\n",
                 cpu.native_int8() ? (cpu.amx_int8 ? "native (AMX-INT8); auto takes it for calibrated models within 30 dB of fp32"
                                                   : "native (VNNI); auto takes it for calibrated models within 30 dB of fp32")
                                   : "emulated (no VNNI on this CPU); only when requested");
