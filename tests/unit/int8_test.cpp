@@ -76,6 +76,19 @@ TEST(Int8Ops, QuantizeIsLibTorchsQuantizePerTensor) {
   EXPECT_THROW(quantize(torch::rand({3, 4}), QuantParams{}), SourceError);
 }
 
+TEST(Int8Ops, ClippedRangeOfManySamples) {
+  // More samples than at::quantile takes (2^24): thinned, and the clip still cuts rare outliers.
+  ActivationRange range;
+  torch::manual_seed(6);
+  for (int i = 0; i < 300; ++i) range.observe(torch::randn({1, 1, 256, 256}));  // 300 x 2^16 sampled values
+  range.observe(torch::full({1, 1, 1, 1}, 1000.0));
+  const auto [lo, hi] = range.clipped();
+  EXPECT_EQ(range.hi, 1000.0);
+  EXPECT_LT(hi, 10.0);
+  EXPECT_GT(hi, 2.0);
+  EXPECT_LT(lo, -2.0);
+}
+
 TEST(Int8Ops, PadsCopyTheStoredBytes) {
   torch::manual_seed(1);
   const at::Tensor x = random_quint8({2, 5, 7, 9}, QuantParams{0.1, 100});

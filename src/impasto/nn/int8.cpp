@@ -39,7 +39,10 @@ void ActivationRange::observe(const at::Tensor& x) {
 
 std::pair<double, double> ActivationRange::clipped() const {
   if (samples.empty()) return {lo, hi};
-  const at::Tensor values = at::cat(samples);
+  at::Tensor values = at::cat(samples);
+  // at::quantile takes at most 2^24 values; many calibration images are thinned evenly to 2^22.
+  constexpr int64_t kMostValues = int64_t{1} << 22;
+  if (values.numel() > kMostValues) values = values.slice(0, 0, values.numel(), (values.numel() + kMostValues - 1) / kMostValues).contiguous();
   auto quantisation_error = [&](double a, double b) {
     ActivationRange r;
     r.merge(a, b);
