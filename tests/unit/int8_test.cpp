@@ -25,33 +25,16 @@
 #include "impasto/nn/precision.h"
 #include "impasto/nn/transformer_net.h"
 #include "impasto/style/int8_calibration.h"
+#include "style_inputs.h"
+#include "tensor_support.h"
 #include "test_support.h"
 
 using namespace impasto;
 
 namespace {
 
-at::Tensor photo(int64_t h, int64_t w, uint64_t seed) { return (synthetic_landscape(h, w, seed) * 255).round() / 255; }
-
-double max_abs(const at::Tensor& a, const at::Tensor& b) {
-  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
-}
-
-// A TransformerNet at the published width with seeded random weights, its last layer scaled so
-// that its output spans the image range like a trained network's (as tests/unit/precision_test.cpp).
-TransformerNet published_transformer_net() {
-  torch::manual_seed(3);
-  TransformerNet net = make_transformer_net();
-  net->eval();
-  torch::NoGradGuard no_grad;
-  const at::Tensor raw = net->forward_raw(to_255_range(synthetic_landscape(96, 96, 1)));
-  const double k = 64.0 / raw.std().item<double>();
-  for (auto& p : net->named_parameters()) {
-    if (p.key() == "deconv3.conv2d.weight") p.value().mul_(k);
-    if (p.key() == "deconv3.conv2d.bias") p.value().copy_(128.0 - (raw.mean({0, 2, 3}) - p.value()) * k);
-  }
-  return net;
-}
+using test::photo;
+using test::published_transformer_net;
 
 // Measured on this random network (AMD EPYC, oneDNN, the stem in bf16): int8 against fp32 on
 // photo-like pictures 30.3-30.9 dB. The floor below leaves room for other CPUs' rounding and for a
@@ -97,8 +80,8 @@ TEST(Int8Ops, PadsCopyTheStoredBytes) {
     const at::Tensor reflected = int8_reflection_pad(x, l, r, t, b);
     EXPECT_TRUE(reflected.is_contiguous(at::MemoryFormat::ChannelsLast));
     EXPECT_EQ(reflected.q_scale(), x.q_scale());
-    EXPECT_EQ(max_abs(reflected.dequantize(), at::reflection_pad2d(xf, {l, r, t, b})), 0.0);
-    EXPECT_EQ(max_abs(int8_replication_pad(x, l, r, t, b).dequantize(), at::replication_pad2d(xf, {l, r, t, b})), 0.0);
+    EXPECT_EQ(test::max_error(reflected.dequantize(), at::reflection_pad2d(xf, {l, r, t, b})), 0.0);
+    EXPECT_EQ(test::max_error(int8_replication_pad(x, l, r, t, b).dequantize(), at::replication_pad2d(xf, {l, r, t, b})), 0.0);
   }
   EXPECT_THROW(int8_reflection_pad(x, 0, 0, 7, 0), SourceError);
 }
@@ -116,7 +99,7 @@ TEST(Int8Ops, ConvolutionIsTheFloatOneOnQuantisedWeightsWithinOneOutputStep) {
     EXPECT_EQ(got.sizes(), exact.sizes());
     // Weights rounded to 1/127 of each channel's largest, the output to one step of `out`.
     const double weight_error = (w.abs().amax({1, 2, 3}) / 254).max().item<double>() * x.dequantize().abs().sum({1, 2, 3}).max().item<double>() / 10;
-    EXPECT_LE(max_abs(got.dequantize(), exact), out.scale + weight_error) << "stride " << stride;
+    EXPECT_LE(test::max_error(got.dequantize(), exact), out.scale + weight_error) << "stride " << stride;
     EXPECT_LT((got.dequantize() - exact).abs().mean().item<double>(), out.scale);
   }
 }
@@ -129,19 +112,19 @@ TEST(Int8Ops, InstanceNormAndAddWithinOneOutputStep) {
   ActivationRange range;
   range.observe(exact);
   const QuantParams out = QuantParams::of(range);
-  EXPECT_LE(max_abs(int8_instance_norm(x, gamma, beta, 1e-5, {}, {}, out).dequantize(), exact), 1.01 * out.scale);
+  EXPECT_LE(test::max_error(int8_instance_norm(x, gamma, beta, 1e-5, {}, {}, out).dequantize(), exact), 1.01 * out.scale);
   // Fixed statistics: batch norm's inference formula.
   const at::Tensor mean = torch::randn({8}), var = torch::rand({8}) + 0.5;
   const at::Tensor fixed = at::batch_norm(x.dequantize(), gamma, beta, mean, var, false, 0, 1e-5, false);
   range = {};
   range.observe(fixed);
   const QuantParams out_fixed = QuantParams::of(range);
-  EXPECT_LE(max_abs(int8_instance_norm(x, gamma, beta, 1e-5, mean, var, out_fixed).dequantize(), fixed), 1.01 * out_fixed.scale);
+  EXPECT_LE(test::max_error(int8_instance_norm(x, gamma, beta, 1e-5, mean, var, out_fixed).dequantize(), fixed), 1.01 * out_fixed.scale);
   const at::Tensor y = random_quint8({1, 8, 16, 16}, QuantParams{0.07, 30});
   range = {};
   range.observe(x.dequantize() + y.dequantize());
   const QuantParams out_sum = QuantParams::of(range);
-  EXPECT_LE(max_abs(int8_add(x, y, out_sum).dequantize(), x.dequantize() + y.dequantize()), 0.51 * out_sum.scale + 1e-6);
+  EXPECT_LE(test::max_error(int8_add(x, y, out_sum).dequantize(), x.dequantize() + y.dequantize()), 0.51 * out_sum.scale + 1e-6);
 }
 
 TEST(Int8, TransformerNetAtThePublishedWidthOnPhotoLikePictures) {
@@ -204,7 +187,7 @@ TEST(Int8, StatisticsFileRoundTripsAndRefusesOtherWeights) {
   calibrate_int8(*direct, [&](const at::Tensor& x) { return direct->forward(x); }, images);
   set_precision(*direct, Precision::int8);
   const at::Tensor picture = photo(64, 96, 8);
-  EXPECT_LT(max_abs(read->forward(picture), direct->forward(picture)), 1e-6);
+  EXPECT_LT(test::max_error(read->forward(picture), direct->forward(picture)), 1e-6);
 
   // Other weights: refused by the fingerprint, naming the file.
   TransformerNet other = load_transformer_net(model);

@@ -26,38 +26,19 @@
 #include "impasto/nn/transformer_net.h"
 #include "impasto/style/network.h"
 #include "impasto/style/precision_choice.h"
+#include "style_inputs.h"
 #include "test_support.h"
 
 using namespace impasto;
+using test::photo;
+using test::published_transformer_net;
 
 namespace {
-
-// A photo-like picture in 8-bit steps, as a decoded photo is (the networks' x 255 then gives integers,
-// which bf16 holds exactly up to 256).
-at::Tensor photo(int64_t h, int64_t w, uint64_t seed) { return (synthetic_landscape(h, w, seed) * 255).round() / 255; }
 
 bool channels_last(const at::Tensor& t) { return t.is_contiguous(at::MemoryFormat::ChannelsLast); }
 
 double max_abs(const at::Tensor& a, const at::Tensor& b) {
   return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
-}
-
-// A TransformerNet at the published width (32, 5 blocks) with seeded random weights, its last layer
-// scaled so that its output spans the image range like a trained network's (random weights alone
-// give an almost flat grey picture, on which any precision would pass).
-TransformerNet published_transformer_net() {
-  torch::manual_seed(3);
-  TransformerNet net = make_transformer_net();
-  net->eval();
-  torch::NoGradGuard no_grad;
-  const at::Tensor probe = to_255_range(synthetic_landscape(96, 96, 1));
-  const at::Tensor raw = net->forward_raw(probe);
-  const double k = 64.0 / raw.std().item<double>();
-  for (auto& p : net->named_parameters()) {
-    if (p.key() == "deconv3.conv2d.weight") p.value().mul_(k);
-    if (p.key() == "deconv3.conv2d.bias") p.value().copy_(128.0 - (raw.mean({0, 2, 3}) - p.value()) * k);
-  }
-  return net;
 }
 
 }  // namespace

@@ -263,18 +263,6 @@ at::Tensor AnyPrecisionReflectionPad2dImpl::forward(const at::Tensor& x) {
 
 namespace {
 
-// The weight and bias of a convolution whose output is channel-normalised (nn/int8.h): it computes
-// (conv(x) - shift) / scale, scaling output channels along `axis` of the weight (0 for a convolution,
-// 1 for a transposed one).
-std::pair<at::Tensor, at::Tensor> normalised_parameters(const at::Tensor& weight, const at::Tensor& bias, const Int8Point& out,
-                                                        int64_t axis) {
-  at::Tensor w = weight.detach().to(torch::kFloat32), b = bias.defined() ? bias.detach().to(torch::kFloat32) : at::zeros({w.size(axis)});
-  if (!out.channel_normalised) return {w, bias.defined() ? b : at::Tensor()};
-  std::vector<int64_t> shape(4, 1);
-  shape[static_cast<size_t>(axis)] = -1;
-  return {w / out.scale.view(shape), (b - out.shift) / out.scale};
-}
-
 void check_int8_conv_options(int64_t groups, at::IntArrayRef dilation, const char* what) {
   if (groups != 1 || dilation[0] != 1 || dilation[1] != 1)
     throw Error(std::string("the int8 form of a ") + what + " supports groups 1 and dilation 1 only");
@@ -313,7 +301,7 @@ void AnyPrecisionConvTranspose2dImpl::set_int8(bool enabled) {
   if (!enabled) return;
   const auto& o = options;
   check_int8_conv_options(o.groups(), *o.dilation(), "transposed convolution");
-  const auto [w, b] = normalised_parameters(weight, bias, output_, /*axis=*/1);
+  const auto [w, b] = output_.normalised_parameters(weight, bias, /*axis=*/1);
   const TransposePhases p = conv_transpose_phases(w, b, (*o.stride())[0], (*o.stride())[1]);
   if (p.taps_h != p.taps_w) throw Error("the int8 form of a transposed convolution needs a square kernel and stride");
   // The phases read the input zero-padded by T - 1 on each side; the output must not need more rows
@@ -332,10 +320,7 @@ void AnyPrecisionConvTranspose2dImpl::set_int8(bool enabled) {
   int8_conv_.emplace(p.kernel, p.bias, 1, p.taps_h - 1);
 }
 
-void AnyPrecisionConvTranspose2dImpl::feed_norm(InstanceNormImpl& norm) {
-  output_.channel_normalised = true;
-  norm.set_int8_input(&output_);
-}
+void AnyPrecisionConvTranspose2dImpl::feed_norm(InstanceNormImpl& norm) { norm.set_int8_input(&output_); }
 
 at::Tensor AnyPrecisionConv2dImpl::forward(const at::Tensor& x) {
   const auto& o = options;
@@ -368,13 +353,10 @@ void AnyPrecisionConv2dImpl::set_int8(bool enabled) {
   const auto& pad = c10::get<torch::ExpandingArray<2>>(o.padding());
   if ((*o.stride())[0] != (*o.stride())[1] || (*pad)[0] != (*pad)[1] || !c10::get_if<torch::enumtype::kZeros>(&o.padding_mode()))
     throw Error("the int8 form of a convolution needs equal strides and zero padding, equal on both axes");
-  const auto [w, b] = normalised_parameters(weight, bias, output_, /*axis=*/0);
+  const auto [w, b] = output_.normalised_parameters(weight, bias, /*axis=*/0);
   int8_conv_.emplace(w, b, (*o.stride())[0], (*pad)[0]);
 }
 
-void AnyPrecisionConv2dImpl::feed_norm(InstanceNormImpl& norm) {
-  output_.channel_normalised = true;
-  norm.set_int8_input(&output_);
-}
+void AnyPrecisionConv2dImpl::feed_norm(InstanceNormImpl& norm) { norm.set_int8_input(&output_); }
 
 }  // namespace impasto

@@ -108,7 +108,7 @@ GeneratorShape parse_generator_arch(const std::string& arch) {
 
 // ---- ResNet generator --------------------------------------------------------------------------------
 
-class ResnetBlockImpl : public nn::Module, public OnnxExportable, public Int8Quantizable {
+class ResnetBlockImpl : public nn::Module, public OnnxExportable, public Int8ResidualSum {
  public:
   ResnetBlockImpl(int64_t dim, const std::string& norm, bool dropout, bool bias) {
     conv_block = register_module("conv_block", nn::Sequential());
@@ -123,25 +123,12 @@ class ResnetBlockImpl : public nn::Module, public OnnxExportable, public Int8Qua
     wire_int8(conv_block);
   }
 
-  at::Tensor forward(const at::Tensor& x) {
-    const at::Tensor branch = conv_block->forward(x);
-    if (x.is_quantized()) return int8_add(x, branch, sum_.params);
-    at::Tensor y = x + branch;
-    sum_.observe(y);
-    return y;
-  }
-  std::vector<std::pair<std::string, Int8Point*>> int8_points() override { return {{"sum", &sum_}}; }
-  void set_int8(bool enabled) override { int8_ = enabled; }
-  bool int8() const override { return int8_; }
+  at::Tensor forward(const at::Tensor& x) { return add(x, conv_block->forward(x)); }
   std::string to_onnx(OnnxGraph& g, const std::string& x, const std::string& path) const override {
     return g.node("Add", {x, onnx_forward(*conv_block, g, x, path + ".conv_block")}, {}, path);
   }
 
   nn::Sequential conv_block{nullptr};
-
- private:
-  Int8Point sum_;
-  bool int8_ = false;
 };
 TORCH_MODULE(ResnetBlock);
 

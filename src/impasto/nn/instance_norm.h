@@ -63,10 +63,13 @@ class InstanceNormImpl : public torch::nn::Module, public Int8Quantizable {
   // The output is only read through a ReLU (nn/int8.h's non-negative point): in int8 the output's
   // quantisation is that ReLU.
   void set_relu_after(bool relu_after) { output_.non_negative = relu_after; }
-  // The point of the convolution whose output this norm reads (channel-normalised: nn/int8.h): in
-  // int8 the input arrives normalised with its shift and scale, which fixed statistics and measuring
-  // take into account. Must outlive the norm (both belong to one network).
-  void set_int8_input(const Int8Point* input) { int8_input_ = input; }
+  // The point of the convolution whose output only this norm reads, which becomes channel-normalised
+  // (nn/int8.h): in int8 the input arrives normalised with its shift and scale, which fixed
+  // statistics and measuring take into account. Must outlive the norm (both belong to one network).
+  void set_int8_input(Int8Point* input) {
+    input->channel_normalised = true;
+    int8_input_ = input;
+  }
 
   int64_t channels() const { return channels_; }
   double eps() const { return eps_; }

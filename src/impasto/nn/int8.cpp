@@ -118,6 +118,22 @@ at::Tensor Int8Point::denormalise(const at::Tensor& x) const {
   return x.to(torch::kFloat32) * scale.view({1, -1, 1, 1}) + shift.view({1, -1, 1, 1});
 }
 
+std::pair<at::Tensor, at::Tensor> Int8Point::normalised_parameters(const at::Tensor& weight, const at::Tensor& bias, int64_t axis) const {
+  const at::Tensor w = weight.detach().to(torch::kFloat32);
+  const at::Tensor b = bias.defined() ? bias.detach().to(torch::kFloat32) : at::Tensor();
+  if (!channel_normalised) return {w, b};
+  std::vector<int64_t> shape(4, 1);
+  shape[static_cast<size_t>(axis)] = -1;
+  return {w / scale.view(shape), ((b.defined() ? b : at::zeros({w.size(axis)})) - shift) / scale};
+}
+
+at::Tensor Int8ResidualSum::add(const at::Tensor& x, const at::Tensor& branch) {
+  if (x.is_quantized()) return int8_add(x, branch, sum_.params);
+  at::Tensor y = x + branch;
+  sum_.observe(y);
+  return y;
+}
+
 std::vector<std::pair<std::string, Int8Point*>> int8_points(torch::nn::Module& net) {
   std::vector<std::pair<std::string, Int8Point*>> points;
   auto add = [&](const std::string& path, torch::nn::Module& m) {

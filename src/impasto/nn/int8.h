@@ -1,10 +1,10 @@
 #pragma once
 // Post-training int8 quantisation of the one-pass networks (nn/precision.h's Precision::int8), on
-// the quantised engine this LibTorch ships (oneDNN on x86; QNNPACK elsewhere): activations are
-// quint8 tensors kept channels-last from the network's input to its output, convolution weights
-// qint8 with one scale per output channel, and every layer in between (padding, instance norm,
-// ReLU, residual sums, upsampling) works on the quantised values directly, so nothing is converted
-// back to float between layers.
+// the quantised engine this LibTorch ships (oneDNN on x86; QNNPACK elsewhere): after a float stem
+// (the network's first layers, see int8_stem_in_bf16), activations are quint8 tensors kept
+// channels-last to the network's output, convolution weights qint8 with one scale per output
+// channel, and every layer in between (padding, instance norm, ReLU, residual sums, upsampling)
+// works on the quantised values directly, so nothing is converted back to float between layers.
 //
 // Each quantised value is q = round(x / scale) + zero_point in 0..255, with the scale and zero point
 // of the range [lo, hi] that value took on a few calibration images (Jacob et al. 2018, "Quantization
@@ -103,19 +103,37 @@ struct Int8Point {
   // x in this point's normalised domain, and back.
   at::Tensor normalise(const at::Tensor& x) const;
   at::Tensor denormalise(const at::Tensor& x) const;
+  // The float32 weight and bias of the convolution whose output this is, so that it computes the
+  // normalised output (conv(x) - shift) / scale when the point is channel-normalised (as they are
+  // otherwise). Output channels lie along `axis` of the weight: 0 for a convolution, 1 for a
+  // transposed one. An undefined bias stays undefined unless the shift needs one.
+  std::pair<at::Tensor, at::Tensor> normalised_parameters(const at::Tensor& weight, const at::Tensor& bias, int64_t axis) const;
 };
 
 // A module with an int8 form.
 class Int8Quantizable {
  public:
   virtual ~Int8Quantizable() = default;
-  // Its calibrated points, named within the module ("output", "sum", "input").
+  // Its calibrated points, named within the module ("output", "sum"; none for a network's root).
   virtual std::vector<std::pair<std::string, Int8Point*>> int8_points() = 0;
   // Builds the int8 form from the float32 parameters and the points' ranges (true), or drops it.
   virtual void set_int8(bool enabled) = 0;
   virtual bool int8() const = 0;
   // False for a network whose configuration has none (a ResNet generator with batch norm).
   virtual bool has_int8_form() const { return true; }
+};
+
+// The sum x + branch of a residual block, with its calibrated point "sum" (quantized::add in int8).
+class Int8ResidualSum : public Int8Quantizable {
+ public:
+  at::Tensor add(const at::Tensor& x, const at::Tensor& branch);
+  std::vector<std::pair<std::string, Int8Point*>> int8_points() override { return {{"sum", &sum_}}; }
+  void set_int8(bool enabled) override { int8_ = enabled; }
+  bool int8() const override { return int8_; }
+
+ private:
+  Int8Point sum_;
+  bool int8_ = false;
 };
 
 // Every point of every Int8Quantizable inside `net` (the root included), keyed "<module path>:<point>"

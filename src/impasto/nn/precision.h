@@ -22,7 +22,7 @@
 namespace impasto {
 
 // int8: post-training quantisation (nn/int8.h): quint8 activations, qint8 weights; the parameters
-// themselves stay float32, and the network quantises its own input with its calibrated parameters.
+// themselves stay float32, and the network quantises its activations itself (after its float stem).
 enum class Precision { fp32, bf16, int8 };
 
 const char* to_string(Precision precision);
@@ -46,8 +46,8 @@ void set_precision(torch::nn::Module& net, Precision precision);
 Precision module_precision(const torch::nn::Module& net);
 
 // A network input in the precision's dtype and layout (bf16: channels-last), and back to float32
-// NCHW, the canonical layout (quint8 tensors dequantised). int8 inputs are quantised by the network
-// (nn/int8.h: quantize with its input's parameters): Error here.
+// NCHW, the canonical layout (quint8 tensors dequantised). An int8 network takes its stem's
+// precision (nn/int8.h: int8_stem_in_bf16) and quantises inside: Error here.
 at::Tensor to_precision(const at::Tensor& x, Precision precision);
 at::Tensor to_float32(const at::Tensor& x);
 

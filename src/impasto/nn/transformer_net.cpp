@@ -51,11 +51,7 @@ class ConvLayerImpl : public nn::Module, public OnnxExportable, public Int8Quant
     stem_.clear();
     if (enabled && keep_float_) stem_.make(conv2d->weight, conv2d->bias);  // for a stem run in bf16
     if (!enabled || keep_float_) return;
-    at::Tensor weight = conv2d->weight.detach(), bias = conv2d->bias.detach();
-    if (output_.channel_normalised) {  // computes (conv(x) - shift) / scale (nn/int8.h)
-      weight = weight / output_.scale.view({-1, 1, 1, 1});
-      bias = (bias - output_.shift) / output_.scale;
-    }
+    auto [weight, bias] = output_.normalised_parameters(conv2d->weight, conv2d->bias, /*axis=*/0);
     if (upsamples_3x3()) {  // the four phases of upsample_conv3x3, in one int8 convolution
       weight = upsample_conv3x3_kernels(weight);
       bias = bias.repeat({4});
@@ -66,10 +62,7 @@ class ConvLayerImpl : public nn::Module, public OnnxExportable, public Int8Quant
   // In the network's float stem (see TransformerNetConcrete): no int8 form.
   void keep_float() { keep_float_ = true; }
   // The output is read only by `norm`: in int8 it is channel-normalised for it (nn/int8.h).
-  void feed_norm(InstanceNormImpl& norm) {
-    output_.channel_normalised = true;
-    norm.set_int8_input(&output_);
-  }
+  void feed_norm(InstanceNormImpl& norm) { norm.set_int8_input(&output_); }
 
   std::string to_onnx(OnnxGraph& g, const std::string& x, const std::string& path) const override {
     std::string y = upsample_ > 1 ? onnx_upsample_nearest(g, x, path + ".upsample", upsample_, upsample_) : x;
@@ -135,7 +128,7 @@ InstanceNorm instance_norm(int64_t channels) { return InstanceNorm(channels, /*a
 
 // x + in2(conv2(relu(in1(conv1(x))))): no ReLU after the sum (Gross & Wilber 2016, the block the
 // example links to), and the keys conv1.conv2d.*, in1.*, conv2.conv2d.*, in2.*.
-class ResidualBlockImpl : public nn::Module, public OnnxExportable, public Int8Quantizable {
+class ResidualBlockImpl : public nn::Module, public OnnxExportable, public Int8ResidualSum {
  public:
   explicit ResidualBlockImpl(int64_t channels) {
     conv1 = register_module("conv1", ConvLayer(channels, channels, 3, 1));
@@ -148,15 +141,8 @@ class ResidualBlockImpl : public nn::Module, public OnnxExportable, public Int8Q
   }
 
   at::Tensor forward(const at::Tensor& x) {
-    const at::Tensor branch = in2->forward(conv2->forward(in1->forward(conv1->forward(x)), /*relu_first=*/true));
-    if (x.is_quantized()) return int8_add(x, branch, sum_.params);
-    at::Tensor y = x + branch;
-    sum_.observe(y);
-    return y;
+    return add(x, in2->forward(conv2->forward(in1->forward(conv1->forward(x)), /*relu_first=*/true)));
   }
-  std::vector<std::pair<std::string, Int8Point*>> int8_points() override { return {{"sum", &sum_}}; }
-  void set_int8(bool enabled) override { int8_ = enabled; }
-  bool int8() const override { return int8_; }
   std::string to_onnx(OnnxGraph& g, const std::string& x, const std::string& path) const override {
     std::string y = onnx_forward(*in1, g, onnx_forward(*conv1, g, x, path + ".conv1"), path + ".in1");
     y = g.node("Relu", {y}, {}, path + ".relu");
@@ -166,10 +152,6 @@ class ResidualBlockImpl : public nn::Module, public OnnxExportable, public Int8Q
 
   ConvLayer conv1{nullptr}, conv2{nullptr};
   InstanceNorm in1{nullptr}, in2{nullptr};
-
- private:
-  Int8Point sum_;
-  bool int8_ = false;
 };
 TORCH_MODULE(ResidualBlock);
 

@@ -59,9 +59,10 @@ PrecisionChoice choose_precision(const std::string& requested, c10::Device devic
       const Json file = read_int8_statistics(int8_statistics, net);
       choice.report["calibration"] = Json{{"source", int8_statistics}, {"images", file.value("images", Json::array())}};
     } else {
-      calibrate_int8(net, run, builtin_calibration_pictures());
+      const std::vector<at::Tensor> pictures = builtin_calibration_pictures();
+      calibrate_int8(net, run, pictures);
       choice.report["calibration"] = Json{{"source", "built-in pictures (impasto calibrate --model MODEL PHOTOS... measures yours)"},
-                                          {"images", builtin_calibration_pictures().size()}};
+                                          {"images", pictures.size()}};
     }
     use(Precision::int8, "");
     choice.report["engine"] = int8_engine();
