@@ -8,7 +8,8 @@ PACKAGES=(
   libtorch-dev            # LibTorch 1.13 (oneDNN, gloo)
   libgloo-dev             # c10d Gloo headers (distributed training)
   libopenblas0-pthread    # takes over libblas.so.3: 16-40x faster matmuls than reference BLAS
-  libopencv-dev           # image codecs and resizing (core, imgproc, imgcodecs, videoio), DIS optical flow (video)
+  libopencv-dev           # image codecs and resizing (core, imgproc, imgcodecs, videoio), DIS optical flow (video), FreeType text (freetype)
+  fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf  # TrueType faces of the digits-ttf set (a second digit renderer)
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev  # video files: streaming, rotation, audio copy
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcpp-httplib-dev libsqlite3-dev libssl-dev  # the service: HTTP, its job database, key hashing

@@ -69,6 +69,7 @@ int run(int argc, char** argv) {
   add_train_command(app, context);
   add_generate_command(app, context);
   add_eval_command(app, context);
+  add_dataset_command(app, context);
   add_explain_command(app, context);
   add_serve_command(app, context);
   add_keys_command(app, context);

@@ -158,7 +158,7 @@ CLI::App* add_eval_command(CLI::App& app, Context& context) {
   cmd->add_flag("--allow-rank-deficient", o.allow_rank_deficient, "FID with fewer images than feature dimensions + 1 (biased upwards)");
   cmd->add_option("--kid-subsets", o.kid_subsets, "KID: random subsets averaged")->capture_default_str();
   cmd->add_option("--kid-subset-size", o.kid_subset_size, "KID: images per subset (capped by the smaller set)")->capture_default_str();
-  cmd->add_option("--classifier", o.classifier, "Inception Score by: auto (inception when --features is), inception, digits (trained on the fly, 10-40 s), none")->capture_default_str();
+  cmd->add_option("--classifier", o.classifier, "Inception Score by: auto (inception when --features is), inception, digits or digits-ttf (trained on the fly on that digit set, 10-40 s), none")->capture_default_str();
   cmd->add_option("--classifier-weights", o.classifier_weights, "inception weight file for the IS when --features is another network");
   cmd->add_option("--is-splits", o.is_splits, "Inception Score: splits, mean and std over them (0 = 10, or the image count when smaller)")->capture_default_str();
   cmd->add_option("--backbone", o.backbone.name, "network of the per-image content loss and style distance")->capture_default_str();

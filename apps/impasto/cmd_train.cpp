@@ -24,25 +24,27 @@ CLI::App* add_gan_command(CLI::App& train, Context& context) {
   GanTrainOptions& o = f->o;
   CLI::App* cmd = train.add_subcommand("gan", "Train a GAN (generator vs discriminator) on an image folder or a synthetic set");
   cmd->add_option("--data", o.data.folder, "image folder (recursive: jpg, png, webp)");
-  cmd->add_option("--synthetic", o.data.synthetic, "built-in data instead: ring8 (2-D points), digits, textures");
+  cmd->add_option("--synthetic", o.data.synthetic, "built-in data instead: ring8 (2-D points), digits, digits-paper, digits-neon, digits-ttf, textures");
   cmd->add_option("--size", o.data.size, "image side in pixels: 32, 64, 128 or 256")->capture_default_str();
   cmd->add_option("--channels", o.data.channels, "image channels: 3 (RGB) or 1 (grey)")->capture_default_str();
   cmd->add_option("--crop", o.data.crop, "center or random crop after resizing the shorter side")->capture_default_str();
   cmd->add_flag("--flip", o.data.flip, "random horizontal flips");
   cmd->add_option("--batch-size", o.data.batch_size, "images per step (per process)")->capture_default_str();
   cmd->add_option("--workers", o.data.workers, "image decoding threads")->capture_default_str();
-  cmd->add_option("--loss", o.loss, "objective: minimax, nonsaturating, lsgan, wgan, wgangp, hinge")->capture_default_str();
+  cmd->add_option("--preset", o.preset, "defaults for what is left unset: classic (DCGAN), small (small collections: fastgan, hinge, "
+                  "DiffAugment), auto (small for a folder of at most " + std::to_string(kSmallCollectionImages) + " images)")->capture_default_str();
+  cmd->add_option("--loss", o.loss, "objective: minimax, nonsaturating, lsgan, wgan, wgangp, hinge, auto (by preset)")->capture_default_str();
   cmd->add_option("--steps", o.steps, "generator updates (with --resume: the new total)")->capture_default_str();
   cmd->add_option("--n-critic", o.n_critic, "discriminator updates per generator update (0 = 5 for wgan/wgangp, else 1)");
-  cmd->add_option("--arch", o.nets.arch, "networks: dcgan (images), mlp (points) or auto")->capture_default_str();
+  cmd->add_option("--arch", o.nets.arch, "networks: dcgan (images), fastgan (images, small collections), mlp (points) or auto")->capture_default_str();
   cmd->add_option("--z-dim", o.nets.z_dim, "latent dimension")->capture_default_str();
-  cmd->add_option("--g-width", o.nets.g_width, "generator channels at the image end (ngf)")->capture_default_str();
-  cmd->add_option("--d-width", o.nets.d_width, "discriminator channels at the image end (ndf)")->capture_default_str();
+  cmd->add_option("--g-width", o.nets.g_width, "generator channels at the image end (ngf; 0 = by preset)")->capture_default_str();
+  cmd->add_option("--d-width", o.nets.d_width, "discriminator channels at the image end (ndf; 0 = by preset)")->capture_default_str();
   cmd->add_option("--d-norm", o.nets.d_norm, "discriminator normalisation: batch, layer, instance, none, auto")->capture_default_str();
   cmd->add_flag("--spectral-norm", o.nets.spectral_norm, "spectral normalisation in every discriminator layer");
   cmd->add_flag("--minibatch-stddev", o.nets.minibatch_stddev, "dcgan: batch-variety channel in D against mode collapse");
   cmd->add_option("--pack", o.nets.pack, "dcgan: samples the discriminator judges together (PacGAN; 1 = off)")->capture_default_str();
-  cmd->add_option("--g-norm", o.nets.g_norm, "dcgan generator normalisation: batch, pixel, none")->capture_default_str();
+  cmd->add_option("--g-norm", o.nets.g_norm, "generator normalisation: batch, pixel, none, auto (by preset)")->capture_default_str();
   cmd->add_option("--g-upsample", o.nets.g_upsample, "dcgan generator upsampling: transposed, nearest (+ 3x3 conv)")->capture_default_str();
   cmd->add_option("--mlp-hidden", o.nets.mlp_hidden, "mlp: hidden units")->capture_default_str();
   cmd->add_option("--mlp-layers", o.nets.mlp_layers, "mlp: hidden layers")->capture_default_str();
@@ -57,8 +59,13 @@ CLI::App* add_gan_command(CLI::App& train, Context& context) {
   cmd->add_option("--weight-clip", o.weight_clip, "wgan: clip critic weights to [-c, c]")->capture_default_str();
   cmd->add_option("--gp-lambda", o.gp_lambda, "wgangp: gradient-penalty weight")->capture_default_str();
   cmd->add_option("--r1-gamma", o.r1_gamma, "R1 penalty on D's gradient at real data, any objective (0 = off)")->capture_default_str();
-  cmd->add_option("--diff-augment", o.diff_augment, "differentiable augmentation, e.g. color,translation,cutout (off by default)");
+  cmd->add_option("--r1-every", o.r1_every, "lazy R1: only on every N-th D update, weighted N times")->capture_default_str();
+  cmd->add_option("--diff-augment", o.diff_augment, "differentiable augmentation, e.g. color,translation,cutout; \"\" = none; auto = by preset");
   cmd->add_option("--num-samples", o.num_samples, "images in each sample grid")->capture_default_str();
+  cmd->add_option("--hold-out", o.data.hold_out, "folder: files kept out of training, the real images of --eval-every")->capture_default_str();
+  cmd->add_option("--eval-every", o.eval_every, "FID/KID of samples against real images every N steps, logged with the training time (0 = off)")->capture_default_str();
+  cmd->add_option("--eval-images", o.eval_images, "samples (and real images) per evaluation")->capture_default_str();
+  cmd->add_option("--eval-classifier", o.eval_classifier, "also judge samples with a digit classifier: digits or digits-ttf");
   add_run_flags(*cmd, f->run, o);
   cmd->callback([f, cmd, &context] {
     run_recipe_command(*cmd, context, "gan", f->run, f->o.steps,

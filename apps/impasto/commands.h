@@ -49,6 +49,7 @@ void run_recipe_command(const CLI::App& command, Context& context, const std::st
                         int64_t steps, const std::function<TrainResult(const std::string& out, const Callbacks&)>& train);
 CLI::App* add_generate_command(CLI::App& app, Context& context);
 CLI::App* add_eval_command(CLI::App& app, Context& context);
+CLI::App* add_dataset_command(CLI::App& app, Context& context);  // cmd_dataset.cpp
 CLI::App* add_explain_command(CLI::App& app, Context& context);
 CLI::App* add_serve_command(CLI::App& app, Context& context);  // cmd_serve.cpp
 CLI::App* add_keys_command(CLI::App& app, Context& context);   // cmd_serve.cpp

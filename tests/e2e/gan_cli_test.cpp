@@ -69,6 +69,43 @@ TEST(GanCli, BadFlagsAreNamed) {
   expect_cli_failure("train wgan", "wgan");
 }
 
+// `impasto dataset` writes a synthetic set as a folder a user would give (one sub-folder per class);
+// a GAN on a folder that small takes the small-collection preset unless told otherwise.
+TEST(GanCli, DatasetFolderTrainsWithTheSmallCollectionPreset) {
+  const std::string dir = test::temp_dir("gan_cli_small"), data = dir + "/digits";
+  auto r = run_cli("dataset -q --synthetic digits-ttf -n 24 --size 32 --seed 3 -o " + data);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  int files = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(data)) {
+    if (!entry.is_regular_file()) continue;
+    ++files;
+    const std::string label = entry.path().parent_path().filename().string();
+    EXPECT_TRUE(label.size() == 1 && label[0] >= '0' && label[0] <= '9') << entry.path();
+    EXPECT_EQ(read_image(entry.path().string()).width(), 32);
+  }
+  EXPECT_EQ(files, 24);
+  expect_cli_failure("dataset --synthetic digits-ttf -n 4 -o " + data, "not empty");
+  expect_cli_failure("dataset --synthetic ring8 -n 4 -o " + dir + "/ring", "ring8");
+  expect_cli_failure("dataset --synthetic fonts -n 4 -o " + dir + "/fonts", "fonts");
+
+  r = run_cli("train gan -q --data " + data + " --size 32 --batch-size 8 --steps 2 --device cpu --threads 1 --out " + dir + "/run");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const Json config = RunFolder(dir + "/run").read_config();
+  EXPECT_EQ(config["preset"], "small");
+  EXPECT_EQ(config["arch"], "fastgan");
+  EXPECT_EQ(config["loss"], "hinge");
+  EXPECT_EQ(config["diff_augment"], "color,translation,cutout");
+  // Given options win over the preset's.
+  r = run_cli("train gan -q --data " + data + " --size 32 --batch-size 8 --steps 1 --loss nonsaturating --arch dcgan --g-width 8 "
+              "--d-width 8 --device cpu --threads 1 --out " + dir + "/run2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const Json config2 = RunFolder(dir + "/run2").read_config();
+  EXPECT_EQ(config2["arch"], "dcgan");
+  EXPECT_EQ(config2["loss"], "nonsaturating");
+  EXPECT_EQ(config2["g_width"], 8);
+  expect_cli_failure("train gan --data " + data + " --preset tiny --out " + dir + "/run3", "--preset");
+}
+
 TEST(GanCli, CtrlCWritesACheckpointAndResumeFinishes) {
   const std::string dir = test::temp_dir("gan_cli_sigint"), run = dir + "/run";
   // Start a long run, interrupt it once it has logged, and resume it to a shorter total.

@@ -447,7 +447,7 @@ TEST(Dataset, BadOptionsNameTheOption) {
     }
   }
   const std::string message = test::expect_error<OptionError>([] { make_dataset(synthetic("mnist", 4)); });
-  EXPECT_NE(message.find("ring8, digits, digits-paper, digits-neon, textures"), std::string::npos) << message;
+  EXPECT_NE(message.find("ring8, digits, digits-paper, digits-neon, digits-ttf, textures"), std::string::npos) << message;
 }
 
 // ---- the queue ---------------------------------------------------------------------------------
@@ -540,6 +540,37 @@ TEST(Dataset, DigitsAreBalancedVariedAndContrasted) {
   const auto grey = make_dataset(o)->next().samples;
   ASSERT_EQ(grey.sizes(), (std::vector<int64_t>{8, 1, 32, 32}));
   EXPECT_TRUE(torch::allclose(grey, images.narrow(0, 0, 8).mean(1, true), 1e-5, 1e-5));
+}
+
+// The second renderer: TrueType faces, colour grounds, placements anywhere. Balanced labels, every
+// picture with a clear ink/ground contrast, colours of every kind, and pictures unlike the Hershey set's.
+TEST(Dataset, TrueTypeDigitsAreBalancedColouredAndUnlikeTheHersheyOnes) {
+  auto o = synthetic("digits-ttf", 250, 2);
+  auto ds = make_dataset(o);
+  EXPECT_EQ(ds->num_classes(), 10);
+  EXPECT_EQ(ds->describe(), "synthetic digits-ttf 32px");
+  const auto b = take(*ds, 4);
+  const auto images = torch::cat({b[0].samples, b[1].samples, b[2].samples, b[3].samples});
+  const auto labels = torch::cat({b[0].labels, b[1].labels, b[2].labels, b[3].labels});
+  ASSERT_EQ(images.sizes(), (std::vector<int64_t>{1000, 3, 32, 32}));
+  EXPECT_GE(images.min().item<float>(), 0.0f);
+  EXPECT_LE(images.max().item<float>(), 1.0f);
+  const auto counts = torch::bincount(labels, {}, 10);
+  EXPECT_GE(counts.min().item<int64_t>(), 60) << counts;
+  EXPECT_LE(counts.max().item<int64_t>(), 140) << counts;
+  const auto lum = (torch::tensor({0.2126f, 0.7152f, 0.0722f}).view({1, 3, 1, 1}) * images).sum(1).flatten(1);
+  const auto sorted = std::get<0>(lum.sort(1));
+  const auto spread = sorted.select(1, 1024 * 99 / 100) - sorted.select(1, 1024 / 100);
+  EXPECT_GE((spread > 0.3).sum().item<int64_t>(), 980) << spread.min();
+  // Coloured grounds: the corner pixel's channels differ by more than 0.15 in most pictures.
+  const auto corner = images.index({torch::indexing::Slice(), torch::indexing::Slice(), 1, 1});  // [N,3]
+  const auto chroma = std::get<0>(corner.max(1)) - std::get<0>(corner.min(1));
+  EXPECT_GT((chroma > 0.15).to(at::kDouble).mean().item<double>(), 0.5);
+  // Same seed, same pictures; the Hershey set's pictures for the same seed are others.
+  const auto again = take(*make_dataset(o), 1)[0].samples;
+  EXPECT_TRUE(torch::equal(again, b[0].samples));
+  const auto hershey = take(*make_dataset(synthetic("digits", 250, 2)), 1)[0].samples;
+  EXPECT_GT((hershey - b[0].samples).abs().mean().item<float>(), 0.1f);
 }
 
 TEST(Dataset, TexturesAreVariedAndInRange) {

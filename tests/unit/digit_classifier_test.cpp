@@ -41,6 +41,15 @@ TEST(DigitClassifier, RecognisesUnseenDigitsOfEveryPaletteAndSize) {
   EXPECT_GE(accuracy(trained.net, digits("digits", 48, 7)), 0.9);
 }
 
+// The judge of the second renderer's digits (train/eval_classifiers.h's digits-ttf) learns them as well.
+TEST(DigitClassifier, RecognisesTrueTypeDigitsWhenTrainedOnThem) {
+  DigitClassifierOptions o;
+  o.synthetic = "digits-ttf";
+  DigitClassifierResult trained = train_digit_classifier(o);
+  EXPECT_GE(trained.accuracy, 0.93);
+  EXPECT_GE(accuracy(trained.net, digits("digits-ttf", 32, 7)), 0.93);
+}
+
 TEST(DigitClassifier, IsDeterministicForASeed) {
   DigitClassifierOptions o;
   o.steps = 20;

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
 #include <set>
 
 #include "impasto/core/error.h"
@@ -59,6 +62,74 @@ TEST(GanNets, DcganShapesForEverySize) {
     EXPECT_EQ(g_convs, levels + 1);
     EXPECT_EQ(d_convs, levels + 1);
   }
+}
+
+// FastGAN (nn/fastgan.h): shapes for every size, skip-layer excitation where the side allows it,
+// and the self-supervised discriminator's reconstruction loss: finite, differentiable into D, and
+// falling when D is trained to rebuild a fixed batch.
+TEST(GanNets, FastganShapesExcitationAndReconstruction) {
+  torch::manual_seed(0);
+  for (int64_t size : {32, 64, 128, 256}) {
+    SCOPED_TRACE(size);
+    GanNetOptions o;
+    o.arch = "fastgan";
+    o.size = size;
+    o.z_dim = 6;
+    o.g_width = 2;
+    o.d_width = 2;
+    o.d_norm = "batch";
+    auto g = make_generator(o);
+    auto d = make_discriminator(o);
+    at::Tensor image;
+    {
+      torch::NoGradGuard no_grad;
+      image = g->forward(torch::randn({2, 6}));
+    }
+    EXPECT_EQ(image.sizes(), (std::vector<int64_t>{2, 3, size, size}));
+    EXPECT_LE(image.abs().max().item<double>(), 1.0);
+    EXPECT_EQ(d->forward(image).sizes(), (std::vector<int64_t>{2}));
+    // SLE from side r to 8r in G (4 -> 32, ...), and from 8r to r in D when 8r fits.
+    int64_t g_sle = 0, d_sle = 0;
+    for (const auto& key : keys_of(*g)) g_sle += key.find("sle") == 0 && key.find("squeeze.weight") != std::string::npos;
+    for (const auto& key : keys_of(*d)) d_sle += key.find("sle") == 0 && key.find("squeeze.weight") != std::string::npos;
+    int64_t expected_g = 0, expected_d = 0;
+    for (int64_t side = 32; side <= size; side *= 2) ++expected_g;
+    for (int64_t side = 8; side * 8 <= size; side *= 2) ++expected_d;
+    EXPECT_EQ(g_sle, expected_g);
+    EXPECT_EQ(d_sle, expected_d);
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(1);
+    at::Generator gen = generator;
+    const auto judged = d->judge_real(image, gen);
+    ASSERT_TRUE(judged.reconstruction_loss.defined());
+    EXPECT_TRUE(std::isfinite(judged.reconstruction_loss.item<double>()));
+    EXPECT_EQ(judged.scores.sizes(), (std::vector<int64_t>{2}));
+  }
+  // D learns to rebuild what it sees.
+  GanNetOptions o;
+  o.arch = "fastgan";
+  o.size = 32;
+  o.d_width = 8;
+  o.d_norm = "none";
+  auto d = make_discriminator(o);
+  const at::Tensor real = torch::rand({4, 3, 32, 32}) * 2 - 1;
+  torch::optim::Adam adam(d->parameters(), torch::optim::AdamOptions(2e-3));
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(2);
+  at::Generator gen = generator;
+  double first = 0, last = 0;
+  for (int step = 0; step < 40; ++step) {
+    at::Tensor loss = d->judge_real(real, gen).reconstruction_loss;
+    if (step == 0) first = loss.item<double>();
+    last = loss.item<double>();
+    adam.zero_grad();
+    loss.backward();
+    adam.step();
+  }
+  EXPECT_LT(last, 0.8 * first) << first << " -> " << last;
+  // A plain DCGAN D has no reconstruction.
+  EXPECT_FALSE(make_discriminator(small_dcgan(32))->judge_real(real, gen).reconstruction_loss.defined());
+  GanNetOptions bad = o;
+  bad.pack = 2;
+  EXPECT_THROW(make_discriminator(bad), OptionError);
 }
 
 TEST(GanNets, DcganWidthsDoubleFromTheImageEndCappedAt8x) {
@@ -164,7 +235,7 @@ TEST(GanNets, BadOptionsNameTheOption) {
   EXPECT_EQ(test::failing_option([&] { make_discriminator(o); }), "arch");
   EXPECT_EQ(test::failing_option([&] { sample_shape(o); }), "arch");
   const std::string msg = test::expect_error<OptionError>([&] { make_generator(o); });
-  EXPECT_NE(msg.find("valid: dcgan, mlp"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("valid: dcgan, fastgan, mlp"), std::string::npos) << msg;
   o = small_dcgan(48);
   EXPECT_EQ(test::failing_option([&] { make_generator(o); }), "size");
   EXPECT_EQ(test::failing_option([&] { make_discriminator(o); }), "size");
@@ -338,7 +409,7 @@ TEST(GanNets, ResolveDNormRules) {
   EXPECT_EQ(test::failing_option([] { resolve_d_norm("group", false, "minimax"); }), "d_norm");
   const std::string msg = test::expect_error<OptionError>([] { resolve_d_norm("bn", false, "minimax"); });
   EXPECT_NE(msg.find("batch, layer, instance, none, auto"), std::string::npos) << msg;
-  EXPECT_EQ(gan_arch_names(), (std::vector<std::string>{"dcgan", "mlp"}));
+  EXPECT_EQ(gan_arch_names(), (std::vector<std::string>{"dcgan", "fastgan", "mlp"}));
 }
 
 TEST(GanNets, DcganInitStatistics) {

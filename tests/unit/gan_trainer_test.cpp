@@ -147,6 +147,71 @@ TEST(GanTrainer, ResumeIsExactWithR1PackingAndPixelNormUpsamplingG) {
   EXPECT_EQ(generate(model, sample_latents(2, o.nets.z_dim, 0, 1)).sizes(), (std::vector<int64_t>{2, 3, 32, 32}));
 }
 
+// FastGAN's self-supervised D draws its crop from the step's generator, and lazy R1 runs on a
+// fixed cadence of D updates: both stay exact across a resume.
+TEST(GanTrainer, ResumeIsExactWithFastganReconstructionAndLazyR1) {
+  GanTrainOptions o = digits_options(8);
+  o.nets.arch = "fastgan";
+  o.nets.g_width = 4;
+  o.nets.d_width = 4;
+  o.loss = "hinge";
+  o.r1_gamma = 1;
+  o.r1_every = 4;
+  o.diff_augment = "translation";
+  expect_exact_resume(o, 5, "resume_fastgan");
+  const std::string dir = test::temp_dir("fastgan_run");
+  o.steps = 4;
+  train_gan(o, dir, {});
+  const auto log = RunFolder(dir).read_log();
+  ASSERT_EQ(log.size(), 4u);
+  for (const Json& record : log) {
+    ASSERT_TRUE(record.contains("reconstruction")) << record.dump();
+    EXPECT_GT(record["reconstruction"].get<double>(), 0.0);
+  }
+  // With one D update per step, R1 runs where step * n_critic + k is a multiple of 4: at step 4 of
+  // these, logged unweighted there and 0 elsewhere.
+  EXPECT_GT(log[3]["r1"].get<double>(), 0.0);
+  EXPECT_EQ(log[0]["r1"].get<double>(), 0.0);
+  const GanModel model = load_gan_model(dir);
+  EXPECT_EQ(model.nets.arch, "fastgan");
+}
+
+// Evaluation while training: FID and KID in the log at the cadence, with the training time; curves
+// against time in the report; the time continues over a resume. (The classifier's figures are
+// checked by the learning test, tests/e2e/gan_learning_test.cpp, which trains the classifier anyway.)
+TEST(GanTrainer, EvaluationLogsFidKidAndTrainingTime) {
+  GanTrainOptions o = digits_options(6);
+  o.eval_every = 3;
+  o.eval_images = 20;
+  o.log_every = 2;
+  const std::string dir = test::temp_dir("eval_run");
+  GanTrainResult first = train_gan(o, dir, stop_after(4));
+  ASSERT_TRUE(first.interrupted);
+  resume_gan(dir, 0, {});
+  const auto log = RunFolder(dir).read_log();
+  std::vector<int64_t> evaluated;
+  double last_time = 0;
+  for (const Json& record : log) {
+    ASSERT_TRUE(record.contains("train_s")) << record.dump();
+    EXPECT_GE(record["train_s"].get<double>(), last_time);  // over the resume too
+    last_time = record["train_s"].get<double>();
+    if (!record.contains("fid")) continue;
+    evaluated.push_back(record["step"].get<int64_t>());
+    EXPECT_GT(record["fid"].get<double>(), 0.0);
+    EXPECT_TRUE(record.contains("kid"));
+    EXPECT_TRUE(record.contains("eval_s"));
+    EXPECT_FALSE(record.contains("top1"));  // no classifier asked for
+  }
+  EXPECT_EQ(evaluated, (std::vector<int64_t>{3, 6}));
+  std::ifstream in(dir + "/report.html");
+  const std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(html.find("FID of samples"), std::string::npos);
+  EXPECT_NE(html.find("evaluation"), std::string::npos);
+  o.eval_classifier = "letters";
+  auto message = test::expect_error<OptionError>([&] { resolve(o); });
+  EXPECT_NE(message.find("digits-ttf"), std::string::npos);
+}
+
 TEST(GanTrainer, CheckpointHoldsEverythingAndLoadsAsAModel) {
   const std::string dir = test::temp_dir("ckpt");
   GanTrainOptions o = digits_options(5);

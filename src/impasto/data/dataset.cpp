@@ -328,7 +328,7 @@ std::vector<std::string> preprocess_names() {
   return {"scale_shortside_and_crop", "resize_and_crop", "scale_width_and_crop", "crop"};
 }
 
-std::vector<std::string> synthetic_dataset_names() { return {"ring8", "digits", "digits-paper", "digits-neon", "textures"}; }
+std::vector<std::string> synthetic_dataset_names() { return {"ring8", "digits", "digits-paper", "digits-neon", "digits-ttf", "textures"}; }
 
 at::Tensor ring8_modes() {
   auto modes = at::empty({8, 2}, at::TensorOptions().dtype(at::kFloat));

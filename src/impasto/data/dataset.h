@@ -26,7 +26,7 @@ struct Batch {
 
 struct DatasetOptions {
   std::string folder;             // image folder (recursive; .jpg .jpeg .png .webp), or
-  std::string synthetic;          // ring8 | digits | digits-paper | digits-neon | textures (see synthetic_dataset_names())
+  std::string synthetic;          // ring8 | digits | digits-paper | digits-neon | digits-ttf | textures (see synthetic_dataset_names())
   int64_t size = 64;              // images: output side (square)
   int64_t channels = 3;           // images: 3 (RGB) or 1 (grey)
   std::string crop = "center";    // images from a folder: center | random position of the crop
@@ -93,6 +93,10 @@ std::vector<std::string> preprocess_names();
 //            noise, [C,S,S] in [0,1]; label = digit.
 //   digits-paper, digits-neon   the same digits in two fixed palettes (dark ink on cream paper;
 //            glowing ink on a near-black ground): two domains for unpaired translation.
+//   digits-ttf  digits from a second renderer: the system's TrueType faces (DejaVu always; Liberation
+//            and FreeFont when installed) filled by FreeType, sheared and rotated, anywhere in the
+//            picture, in saturated ink on two-colour grounds, some with drop shadows. For measuring
+//            what was tuned on `digits` on digits drawn differently. label = digit.
 //   textures procedural textures (stripes, checks, dots, cellular, flow noise) with random palettes.
 constexpr double kRingRadius = 2.0;
 constexpr double kRingStd = 0.02;

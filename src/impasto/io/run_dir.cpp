@@ -141,8 +141,9 @@ void write_run_report(const RunDirectory& run, const RunReport& report) {
       ChartSeries s{key, {}, {}};
       for (const Json& record : log) {
         auto it = record.find(key);
-        if (it == record.end() || !it->is_number()) continue;
-        s.x.push_back(record.value("step", 0.0));
+        const auto x = record.find(chart.x_key);
+        if (it == record.end() || !it->is_number() || x == record.end() || !x->is_number()) continue;
+        s.x.push_back(x->get<double>());
         s.y.push_back(it->get<double>());
       }
       if (!s.x.empty()) series.push_back(std::move(s));
@@ -152,6 +153,7 @@ void write_run_report(const RunDirectory& run, const RunReport& report) {
     ChartOptions options;
     options.title = chart.title;
     options.log_y = chart.log_y;
+    options.x_label = chart.x_label;
     write_image(run.file(name), line_chart(series, options));
     html << "<img src=\"" << name << "\" alt=\"" << html_escape(chart.title) << "\">\n";
   }

@@ -65,6 +65,8 @@ struct ReportChart {
   std::string title;
   std::vector<std::string> keys;  // log.jsonl keys drawn as series (missing ones skipped)
   bool log_y = false;
+  std::string x_key = "step";     // the horizontal axis: a log.jsonl key (e.g. train_s)
+  std::string x_label = "step";
 };
 
 struct RunReport {

@@ -6,6 +6,7 @@
 
 #include "impasto/core/error.h"
 #include "impasto/core/text.h"
+#include "impasto/nn/fastgan.h"
 #include "impasto/nn/onnx_export.h"
 #include "impasto/nn/spectral_norm.h"
 
@@ -36,7 +37,7 @@ void check_options(const GanNetOptions& o) {
   if (std::find(archs.begin(), archs.end(), o.arch) == archs.end())
     throw OptionError("arch", "unknown GAN architecture '" + o.arch + "'; valid: " + join(archs));
   check_positive(o.z_dim, "z_dim");
-  if (o.arch == "dcgan") {
+  if (o.arch == "dcgan" || o.arch == "fastgan") {
     if (o.size != 32 && o.size != 64 && o.size != 128 && o.size != 256)
       throw OptionError("size", "dcgan supports image sizes 32, 64, 128, 256; got " + std::to_string(o.size));
     check_positive(o.channels, "channels");
@@ -47,6 +48,8 @@ void check_options(const GanNetOptions& o) {
     if (o.g_upsample != "transposed" && o.g_upsample != "nearest")
       throw OptionError("g_upsample", "unknown generator upsampling '" + o.g_upsample + "'; valid: transposed, nearest");
     if (o.pack < 1 || o.pack > 16) throw OptionError("pack", "must be in 1..16, got " + std::to_string(o.pack));
+    if (o.arch == "fastgan" && o.pack != 1) throw OptionError("pack", "is only for the dcgan discriminator");
+    if (o.arch == "fastgan" && o.minibatch_stddev) throw OptionError("minibatch_stddev", "is only for the dcgan discriminator");
   } else {
     if (o.minibatch_stddev) throw OptionError("minibatch_stddev", "is only for the dcgan discriminator");
     if (o.pack != 1) throw OptionError("pack", "is only for the dcgan discriminator");
@@ -257,7 +260,7 @@ class MlpDiscriminatorImpl : public DiscriminatorImpl {
 
 }  // namespace
 
-std::vector<std::string> gan_arch_names() { return {"dcgan", "mlp"}; }
+std::vector<std::string> gan_arch_names() { return {"dcgan", "fastgan", "mlp"}; }
 
 std::string resolve_d_norm(const std::string& d_norm, bool spectral_norm, const std::string& loss) {
   if (std::find(kNorms.begin(), kNorms.end(), d_norm) == kNorms.end())
@@ -271,12 +274,13 @@ std::string resolve_d_norm(const std::string& d_norm, bool spectral_norm, const 
 
 std::vector<int64_t> sample_shape(const GanNetOptions& options) {
   check_options(options);
-  if (options.arch == "dcgan") return {options.channels, options.size, options.size};
+  if (options.arch != "mlp") return {options.channels, options.size, options.size};
   return {options.data_dim};
 }
 
 std::shared_ptr<GeneratorImpl> make_generator(const GanNetOptions& options) {
   check_options(options);
+  if (options.arch == "fastgan") return make_fastgan_generator(options);
   if (options.arch == "dcgan") {
     auto g = std::make_shared<DcganGeneratorImpl>(options);
     dcgan_init(*g);
@@ -290,6 +294,7 @@ std::shared_ptr<DiscriminatorImpl> make_discriminator(const GanNetOptions& optio
   // Without a loss name, auto resolves as for the probabilistic objectives (batch norm unless spectral
   // norm); the trainer resolves it with the real loss first.
   const std::string norm = resolve_d_norm(options.d_norm, options.spectral_norm, "");
+  if (options.arch == "fastgan") return make_fastgan_discriminator(options, norm);
   if (options.arch == "dcgan") {
     auto d = std::make_shared<DcganDiscriminatorImpl>(options, norm);
     dcgan_init(*d);

@@ -6,6 +6,8 @@
 //          in [-1,1]; D mirrors it with stride-2 convs and LeakyReLU(0.2) down to 4x4 and a final
 //          4x4 conv to one score. S in {32, 64, 128, 256}; widths double per level from `g_width`
 //          / `d_width` at the image end, capped at 8x.
+//   fastgan  FastGAN's G (skip-layer excitation, GLU) and self-supervised D for small collections
+//          (nn/fastgan.h), 32-256 px.
 //   mlp    fully connected G and D on flat vectors (e.g. the 2-D ring of Gaussians): `mlp_layers`
 //          hidden layers of `mlp_hidden` units with ReLU (G) / LeakyReLU(0.2) (D).
 //
@@ -40,6 +42,7 @@
 // the norm layers are absent and the indices close up. Spectral norm replaces each D layer by
 // SNConv2d / SNLinear (keys `main.N.weight_orig`, `weight_u`, `weight_v`). The mlp nets are a
 // Sequential `net`.
+#include <ATen/core/Generator.h>
 #include <torch/nn/module.h>
 
 #include <cstdint>
@@ -50,7 +53,7 @@
 namespace impasto {
 
 struct GanNetOptions {
-  std::string arch = "dcgan";  // dcgan | mlp
+  std::string arch = "dcgan";  // dcgan | fastgan | mlp
   int64_t size = 64;           // dcgan: image side (32, 64, 128, 256)
   int64_t channels = 3;        // dcgan: image channels
   int64_t data_dim = 2;        // mlp: sample dimension
@@ -82,6 +85,13 @@ class GeneratorImpl : public torch::nn::Module {
 class DiscriminatorImpl : public torch::nn::Module {
  public:
   virtual at::Tensor forward(const at::Tensor& x) = 0;  // [N, sample_shape...] -> [N / pack] scores
+  // Real images: the scores and, for a self-supervised D (fastgan), the loss of rebuilding the
+  // images from D's own features (`generator` picks the crop), else an undefined tensor.
+  struct RealJudgement {
+    at::Tensor scores;
+    at::Tensor reconstruction_loss;
+  };
+  virtual RealJudgement judge_real(const at::Tensor& x, at::Generator& /*generator*/) { return {forward(x), {}}; }
 };
 
 // Throws OptionError naming the bad option (arch, size, d_norm, widths).

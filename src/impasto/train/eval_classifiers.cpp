@@ -33,7 +33,17 @@ ImageClassifier trained_digit_classifier(const DigitClassifierOptions& options, 
 
 ClassifierFactories trained_classifiers() {
   ClassifierFactories factories;
-  factories["digits"] = [](const Callbacks& callbacks) { return trained_digit_classifier({}, callbacks); };
+  // One judge per labelled digit set: `digits` (the Hershey renderer, all palettes) and `digits-ttf`
+  // (the TrueType renderer), each trained on its own set.
+  for (const char* set : {"digits", "digits-ttf"}) {
+    factories[set] = [set](const Callbacks& callbacks) {
+      DigitClassifierOptions options;
+      options.synthetic = set;
+      ImageClassifier c = trained_digit_classifier(options, callbacks);
+      c.name = set;
+      return c;
+    };
+  }
   return factories;
 }
 

@@ -5,6 +5,7 @@
 //   digits   the digit classifier of train/digit_classifier.h (about 10 s on 2 CPU cores, seeded,
 //            so every evaluation uses the same judge): the Inception Score of images of rendered
 //            digits, out of a maximum of 10 classes.
+//   digits-ttf  the same classifier trained on the TrueType digits (data/dataset.h's digits-ttf).
 #include "impasto/metrics/evaluate.h"
 #include "impasto/train/digit_classifier.h"
 
@@ -14,7 +15,7 @@ namespace impasto {
 // on held-out real digits.
 ImageClassifier trained_digit_classifier(const DigitClassifierOptions& options = {}, const Callbacks& callbacks = {});
 
-// By name, for evaluate(): {"digits"}.
+// By name, for evaluate(): {"digits", "digits-ttf"}.
 ClassifierFactories trained_classifiers();
 
 }  // namespace impasto

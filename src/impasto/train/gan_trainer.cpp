@@ -11,7 +11,10 @@
 #include "impasto/io/chart.h"
 #include "impasto/io/grid.h"
 #include "impasto/io/image.h"
+#include "impasto/io/image_folder.h"
 #include "impasto/losses/gan_losses.h"
+#include "impasto/metrics/fid.h"
+#include "impasto/train/eval_classifiers.h"
 #include "impasto/nn/backbone.h"
 #include "impasto/nn/gan_model.h"
 #include "impasto/train/optimizer_support.h"
@@ -30,7 +33,9 @@ class GanRecipe final : public Recipe {
 
   std::string name() const override { return "gan"; }
   Json config() const override { return to_json(o_); }
-  LoopSettings settings() const override { return {o_, o_.steps, kStepSeedSalt, o_.schedule, o_.decay_start}; }
+  LoopSettings settings() const override {
+    return {o_, o_.steps, kStepSeedSalt, o_.schedule, o_.decay_start, o_.eval_every};
+  }
 
   void setup(const SetupContext& context) override {
     world_ = context.world_size;
@@ -80,7 +85,7 @@ class GanRecipe final : public Recipe {
     set_lr(*opt_g_, o_.lr_g * lr_scale);
     set_lr(*opt_d_, o_.lr_d * lr_scale);
 
-    double loss_d = 0, penalty = 0, r1_value = 0, d_real_mean = 0, d_fake_mean = 0, norm_d = 0;
+    double loss_d = 0, penalty = 0, r1_value = 0, d_real_mean = 0, d_fake_mean = 0, norm_d = 0, reconstruction = -1;
     for (int64_t k = 0; k < o_.n_critic; ++k) {
       Batch data = dataset_->next();
       at::Tensor real = data.samples.to(device_);
@@ -95,15 +100,23 @@ class GanRecipe final : public Recipe {
         real = diff_augment(real, augment_, generator);
         fake = diff_augment(fake, augment_, generator);
       }
-      if (o_.r1_gamma > 0) real = real.detach().requires_grad_(true);  // R1 differentiates D(real) w.r.t. real
-      at::Tensor out_real = D_->forward(real);
+      // Lazy regularisation (Karras et al. 2020, "Analyzing and Improving the Image Quality of
+      // StyleGAN", sec. 3.1): R1 on every r1_every-th D update only, weighted r1_every times.
+      const bool r1_here = o_.r1_gamma > 0 && (context.step() * o_.n_critic + k) % o_.r1_every == 0;
+      if (r1_here) real = real.detach().requires_grad_(true);  // R1 differentiates D(real) w.r.t. real
+      DiscriminatorImpl::RealJudgement judged = D_->judge_real(real, generator);
+      at::Tensor out_real = judged.scores;
       at::Tensor out_fake = D_->forward(fake);
       at::Tensor objective = discriminator_loss(loss_, out_real, out_fake);
       at::Tensor total = objective;
-      if (o_.r1_gamma > 0) {
-        at::Tensor r1 = r1_penalty(out_real, real, o_.r1_gamma).penalty;
+      if (judged.reconstruction_loss.defined()) {
+        total = total + judged.reconstruction_loss;
+        reconstruction = judged.reconstruction_loss.item<double>();
+      }
+      if (r1_here) {
+        at::Tensor r1 = r1_penalty(out_real, real, o_.r1_gamma * o_.r1_every).penalty;
         total = total + r1;
-        r1_value = r1.item<double>();
+        r1_value = r1.item<double>() / o_.r1_every;
       }
       at::Tensor eps = context.uniform_rows(batch).to(device_);
       if (loss_ == GanLoss::wgangp) {
@@ -158,9 +171,11 @@ class GanRecipe final : public Recipe {
                        {"lr_g", o_.lr_g * lr_scale}, {"lr_d", o_.lr_d * lr_scale}};
     if (loss_ == GanLoss::wgangp) out.metrics["gp"] = penalty;
     if (o_.r1_gamma > 0) out.metrics["r1"] = r1_value;
+    if (reconstruction >= 0) out.metrics["reconstruction"] = reconstruction;
     out.progress = {{"D", loss_d}, {"G", loss_g}};
     if (loss_ == GanLoss::wgangp) out.progress.emplace_back("gp", penalty);
     if (o_.r1_gamma > 0) out.progress.emplace_back("r1", r1_value);
+    if (reconstruction >= 0) out.progress.emplace_back("rec", reconstruction);
     out.progress.emplace_back(outputs_are_logits(loss_) ? "D(x)" : "D(x)~", d_real_mean);
     out.progress.emplace_back(outputs_are_logits(loss_) ? "D(G(z))" : "D(G(z))~", d_fake_mean);
     out.images = o_.n_critic * batch * world_;
@@ -179,6 +194,40 @@ class GanRecipe final : public Recipe {
   void restore(const Checkpoint& c, const std::string& file) override {
     state().load_from(c.tensors, file);
     restore_cpu_rng_state(c.tensors);
+  }
+
+  Json evaluate() override {
+    if (o_.eval_every == 0) return Json::object();
+    if (!eval_features_) prepare_evaluation();
+    GeneratorImpl& g = G_ema_ ? *G_ema_ : *G_;
+    const bool was_training = g.is_training();
+    g.eval();
+    std::vector<at::Tensor> parts;
+    {
+      torch::NoGradGuard no_grad;
+      for (int64_t i = 0; i < eval_z_.size(0); i += 100)
+        parts.push_back(from_gan_range(g.forward(eval_z_.narrow(0, i, std::min<int64_t>(100, eval_z_.size(0) - i)).to(device_)).cpu()));
+    }
+    g.train(was_training);
+    const at::Tensor fake = at::cat(parts);
+    const at::Tensor features = eval_features_->features(as_rgb(fake));
+    FidOptions fid_options;
+    fid_options.allow_rank_deficient = true;  // a curve to compare within the run and between runs
+    Json out{{"fid", fid(eval_real_features_, features, fid_options)}};
+    KidOptions kid_options;
+    kid_options.subsets = 20;
+    out["kid"] = kid(eval_real_features_, features, kid_options).mean;
+    if (eval_classifier_) {
+      torch::NoGradGuard no_grad;
+      const at::Tensor p = torch::softmax(eval_classifier_->logits(as_rgb(fake)).to(at::kDouble), 1);  // p(y|x)
+      const at::Tensor share = torch::bincount(p.argmax(1), {}, p.size(1)).to(at::kDouble) / p.size(0);
+      const at::Tensor py = p.mean(0, true);
+      out["top1"] = std::get<0>(p.max(1)).mean().item<double>();
+      out["classes_5pct"] = (share >= 0.05).sum().item<int64_t>();
+      out["smallest_share"] = share.min().item<double>();
+      out["score"] = std::exp((p * (p.clamp_min(1e-12).log() - py.log())).sum(1).mean().item<double>());
+    }
+    return out;
   }
 
   // The fixed noise batch through the EMA generator (or G).
@@ -216,17 +265,26 @@ class GanRecipe final : public Recipe {
     r.title = "GAN run " + run.path();
     r.summary = {{"data", dataset_->describe()},
                  {"objective", to_string(loss_)},
-                 {"architecture", o_.nets.arch + (o_.nets.arch == "dcgan" ? " " + std::to_string(o_.nets.size) + " px" : "")},
+                 {"architecture", o_.nets.arch + (o_.nets.arch != "mlp" ? " " + std::to_string(o_.nets.size) + " px" : "")},
                  {"steps", std::to_string(step) + " of " + std::to_string(o_.steps)},
                  {"batch", std::to_string(o_.data.batch_size) + " x " + std::to_string(world_) + " process(es)"},
                  {"skipped files", std::to_string(skipped_files())},
                  {"training time (this session)", std::to_string(static_cast<int64_t>(seconds)) + " s"}};
-    r.charts = {{"losses", {"loss_d", "loss_g", "gp"}, false},
+    r.charts = {{"losses", {"loss_d", "loss_g", "gp", "reconstruction"}, false},
                 {is_wasserstein(loss_) || !outputs_are_logits(loss_) ? "critic scores" : "D(x) and D(G(z))",
                  {"d_real", "d_fake"}, false},
                 {"gradient norms", {"grad_norm_d", "grad_norm_g"}, true},
                 {"learning rates", {"lr_g", "lr_d"}, false},
                 {"images per second", {"images_per_s"}, false}};
+    if (o_.eval_every > 0) {
+      r.charts.push_back({"FID of samples (random-multiscale) against training time", {"fid"}, true, "train_s", "training seconds"});
+      r.charts.push_back({"KID against training time", {"kid"}, true, "train_s", "training seconds"});
+      if (!o_.eval_classifier.empty())
+        r.charts.push_back({"classifier (" + o_.eval_classifier + "): mean top-1, smallest class share", {"top1", "smallest_share"},
+                            false, "train_s", "training seconds"});
+      r.summary.emplace_back("evaluation", "every " + std::to_string(o_.eval_every) + " steps: " + std::to_string(o_.eval_images) +
+                                               " samples against " + (eval_reference_.empty() ? "real images" : eval_reference_));
+    }
     r.samples_caption = std::string("The same fixed noise batch at every sampled step") +
                         (G_ema_ ? ", through the EMA generator." : ".") +
                         (o_.nets.arch == "mlp" ? " Blue: generated points; red circles: the data's modes." : "");
@@ -236,6 +294,41 @@ class GanRecipe final : public Recipe {
   int64_t skipped_files() const override { return dataset_->stats().skipped; }
 
  private:
+  static at::Tensor as_rgb(const at::Tensor& images) { return images.size(1) == 1 ? images.expand({-1, 3, -1, -1}) : images; }
+
+  // The feature network, the real images' features, the fixed latents and the classifier, made at
+  // the first evaluation (so runs without it pay nothing).
+  void prepare_evaluation() {
+    FeatureNetworkOptions features;
+    features.seed = 0;
+    eval_features_ = std::make_unique<FeatureNetwork>(features);
+    DatasetOptions d = o_.data;
+    d.rank = 0;
+    d.world_size = 1;
+    d.workers = 1;
+    d.batch_size = 50;
+    d.flip = false;
+    d.seed = o_.seed ^ 0x5eedULL;  // other synthetic samples, other crops
+    if (d.hold_out > 0) d.held_out_only = true;
+    auto data = make_dataset(d);
+    const int64_t available = !d.folder.empty() ? data->stats().files : o_.eval_images;
+    const int64_t count = std::min(o_.eval_images, std::max<int64_t>(available, 2));
+    data->start(0);
+    std::vector<at::Tensor> parts;
+    for (int64_t have = 0; have < count;) {
+      at::Tensor batch = data->next().samples;
+      parts.push_back(batch.narrow(0, 0, std::min(batch.size(0), count - have)));
+      have += parts.back().size(0);
+    }
+    eval_real_features_ = eval_features_->features(as_rgb(at::cat(parts)));
+    eval_reference_ = std::to_string(count) + (d.held_out_only ? " held-out" : !d.folder.empty() ? " training" : " other") + " images";
+    eval_z_ = sample_latents(o_.eval_images, o_.nets.z_dim, 0, sample_seed(o_.seed, 0xe7a1));
+    if (!o_.eval_classifier.empty()) {
+      const ClassifierFactories factories = trained_classifiers();
+      eval_classifier_ = std::make_unique<ImageClassifier>(factories.at(o_.eval_classifier)({}));
+    }
+  }
+
   TrainingState state() const {
     TrainingState state{{{"G", G_.get()}, {"D", D_.get()}}, {{"G", opt_g_.get()}, {"D", opt_d_.get()}}};
     if (G_ema_) state.modules.emplace_back("G_ema", G_ema_.get());
@@ -261,15 +354,42 @@ class GanRecipe final : public Recipe {
   std::unique_ptr<torch::optim::Adam> opt_g_, opt_d_;
   std::vector<std::string> augment_;
   at::Tensor fixed_z_;
+  // evaluate()'s, made by prepare_evaluation()
+  std::unique_ptr<FeatureNetwork> eval_features_;
+  at::Tensor eval_real_features_, eval_z_;
+  std::unique_ptr<ImageClassifier> eval_classifier_;
+  std::string eval_reference_;
 };
 
 }  // namespace
 
+std::string resolve_preset(const GanTrainOptions& o) {
+  check_option(o.preset == "auto" || o.preset == "classic" || o.preset == "small", "preset",
+               "unknown preset '" + o.preset + "'; valid: auto, classic, small");
+  if (o.preset != "auto") return o.preset;
+  if (o.data.folder.empty()) return "classic";
+  const int64_t files = static_cast<int64_t>(list_image_files(o.data.folder, true, "data").size());
+  return files <= kSmallCollectionImages ? "small" : "classic";
+}
+
+// The small preset's network widths per image side: measured on a 2-core CPU so that a step stays
+// cheap enough for thousands of steps in minutes (docs/gan-small-collections.md).
+int64_t small_collection_width(int64_t size) { return size <= 32 ? 16 : size <= 64 ? 16 : 8; }
+
 GanTrainOptions resolve(GanTrainOptions o) {
+  o.preset = resolve_preset(o);
+  const bool ring = o.data.synthetic == "ring8";
+  const bool small = o.preset == "small" && !ring;
+  if (o.loss == "auto") o.loss = small ? "hinge" : "nonsaturating";
   const GanLoss loss = parse_gan_loss(o.loss);
   o.loss = to_string(loss);
-  const bool ring = o.data.synthetic == "ring8";
-  if (o.nets.arch == "auto") o.nets.arch = ring ? "mlp" : "dcgan";
+  // Options only the dcgan nets have (a packing or batch-variety D) choose them under any preset.
+  const bool wants_dcgan = o.nets.pack > 1 || o.nets.minibatch_stddev;
+  if (o.nets.arch == "auto") o.nets.arch = ring ? "mlp" : small && !wants_dcgan ? "fastgan" : "dcgan";
+  if (o.nets.g_width == 0) o.nets.g_width = small ? small_collection_width(o.data.size) : 64;
+  if (o.nets.d_width == 0) o.nets.d_width = small ? small_collection_width(o.data.size) : 64;
+  if (o.diff_augment == "auto") o.diff_augment = small ? "color,translation,cutout" : "";
+  if (o.nets.g_norm == "auto") o.nets.g_norm = small ? "pixel" : "batch";
   check_option(o.nets.arch == "mlp" || !ring, "arch", "the ring8 dataset holds 2-D points: use --arch mlp");
   if (o.nets.arch == "mlp") {
     check_option(ring, "arch", "mlp nets train on point datasets (ring8); images need dcgan");
@@ -297,19 +417,32 @@ GanTrainOptions resolve(GanTrainOptions o) {
   check_option(o.weight_clip > 0, "weight_clip", "must be > 0");
   check_option(o.gp_lambda >= 0, "gp_lambda", "must be >= 0");
   check_option(o.r1_gamma >= 0, "r1_gamma", "must be >= 0 (0 = off)");
+  check_option(o.r1_every >= 1 && o.r1_every <= 1000, "r1_every", "must be in 1..1000");
   check_option(o.data.batch_size % std::max<int64_t>(o.nets.pack, 1) == 0, "pack",
         "the batch size (" + std::to_string(o.data.batch_size) + ") must be a multiple of the pack size");
   check_loop_options(o);
   check_option(o.num_samples >= 1 && o.num_samples <= 1024, "num_samples", "must be in 1..1024");
   check_option(o.nets.z_dim >= 1 && o.nets.z_dim <= 4096, "z_dim", "must be in 1..4096");
   parse_diff_augment(o.diff_augment, "diff_augment");
+  check_option(o.eval_every >= 0, "eval_every", "must be >= 0 (0 = off)");
+  check_option(o.eval_every == 0 || o.nets.arch != "mlp", "eval_every", "measures image generators, not points");
+  check_option(o.eval_images >= 10 && o.eval_images <= 50000, "eval_images", "must be in 10..50000");
+  if (!o.eval_classifier.empty()) {
+    const ClassifierFactories factories = trained_classifiers();
+    if (!factories.count(o.eval_classifier)) {
+      std::string names;
+      for (const auto& [name, factory] : factories) names += (names.empty() ? "" : ", ") + name;
+      throw OptionError("eval_classifier", "unknown classifier '" + o.eval_classifier + "'; valid: " + names);
+    }
+  }
   make_generator(o.nets);  // checks the architecture options (OptionError naming them)
   o.data.seed = o.seed;
   return o;
 }
 
 Json to_json(const GanTrainOptions& o) {
-  Json j{{"channels", o.data.channels},
+  Json j{{"preset", o.preset},
+         {"channels", o.data.channels},
          {"queue_batches", o.data.queue_batches},
          {"loss", o.loss},
          {"steps", o.steps},
@@ -325,8 +458,13 @@ Json to_json(const GanTrainOptions& o) {
          {"weight_clip", o.weight_clip},
          {"gp_lambda", o.gp_lambda},
          {"r1_gamma", o.r1_gamma},
+         {"r1_every", o.r1_every},
          {"diff_augment", o.diff_augment},
-         {"num_samples", o.num_samples}};
+         {"num_samples", o.num_samples},
+         {"hold_out", o.data.hold_out},
+         {"eval_every", o.eval_every},
+         {"eval_images", o.eval_images},
+         {"eval_classifier", o.eval_classifier}};
   add_data_options(j, o.data, "data", "size");
   add_loop_options(j, o);
   const Json nets = to_json(o.nets);
@@ -350,7 +488,9 @@ GanTrainOptions gan_train_options_from_json(const Json& json) {
   r.get("d_norm", o.nets.d_norm).get("spectral_norm", o.nets.spectral_norm).get("minibatch_stddev", o.nets.minibatch_stddev);
   r.get("mlp_hidden", o.nets.mlp_hidden).get("mlp_layers", o.nets.mlp_layers);
   r.get("g_norm", o.nets.g_norm).get("g_upsample", o.nets.g_upsample).get("pack", o.nets.pack);
-  r.get("r1_gamma", o.r1_gamma);
+  r.get("r1_gamma", o.r1_gamma).get("r1_every", o.r1_every).get("preset", o.preset);
+  r.get("hold_out", o.data.hold_out).get("eval_every", o.eval_every).get("eval_images", o.eval_images);
+  r.get("eval_classifier", o.eval_classifier);
   r.reject_unknown();
   return o;
 }

@@ -23,10 +23,31 @@ namespace impasto {
 
 // seed, device and the cadence (log_every, sample_every, checkpoint_every, keep_checkpoints) are
 // LoopOptions'.
+// Presets fill the options left at `auto` (arch, loss, g_width/d_width 0, diff_augment "auto"):
+//   classic  DCGAN (Radford et al. 2015): dcgan nets of width 64, the nonsaturating objective, no
+//            augmentation (mlp nets for ring8)
+//   small    for collections of tens to a few thousand images on a CPU (docs/gan-small-collections.md):
+//            fastgan nets (nn/fastgan.h) at widths chosen for the size with pixel norm in G, the hinge objective,
+//            DiffAugment color,translation,cutout on real and fake images (Zhao et al. 2020), EMA
+//   auto     small for an image folder of at most kSmallCollectionImages images, else classic
+inline constexpr int64_t kSmallCollectionImages = 5000;
+
+// GanNetOptions with what the preset decides left open: arch "auto", g_width = d_width = 0, g_norm
+// "auto" (classic: batch; small: pixel, so that the EMA generator needs no batch statistics).
+inline GanNetOptions preset_net_defaults() {
+  GanNetOptions nets;
+  nets.arch = "auto";
+  nets.g_width = 0;
+  nets.d_width = 0;
+  nets.g_norm = "auto";
+  return nets;
+}
+
 struct GanTrainOptions : LoopOptions {
   DatasetOptions data;       // folder or synthetic; size/channels follow the nets
-  GanNetOptions nets = GanNetOptions{"auto"};  // arch auto: mlp for ring8, dcgan for images
-  std::string loss = "nonsaturating";  // losses/gan_losses.h
+  std::string preset = "auto";  // auto | classic | small (above)
+  GanNetOptions nets = preset_net_defaults();  // arch, widths and g_norm by preset; mlp for ring8
+  std::string loss = "auto";  // losses/gan_losses.h; auto: by preset
   int64_t steps = 10000;     // G updates
   int64_t n_critic = 0;      // D updates per G update; 0 = auto: 5 for wgan/wgangp, else 1
   double lr_g = 0;           // 0 = auto: 1e-4 for wgangp, 5e-5 for wgan, else 2e-4
@@ -41,8 +62,19 @@ struct GanTrainOptions : LoopOptions {
   double gp_lambda = 10;     // wgangp
   double r1_gamma = 0;       // R1 penalty gamma/2 E||grad_x D(x)||^2 on real data (Mescheder et al.
                              // 2018), any objective; 0 = off
-  std::string diff_augment;  // "" or e.g. "color,translation,cutout" (data/diff_augment.h)
+  int64_t r1_every = 1;      // lazy R1: on every N-th D update only, weighted N times (Karras et al. 2020)
+  std::string diff_augment = "auto";  // "" or e.g. "color,translation,cutout" (data/diff_augment.h); auto: by preset
   int64_t num_samples = 64;  // size of the fixed noise batch for sample grids
+  // Measurement while training (image generators): every `eval_every` steps (0 = off) and at the
+  // last, `eval_images` samples of the EMA generator from fixed latents against as many real images:
+  // FID and KID on random-multiscale features (metrics/fid.h; one fixed seed, so runs compare), and
+  // with `eval_classifier` (digits | digits-ttf: a digit classifier trained on that set) the mean top-1
+  // confidence, the class shares and exp(E KL(p(y|x) || p(y))). The real images are the folder's
+  // held-out files (data.hold_out > 0), else the training images themselves (the few-shot papers'
+  // convention for small collections), or other samples of a synthetic set.
+  int64_t eval_every = 0;
+  int64_t eval_images = 500;
+  std::string eval_classifier;
 };
 
 // Resolves every `auto` and checks everything (OptionError naming the option). Size, channels and

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "impasto/core/error.h"
@@ -25,6 +26,13 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
+// Four significant digits, for log lines.
+std::string format_number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4g", value);
+  return text;
+}
+
 // One session of a run: the recipe with its settings, this process's place in a data-parallel run,
 // and (rank 0) the run folder.
 struct Session {
@@ -37,6 +45,7 @@ struct Session {
   std::unique_ptr<DataParallel> parallel;
   std::unique_ptr<RunDirectory> run;  // rank 0 only
   int64_t step = 0;                   // completed steps
+  double train_seconds = 0;           // in steps, over every session of the run (checkpoint meta)
 };
 
 // Sets the recipe up and joins the other processes, if any.
@@ -103,6 +112,7 @@ TrainResult run_steps(Session& s, const Callbacks& callbacks) {
     if (!s.run) return;
     Checkpoint checkpoint = s.recipe.checkpoint(s.step);
     checkpoint.meta["world_size"] = s.world;
+    checkpoint.meta["train_seconds"] = s.train_seconds;
     checkpoint.meta["replicas_identical"] = identical;
     if (!identical) callbacks.warn("data-parallel replicas have drifted apart at step " + std::to_string(s.step));
     s.run->write_checkpoint(checkpoint, s.step, o.options.keep_checkpoints);
@@ -115,16 +125,35 @@ TrainResult run_steps(Session& s, const Callbacks& callbacks) {
     StepContext context(step, lr_factor(o.schedule, step, total, o.decay_start),
                         at::make_generator<at::CPUGeneratorImpl>(sample_seed(o.options.seed ^ o.seed_salt, step)), s.rank,
                         s.world, s.parallel.get());
+    const auto step_start = Clock::now();
     StepResult out = s.recipe.step(context);
+    s.train_seconds += seconds_since(step_start);
     s.step = step;
     interval_images += out.images;
     session_images += out.images;
 
     const double elapsed = seconds_since(session_start);
-    if (step % o.options.log_every == 0 || step == total) {
+    const bool evaluate_here = o.eval_every > 0 && (step % o.eval_every == 0 || step == total);
+    Json evaluation = Json::object();
+    if (evaluate_here && s.rank == 0) {
+      const auto eval_start = Clock::now();
+      evaluation = s.recipe.evaluate();
+      const double eval_seconds = seconds_since(eval_start);
+      std::string line;
+      for (const auto& [key, value] : evaluation.items())
+        if (value.is_number()) line += (line.empty() ? "" : ", ") + key + " " + format_number(value.get<double>());
+      if (!line.empty()) {
+        evaluation["eval_s"] = eval_seconds;
+        callbacks.info("step " + std::to_string(step) + " (" + format_number(s.train_seconds) + " s of training): " + line);
+      }
+      interval_start += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(eval_seconds));
+    }
+    if (step % o.options.log_every == 0 || step == total || evaluate_here) {
       const double interval = seconds_since(interval_start);
       Json record = std::move(out.metrics);
+      record.update(evaluation);
       record["step"] = step;
+      record["train_s"] = s.train_seconds;
       record["images_per_s"] = interval > 0 ? interval_images / interval : 0.0;
       record["skipped_files"] = s.recipe.skipped_files();
       if (s.run) s.run->append_log(record);
@@ -291,6 +320,7 @@ TrainResult resume_run(const std::string& run_dir, int64_t steps, const Callback
     throw FormatError(latest, "not a checkpoint of a " + name + " run (architecture '" + checkpoint.arch + "')");
   recipe->restore(checkpoint, latest);
   s->step = checkpoint.meta.value("step", int64_t{0});
+  s->train_seconds = checkpoint.meta.value("train_seconds", 0.0);
   if (s->step >= s->settings.steps)
     callbacks.info("the run already has " + std::to_string(s->step) + " steps; pass more --steps to continue");
   if (s->run) {

@@ -8,6 +8,10 @@
 //     salt being the recipe's, and data batches are pure functions of their index (data/dataset.h);
 //   - the learning-rate schedule: the factor lr_factor(schedule, s, steps, decay_start) of
 //     optimizer_support.h, handed to the step;
+//   - training time: every log.jsonl record holds train_s, the seconds spent in steps since the run
+//     began (over resumed sessions too; evaluation, samples and checkpoints not counted), so curves
+//     can be drawn against time as well as steps;
+//   - evaluation: the recipe's evaluate() every eval_every steps, its figures in that step's record;
 //   - the cadence: a log.jsonl record every log_every steps and at the last one, samples every
 //     sample_every, a checkpoint (with the exported model and report.html) every checkpoint_every
 //     and at the end, the newest keep_checkpoints step files kept;
@@ -73,6 +77,7 @@ struct LoopSettings {
   uint64_t seed_salt = 0;             // step s draws from sample_seed(options.seed ^ seed_salt, s)
   std::string schedule = "constant";  // lr_factor's: constant | linear | cosine
   int64_t decay_start = 0;
+  int64_t eval_every = 0;             // Recipe::evaluate() every N steps and at the last; 0 = never
 };
 
 struct SetupContext {
@@ -145,6 +150,10 @@ class Recipe {
   // contents do not fit.
   virtual Checkpoint checkpoint(int64_t step) = 0;
   virtual void restore(const Checkpoint& checkpoint, const std::string& file) = 0;
+  // Measures the model as it is now (e.g. FID of samples against real images), for log.jsonl: called on
+  // rank 0 every eval_every steps and at the last one, outside the training time. Keys must not
+  // clash with step()'s metrics. An empty object when the recipe measures nothing.
+  virtual Json evaluate() { return Json::object(); }
   // The picture of samples/step-N.png (canonical image), from inputs fixed for the run.
   virtual at::Tensor samples() = 0;
   // samples/real.png, written when a run starts: what the samples should look like (undefined: none).
