@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "commands.h"
+#include "impasto/io/text_file.h"
 #include "impasto/core/error.h"
 #include "impasto/explain/explain.h"
 #include "impasto/style/job.h"
@@ -39,14 +40,7 @@ CLI::Option* add_explain_option(CLI::App* cmd, ExplainFlags& f, const std::strin
 }
 
 Json read_json_object(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw FileError(path, "cannot open");
-  Json j;
-  try {
-    j = Json::parse(in);
-  } catch (const Json::parse_error& e) {
-    throw FormatError(path, std::string("not valid JSON: ") + e.what());
-  }
+  const Json j = read_json_file(path);
   if (!j.is_object()) throw FormatError(path, "expected a JSON object of options");
   return j;
 }

@@ -33,6 +33,12 @@ CLI::App* add_stylize_command(CLI::App& app, Context& context) {
   cmd->add_option("--format", f.job.format, "output format for -o - (default png) and for a folder's outputs (default: each input's): png, jpg, webp, bmp, tif");
   cmd->add_option("--config", f.config, "JSON file with method options (flags override it)");
   cmd->add_option("--style-blend-weights", f.job.style_blend_weights, "one weight per style image (default all 1)")->delimiter(',');
+  cmd->add_option("--style-gan", f.job.gan_styles.run, "a GAN run (or checkpoint) whose generator paints the style images (after any -s files)");
+  cmd->add_option("--style-count", f.job.gan_styles.count, "--style-gan: how many pictures, blended as style images")->capture_default_str();
+  cmd->add_option("--style-seed", f.job.gan_styles.seed, "--style-gan: seed of the latents")->capture_default_str();
+  cmd->add_option("--style-latent", f.job.gan_styles.latents,
+                  "--style-gan: latents from a JSON file instead ([[z...], ...], or a result's .json to paint its styles again)");
+  cmd->add_option("--style-truncation", f.job.gan_styles.truncation, "--style-gan: truncation trick for drawn latents (0 = off)")->capture_default_str();
   cmd->add_option("--masks", f.job.masks,
                   "one mask image per style (white = style here); '' or 'none' for a style without mask")->delimiter(',');
   cmd->add_option("--init-image", f.job.init_image, "start image (with --init image)");

@@ -29,7 +29,7 @@ CLI::App* add_gan_command(CLI::App& train, Context& context) {
   cmd->add_option("--channels", o.data.channels, "image channels: 3 (RGB) or 1 (grey)")->capture_default_str();
   cmd->add_option("--crop", o.data.crop, "center or random crop after resizing the shorter side")->capture_default_str();
   cmd->add_flag("--flip", o.data.flip, "random horizontal flips");
-  cmd->add_option("--batch-size", o.data.batch_size, "images per step (per process)")->capture_default_str();
+  cmd->add_option("--batch-size", o.data.batch_size, "images per step (per process; 0 = by preset: classic 64, small 32)")->capture_default_str();
   cmd->add_option("--workers", o.data.workers, "image decoding threads")->capture_default_str();
   cmd->add_option("--preset", o.preset, "defaults for what is left unset: classic (DCGAN), small (small collections: fastgan, hinge, "
                   "DiffAugment), auto (small for a folder of at most " + std::to_string(kSmallCollectionImages) + " images)")->capture_default_str();
@@ -61,6 +61,8 @@ CLI::App* add_gan_command(CLI::App& train, Context& context) {
   cmd->add_option("--r1-gamma", o.r1_gamma, "R1 penalty on D's gradient at real data, any objective (0 = off)")->capture_default_str();
   cmd->add_option("--r1-every", o.r1_every, "lazy R1: only on every N-th D update, weighted N times")->capture_default_str();
   cmd->add_option("--diff-augment", o.diff_augment, "differentiable augmentation, e.g. color,translation,cutout; \"\" = none; auto = by preset");
+  cmd->add_option("--ada-target", o.ada_target, "adaptive augmentation: keep E[sign D(real)] at this (0.6 in the paper; 0 = off)")->capture_default_str();
+  cmd->add_option("--ada-images", o.ada_images, "adaptive augmentation: images for p to move from 0 to 1")->capture_default_str();
   cmd->add_option("--num-samples", o.num_samples, "images in each sample grid")->capture_default_str();
   cmd->add_option("--hold-out", o.data.hold_out, "folder: files kept out of training, the real images of --eval-every")->capture_default_str();
   cmd->add_option("--eval-every", o.eval_every, "FID/KID of samples against real images every N steps, logged with the training time (0 = off)")->capture_default_str();

@@ -158,6 +158,8 @@ TEST(GanTrainer, ResumeIsExactWithFastganReconstructionAndLazyR1) {
   o.r1_gamma = 1;
   o.r1_every = 4;
   o.diff_augment = "translation";
+  o.ada_target = 0.6;
+  o.ada_images = 1000;  // p moves by 4 * 8 / 1000 every 4 D updates
   expect_exact_resume(o, 5, "resume_fastgan");
   const std::string dir = test::temp_dir("fastgan_run");
   o.steps = 4;
@@ -168,6 +170,13 @@ TEST(GanTrainer, ResumeIsExactWithFastganReconstructionAndLazyR1) {
     ASSERT_TRUE(record.contains("reconstruction")) << record.dump();
     EXPECT_GT(record["reconstruction"].get<double>(), 0.0);
   }
+  // Adaptive augmentation: p starts at 0 and after the 4th D update moves up by 4 * 8 / 1000 when
+  // r_t is above the target (or stays at 0, clamped, when below).
+  EXPECT_EQ(log[0]["ada_p"].get<double>(), 0.0);
+  const double rt = log[3]["ada_rt"].get<double>();
+  EXPECT_GE(rt, -1.0);
+  EXPECT_LE(rt, 1.0);
+  EXPECT_NEAR(log[3]["ada_p"].get<double>(), rt > 0.6 ? 0.032 : 0.0, 1e-12);
   // With one D update per step, R1 runs where step * n_critic + k is a multiple of 4: at step 4 of
   // these, logged unweighted there and 0 elsewhere.
   EXPECT_GT(log[3]["r1"].get<double>(), 0.0);

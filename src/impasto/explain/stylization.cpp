@@ -16,6 +16,7 @@
 #include "impasto/explain/detail.h"
 #include "impasto/explain/figures.h"
 #include "impasto/io/image.h"
+#include "impasto/io/text_file.h"
 #include "impasto/core/resource_cache.h"
 #include "impasto/io/chart.h"
 #include "impasto/io/image_ops.h"
@@ -744,14 +745,7 @@ std::string explain_stylization(const Stylization& s, const ExplainOptions& opti
 
 std::string explain_stylize_job(const std::string& summary_path, const ExplainOptions& options, const std::string& out_dir,
                                 const Callbacks& callbacks) {
-  std::ifstream in(summary_path);
-  if (!in) throw FileError(summary_path, "cannot open the stylization summary (<stem>.json written by stylize)");
-  Json summary;
-  try {
-    summary = Json::parse(in);
-  } catch (const Json::exception& e) {
-    throw FormatError(summary_path, std::string("not valid JSON: ") + e.what());
-  }
+  const Json summary = read_json_file(summary_path, "the stylization summary (<stem>.json written by stylize)");
   Stylization s;
   std::string content, output, losses, init;
   std::vector<std::string> styles, masks;

@@ -15,6 +15,16 @@ namespace impasto {
 
 void write_text_file(const std::string& path, const std::string& text) { write_file_atomically(path, text); }
 
+Json read_json_file(const std::string& path, const std::string& what) {
+  std::ifstream in(path);
+  if (!in) throw FileError(path, "cannot open " + what);
+  try {
+    return Json::parse(in);
+  } catch (const Json::exception& e) {
+    throw FormatError(path, std::string("not valid JSON: ") + e.what());
+  }
+}
+
 std::string read_whole_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw FileError(path, "cannot open");

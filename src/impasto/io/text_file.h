@@ -2,6 +2,8 @@
 // Files written and read whole; FileError naming the path when that fails.
 #include <string>
 
+#include "impasto/core/json_options.h"
+
 namespace impasto {
 
 // The same as write_file_atomically.
@@ -14,5 +16,9 @@ void write_file_atomically(const std::string& path, const std::string& bytes);
 
 // The whole content of a file, as bytes.
 std::string read_whole_file(const std::string& path);
+
+// A JSON file: FileError "cannot open <what>" when it cannot be read, FormatError "not valid JSON"
+// when it does not parse (both naming the path).
+Json read_json_file(const std::string& path, const std::string& what = "the file");
 
 }  // namespace impasto

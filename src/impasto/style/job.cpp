@@ -60,12 +60,17 @@ namespace {
 }  // namespace
 
 void check_stylize_job(const StylizeJob& job, const MethodDescription& method) {
-  check_style_count(method, job.styles.size());
+  check_gan_style_options(job.gan_styles);
+  const GanStyleOptions& gan = job.gan_styles;
+  // A latent file's row count is known once it is read; it brings at least one style.
+  check_style_count(method, job.styles.size() + (gan.enabled() ? (gan.latents.empty() ? size_t(gan.count) : 1) : 0));
+  if (gan.enabled() && !job.masks.empty())
+    throw OptionError("masks", "masks belong to style files; they cannot be combined with --style-gan");
   const MethodCapabilities& can = method.capabilities;
   if (!job.masks.empty() && !can.masks) throw OptionError("masks", "method " + method.name + " takes no masks");
   if (!job.init_image.empty() && !can.init_image)
     throw OptionError("init_image", "method " + method.name + " takes no init image");
-  if (!job.style_blend_weights.empty() && job.style_blend_weights.size() != job.styles.size())
+  if (!gan.enabled() && !job.style_blend_weights.empty() && job.style_blend_weights.size() != job.styles.size())
     throw OptionError("style_blend_weights", "got " + std::to_string(job.style_blend_weights.size()) +
                                                  " weights for " + std::to_string(job.styles.size()) + " style images");
   if (!job.masks.empty() && job.masks.size() != job.styles.size())
@@ -76,7 +81,7 @@ void check_stylize_job(const StylizeJob& job, const MethodDescription& method) {
     throw OptionError("format", "unknown image format '" + job.format + "'; valid: png, jpg, webp, bmp, tif");
 }
 
-StyleSet read_style_set(const StylizeJob& job, const ImageReadOptions& read_options) {
+StyleSet read_style_set(const StylizeJob& job, const ImageReadOptions& read_options, GanStyles* generated) {
   StyleSet shared;
   for (size_t i = 0; i < job.styles.size(); ++i) {
     StyleInput s;
@@ -85,6 +90,22 @@ StyleSet read_style_set(const StylizeJob& job, const ImageReadOptions& read_opti
     s.weight = job.style_blend_weights.empty() ? 1.0 : job.style_blend_weights[i];
     if (!job.masks.empty() && !job.masks[i].empty()) s.mask = to_single_channel(read_image(job.masks[i], read_options).rgb);
     shared.styles.push_back(std::move(s));
+  }
+  if (job.gan_styles.enabled()) {
+    GanStyles painted = generate_gan_styles(job.gan_styles);
+    const size_t total = job.styles.size() + painted.images.size();
+    if (!job.style_blend_weights.empty() && job.style_blend_weights.size() != total)
+      throw OptionError("style_blend_weights", "got " + std::to_string(job.style_blend_weights.size()) + " weights for " +
+                                                   std::to_string(total) + " styles (" + std::to_string(job.styles.size()) +
+                                                   " files and " + std::to_string(painted.images.size()) + " painted by the GAN)");
+    for (size_t i = 0; i < painted.images.size(); ++i) {
+      StyleInput s;
+      s.name = "GAN style " + std::to_string(i + 1) + " of " + job.gan_styles.run;
+      s.image = painted.images[i];
+      s.weight = job.style_blend_weights.empty() ? 1.0 : job.style_blend_weights[job.styles.size() + i];
+      shared.styles.push_back(std::move(s));
+    }
+    if (generated) *generated = std::move(painted);
   }
   if (!job.init_image.empty()) shared.init = read_image(job.init_image, read_options).rgb;
   return shared;
@@ -101,7 +122,8 @@ struct Destination {
 
 // Stylizes one content image with the job's session and writes the result.
 StylizeJobResult stylize_one(Session& session, const MethodDescription& method, const StylizeJob& job, Image content,
-                             const std::string& content_name, const Destination& to, const Callbacks& callbacks) {
+                             const std::string& content_name, const Destination& to, const GanStyles& painted,
+                             const Callbacks& callbacks) {
   const bool steps = method.capabilities.iterative;
   const bool to_file = !to.path.empty();
   const std::string stem = to_file ? output_stem(to.path) : "";
@@ -142,6 +164,16 @@ StylizeJobResult stylize_one(Session& session, const MethodDescription& method, 
   Json summary = result.summary;
   summary["content"] = content_name;
   summary["styles"] = job.styles;
+  if (!painted.images.empty()) {
+    // The painted styles beside the result, so the summary lists every style as a file (explain
+    // --job reads them like any other) and the record says how to paint them again.
+    for (size_t i = 0; i < painted.images.size(); ++i) {
+      const std::string file = to_file ? stem + ".style-gan-" + std::to_string(i + 1) + ".png" : "GAN style " + std::to_string(i + 1);
+      if (to_file) write_image(file, painted.images[i]);
+      summary["styles"].push_back(file);
+    }
+    summary["style_gan"] = painted.record;
+  }
   summary["style_blend_weights"] = job.style_blend_weights;
   summary["masks"] = job.masks;
   summary["init_image"] = job.init_image;
@@ -189,8 +221,9 @@ StylizeJobResult run_stylize_job(const StylizeJob& job, const Callbacks& callbac
   const std::string content_name = job.content.empty() ? "stdin" : job.content;
   Image content = job.content_bytes.empty() ? read_image(job.content, read_options)
                                             : decode_image(job.content_bytes, content_name, read_options);
-  auto session = method.open(job.options, read_style_set(job, read_options), job.cache);
-  return stylize_one(*session, method.description(), job, std::move(content), content_name, to, callbacks);
+  GanStyles painted;
+  auto session = method.open(job.options, read_style_set(job, read_options, &painted), job.cache);
+  return stylize_one(*session, method.description(), job, std::move(content), content_name, to, painted, callbacks);
 }
 
 StylizeFolderResult run_stylize_folder(const StylizeJob& job, const Callbacks& callbacks) {
@@ -225,7 +258,8 @@ StylizeFolderResult run_stylize_folder(const StylizeJob& job, const Callbacks& c
 
   ImageReadOptions read_options;
   read_options.max_pixels = job.max_pixels;
-  auto session = method.open(job.options, read_style_set(job, read_options), job.cache);
+  GanStyles painted;
+  auto session = method.open(job.options, read_style_set(job, read_options, &painted), job.cache);
   Callbacks per_image = callbacks;
   per_image.progress = nullptr;  // one bar over the images
   std::vector<SkippedImage> skipped;
@@ -248,7 +282,7 @@ StylizeFolderResult run_stylize_folder(const StylizeJob& job, const Callbacks& c
       to.path = outputs[size_t(i)];
       to.extension = fs::path(to.path).extension().string();
       to.losses = output_stem(to.path) + ".losses.jsonl";
-      const StylizeJobResult one = stylize_one(*session, method.description(), job, std::move(content), input, to, per_image);
+      const StylizeJobResult one = stylize_one(*session, method.description(), job, std::move(content), input, to, painted, per_image);
       written.push_back(to.path);
       partial = one.stopped_early;
     }

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "impasto/style/gan_styles.h"
 #include "impasto/style/method.h"
 
 namespace impasto {
@@ -32,6 +33,10 @@ struct StylizeJob {
   std::vector<std::string> styles;
   std::vector<double> style_blend_weights;  // empty = all 1; else one per style
   std::vector<std::string> masks;           // empty, or one per style ("" = no mask for that style)
+  // Style images painted by a GAN run (style/gan_styles.h), after the files: blended with them (the
+  // blend weights then cover both), written beside a file output as <stem>.style-gan-<i>.png and
+  // recorded in the summary (its "styles" list and "style_gan", from which --style-latent repeats them).
+  GanStyleOptions gan_styles;
   std::string init_image;
   std::string output = "out.png";  // a file; with run_stylize_folder a folder (created if missing)
   std::string losses;            // "" = <output stem>.losses.jsonl
@@ -61,7 +66,8 @@ struct StylizeJobResult {
 // The checks of a job that need no image (style count, masks, weights, format), and its style,
 // mask and init images read once for every content image (style/video.h shares them).
 void check_stylize_job(const StylizeJob& job, const MethodDescription& method);
-StyleSet read_style_set(const StylizeJob& job, const ImageReadOptions& read_options);
+// `generated` (optional) receives the GAN-painted styles and their record.
+StyleSet read_style_set(const StylizeJob& job, const ImageReadOptions& read_options, GanStyles* generated = nullptr);
 
 // Paths derived from the output path.
 std::string output_stem(const std::string& output);

@@ -7,6 +7,7 @@
 
 #include "impasto/core/error.h"
 #include "impasto/core/runtime.h"
+#include "impasto/core/text.h"
 #include "impasto/data/diff_augment.h"
 #include "impasto/io/chart.h"
 #include "impasto/io/grid.h"
@@ -96,10 +97,8 @@ class GanRecipe final : public Recipe {
         torch::NoGradGuard no_grad;
         fake = G_->forward(z);
       }
-      if (!augment_.empty()) {
-        real = diff_augment(real, augment_, generator);
-        fake = diff_augment(fake, augment_, generator);
-      }
+      real = augment(real, generator);
+      fake = augment(fake, generator);
       // Lazy regularisation (Karras et al. 2020, "Analyzing and Improving the Image Quality of
       // StyleGAN", sec. 3.1): R1 on every r1_every-th D update only, weighted r1_every times.
       const bool r1_here = o_.r1_gamma > 0 && (context.step() * o_.n_critic + k) % o_.r1_every == 0;
@@ -135,6 +134,7 @@ class GanRecipe final : public Recipe {
         for (auto& p : D_params_) p.clamp_(-o_.weight_clip, o_.weight_clip);
       }
       loss_d = objective.item<double>();
+      if (o_.ada_target > 0) adapt_augmentation(out_real.detach(), context, k);
       if (outputs_are_logits(loss_)) {
         d_real_mean = out_real.detach().sigmoid().mean().item<double>();
         d_fake_mean = out_fake.detach().sigmoid().mean().item<double>();
@@ -146,7 +146,7 @@ class GanRecipe final : public Recipe {
 
     at::Tensor z = context.normal_rows(batch, {o_.nets.z_dim}).to(device_);
     at::Tensor fake = G_->forward(z);
-    if (!augment_.empty()) fake = diff_augment(fake, augment_, generator);
+    fake = augment(fake, generator);
     at::Tensor objective_g = generator_loss(loss_, D_->forward(fake));
     opt_g_->zero_grad();
     objective_g.backward();
@@ -172,10 +172,15 @@ class GanRecipe final : public Recipe {
     if (loss_ == GanLoss::wgangp) out.metrics["gp"] = penalty;
     if (o_.r1_gamma > 0) out.metrics["r1"] = r1_value;
     if (reconstruction >= 0) out.metrics["reconstruction"] = reconstruction;
+    if (o_.ada_target > 0) {
+      out.metrics["ada_p"] = ada_p_;
+      out.metrics["ada_rt"] = ada_rt_;
+    }
     out.progress = {{"D", loss_d}, {"G", loss_g}};
     if (loss_ == GanLoss::wgangp) out.progress.emplace_back("gp", penalty);
     if (o_.r1_gamma > 0) out.progress.emplace_back("r1", r1_value);
     if (reconstruction >= 0) out.progress.emplace_back("rec", reconstruction);
+    if (o_.ada_target > 0) out.progress.emplace_back("p", ada_p_);
     out.progress.emplace_back(outputs_are_logits(loss_) ? "D(x)" : "D(x)~", d_real_mean);
     out.progress.emplace_back(outputs_are_logits(loss_) ? "D(G(z))" : "D(G(z))~", d_fake_mean);
     out.images = o_.n_critic * batch * world_;
@@ -188,12 +193,24 @@ class GanRecipe final : public Recipe {
     c.meta = Json{{"kind", "gan-run"}, {"step", step}, {"nets", to_json(o_.nets)}, {"loss", to_string(loss_)}, {"config", to_json(o_)}};
     state().add_to(c.tensors);
     add_cpu_rng_state(c.tensors);
+    if (o_.ada_target > 0)
+      c.tensors.emplace_back("ada.state", torch::tensor({ada_p_, ada_signs_, ada_count_, ada_rt_}, at::kDouble));
     return c;
   }
 
   void restore(const Checkpoint& c, const std::string& file) override {
     state().load_from(c.tensors, file);
     restore_cpu_rng_state(c.tensors);
+    if (o_.ada_target > 0) {
+      at::Tensor ada;
+      for (const auto& [name, tensor] : c.tensors)
+        if (name == "ada.state") ada = tensor;
+      if (!ada.defined() || ada.numel() != 4) throw FormatError(file, "holds no adaptive-augmentation state (ada.state)");
+      ada_p_ = ada[0].item<double>();
+      ada_signs_ = ada[1].item<double>();
+      ada_count_ = ada[2].item<double>();
+      ada_rt_ = ada[3].item<double>();
+    }
   }
 
   Json evaluate() override {
@@ -271,6 +288,7 @@ class GanRecipe final : public Recipe {
                  {"skipped files", std::to_string(skipped_files())},
                  {"training time (this session)", std::to_string(static_cast<int64_t>(seconds)) + " s"}};
     r.charts = {{"losses", {"loss_d", "loss_g", "gp", "reconstruction"}, false},
+                {"adaptive augmentation: p and r_t", {"ada_p", "ada_rt"}, false},
                 {is_wasserstein(loss_) || !outputs_are_logits(loss_) ? "critic scores" : "D(x) and D(G(z))",
                  {"d_real", "d_fake"}, false},
                 {"gradient norms", {"grad_norm_d", "grad_norm_g"}, true},
@@ -294,6 +312,31 @@ class GanRecipe final : public Recipe {
   int64_t skipped_files() const override { return dataset_->stats().skipped; }
 
  private:
+  // The policy on every image, or with adaptive augmentation on each image with probability p
+  // (the draws from the step's generator, so resumed runs repeat them).
+  at::Tensor augment(const at::Tensor& images, at::Generator& generator) const {
+    if (augment_.empty()) return images;
+    const at::Tensor augmented = diff_augment(images, augment_, generator);
+    if (o_.ada_target <= 0) return augmented;
+    const at::Tensor chosen = at::rand({images.size(0), 1, 1, 1}, generator, images.options()) < ada_p_;
+    return at::where(chosen, augmented, images);
+  }
+
+  // Karras et al. 2020, sec. 3.2: r_t = E[sign(D(x_real))] over 4 D updates (and the processes);
+  // p += sign(r_t - target) * images / ada_images, clamped to [0, 1].
+  void adapt_augmentation(const at::Tensor& real_scores, StepContext& context, int64_t k) {
+    ada_signs_ += real_scores.sign().sum().item<double>();
+    ada_count_ += static_cast<double>(real_scores.numel());
+    const int64_t update = (context.step() - 1) * o_.n_critic + k + 1;  // D updates so far, this one included
+    if (update % 4 != 0) return;
+    const std::vector<double> totals = context.average_scalars({ada_signs_, ada_count_});
+    ada_rt_ = totals[0] / std::max(totals[1], 1.0);
+    const double images = 4.0 * static_cast<double>(o_.data.batch_size * world_);
+    const double direction = ada_rt_ > o_.ada_target ? 1.0 : ada_rt_ < o_.ada_target ? -1.0 : 0.0;
+    ada_p_ = std::clamp(ada_p_ + direction * images / static_cast<double>(o_.ada_images), 0.0, 1.0);
+    ada_signs_ = ada_count_ = 0;
+  }
+
   static at::Tensor as_rgb(const at::Tensor& images) { return images.size(1) == 1 ? images.expand({-1, 3, -1, -1}) : images; }
 
   // The feature network, the real images' features, the fixed latents and the classifier, made at
@@ -353,6 +396,7 @@ class GanRecipe final : public Recipe {
   std::vector<at::Tensor> G_params_, D_params_;
   std::unique_ptr<torch::optim::Adam> opt_g_, opt_d_;
   std::vector<std::string> augment_;
+  double ada_p_ = 0, ada_signs_ = 0, ada_count_ = 0, ada_rt_ = 0;  // adaptive augmentation's state (checkpointed)
   at::Tensor fixed_z_;
   // evaluate()'s, made by prepare_evaluation()
   std::unique_ptr<FeatureNetwork> eval_features_;
@@ -372,9 +416,9 @@ std::string resolve_preset(const GanTrainOptions& o) {
   return files <= kSmallCollectionImages ? "small" : "classic";
 }
 
-// The small preset's network widths per image side: measured on a 2-core CPU so that a step stays
-// cheap enough for thousands of steps in minutes (docs/gan-small-collections.md).
-int64_t small_collection_width(int64_t size) { return size <= 32 ? 16 : size <= 64 ? 16 : 8; }
+// The small preset's network width: on a 2-core CPU, width 16 learned no more per step than 8 on
+// the TrueType digits and cost 2.6x the time (docs/gan-small-collections.md).
+constexpr int64_t kSmallCollectionWidth = 8;
 
 GanTrainOptions resolve(GanTrainOptions o) {
   o.preset = resolve_preset(o);
@@ -386,10 +430,14 @@ GanTrainOptions resolve(GanTrainOptions o) {
   // Options only the dcgan nets have (a packing or batch-variety D) choose them under any preset.
   const bool wants_dcgan = o.nets.pack > 1 || o.nets.minibatch_stddev;
   if (o.nets.arch == "auto") o.nets.arch = ring ? "mlp" : small && !wants_dcgan ? "fastgan" : "dcgan";
-  if (o.nets.g_width == 0) o.nets.g_width = small ? small_collection_width(o.data.size) : 64;
-  if (o.nets.d_width == 0) o.nets.d_width = small ? small_collection_width(o.data.size) : 64;
+  if (o.nets.g_width == 0) o.nets.g_width = small ? kSmallCollectionWidth : 64;
+  if (o.nets.d_width == 0) o.nets.d_width = small ? kSmallCollectionWidth : 64;
+  if (o.data.batch_size == 0) o.data.batch_size = small ? 32 : 64;
   if (o.diff_augment == "auto") o.diff_augment = small ? "color,translation,cutout" : "";
   if (o.nets.g_norm == "auto") o.nets.g_norm = small ? "pixel" : "batch";
+  check_option(o.ada_target >= 0 && o.ada_target < 1, "ada_target", "must be in [0, 1) (0 = off; Karras et al. use 0.6)");
+  check_option(o.ada_images >= 1000, "ada_images", "must be at least 1000");
+  if (o.ada_target > 0 && trim(o.diff_augment).empty()) o.diff_augment = "color,translation,cutout";
   check_option(o.nets.arch == "mlp" || !ring, "arch", "the ring8 dataset holds 2-D points: use --arch mlp");
   if (o.nets.arch == "mlp") {
     check_option(ring, "arch", "mlp nets train on point datasets (ring8); images need dcgan");
@@ -460,6 +508,8 @@ Json to_json(const GanTrainOptions& o) {
          {"r1_gamma", o.r1_gamma},
          {"r1_every", o.r1_every},
          {"diff_augment", o.diff_augment},
+         {"ada_target", o.ada_target},
+         {"ada_images", o.ada_images},
          {"num_samples", o.num_samples},
          {"hold_out", o.data.hold_out},
          {"eval_every", o.eval_every},
@@ -489,6 +539,7 @@ GanTrainOptions gan_train_options_from_json(const Json& json) {
   r.get("mlp_hidden", o.nets.mlp_hidden).get("mlp_layers", o.nets.mlp_layers);
   r.get("g_norm", o.nets.g_norm).get("g_upsample", o.nets.g_upsample).get("pack", o.nets.pack);
   r.get("r1_gamma", o.r1_gamma).get("r1_every", o.r1_every).get("preset", o.preset);
+  r.get("ada_target", o.ada_target).get("ada_images", o.ada_images);
   r.get("hold_out", o.data.hold_out).get("eval_every", o.eval_every).get("eval_images", o.eval_images);
   r.get("eval_classifier", o.eval_classifier);
   r.reject_unknown();

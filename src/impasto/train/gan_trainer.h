@@ -24,16 +24,23 @@ namespace impasto {
 // seed, device and the cadence (log_every, sample_every, checkpoint_every, keep_checkpoints) are
 // LoopOptions'.
 // Presets fill the options left at `auto` (arch, loss, g_width/d_width 0, diff_augment "auto"):
-//   classic  DCGAN (Radford et al. 2015): dcgan nets of width 64, the nonsaturating objective, no
-//            augmentation (mlp nets for ring8)
+//   classic  DCGAN (Radford et al. 2015): dcgan nets of width 64, batches of 64, the nonsaturating
+//            objective, no augmentation (mlp nets for ring8)
 //   small    for collections of tens to a few thousand images on a CPU (docs/gan-small-collections.md):
-//            fastgan nets (nn/fastgan.h) at widths chosen for the size with pixel norm in G, the hinge objective,
+//            fastgan nets (nn/fastgan.h) of width 8 with pixel norm in G, batches of 32, the hinge objective,
 //            DiffAugment color,translation,cutout on real and fake images (Zhao et al. 2020), EMA
 //   auto     small for an image folder of at most kSmallCollectionImages images, else classic
 inline constexpr int64_t kSmallCollectionImages = 5000;
 
 // GanNetOptions with what the preset decides left open: arch "auto", g_width = d_width = 0, g_norm
 // "auto" (classic: batch; small: pixel, so that the EMA generator needs no batch statistics).
+// DatasetOptions with batch_size 0: by preset (classic 64, small 32).
+inline DatasetOptions preset_data_defaults() {
+  DatasetOptions data;
+  data.batch_size = 0;
+  return data;
+}
+
 inline GanNetOptions preset_net_defaults() {
   GanNetOptions nets;
   nets.arch = "auto";
@@ -44,7 +51,7 @@ inline GanNetOptions preset_net_defaults() {
 }
 
 struct GanTrainOptions : LoopOptions {
-  DatasetOptions data;       // folder or synthetic; size/channels follow the nets
+  DatasetOptions data = preset_data_defaults();  // folder or synthetic; size/channels follow the nets
   std::string preset = "auto";  // auto | classic | small (above)
   GanNetOptions nets = preset_net_defaults();  // arch, widths and g_norm by preset; mlp for ring8
   std::string loss = "auto";  // losses/gan_losses.h; auto: by preset
@@ -63,6 +70,13 @@ struct GanTrainOptions : LoopOptions {
   double r1_gamma = 0;       // R1 penalty gamma/2 E||grad_x D(x)||^2 on real data (Mescheder et al.
                              // 2018), any objective; 0 = off
   int64_t r1_every = 1;      // lazy R1: on every N-th D update only, weighted N times (Karras et al. 2020)
+  // Adaptive augmentation (Karras et al. 2020, "Training Generative Adversarial Networks with Limited
+  // Data", sec. 3): each image is augmented by the diff_augment policy (color,translation,cutout when
+  // none is given) with probability p, and every 4 D updates p moves by 4 * batch / ada_images
+  // towards keeping r_t = E[sign(D(real))] at ada_target: up when D grows sure of the real images
+  // (overfitting), down otherwise. 0 = off (then diff_augment applies to every image).
+  double ada_target = 0;
+  int64_t ada_images = 100000;  // images for p to move from 0 to 1 (the paper: 500k on GPUs)
   std::string diff_augment = "auto";  // "" or e.g. "color,translation,cutout" (data/diff_augment.h); auto: by preset
   int64_t num_samples = 64;  // size of the fixed noise batch for sample grids
   // Measurement while training (image generators): every `eval_every` steps (0 = off) and at the

@@ -247,6 +247,10 @@ void StepContext::average_gradients(const std::vector<at::Tensor>& parameters) {
   if (parallel_) parallel_->average_gradients(parameters);
 }
 
+std::vector<double> StepContext::average_scalars(const std::vector<double>& values) {
+  return parallel_ ? parallel_->average_scalars(values) : values;
+}
+
 RecipeRegistry& recipe_registry() {
   static RecipeRegistry registry = [] {
     RecipeRegistry r("recipe", "recipe");

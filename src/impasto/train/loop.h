@@ -106,6 +106,8 @@ class StepContext {
   // Replaces each gradient by its mean over the processes (nothing to do for one process): call it
   // between backward() and the optimizer's step.
   void average_gradients(const std::vector<at::Tensor>& parameters);
+  // The mean of each value over the processes (the values themselves for one process).
+  std::vector<double> average_scalars(const std::vector<double>& values);
 
  private:
   int64_t step_;
