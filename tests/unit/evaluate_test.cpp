@@ -397,7 +397,7 @@ TEST(Evaluate, BadOptionsAreErrorsNamingTheOption) {
   o.classifier = "resnet";
   what = expect_error<OptionError>([&] { evaluate(o, {}, trained_classifiers()); });
   EXPECT_NE(what.find("option 'classifier'"), std::string::npos) << what;
-  EXPECT_NE(what.find("valid: auto, digits, inception, none"), std::string::npos) << what;
+  EXPECT_NE(what.find("valid: auto, digits, digits-ttf, inception, none"), std::string::npos) << what;
   o = base;
   o.real = fake;
   o.features.name = "alexnet";
