@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "impasto/core/error.h"
+#include "impasto/core/text.h"
 #include "impasto/io/text_file.h"
 #include "impasto/metrics/evaluate.h"
 #include "impasto/metrics/video_metrics.h"
@@ -15,8 +16,6 @@
 
 namespace impasto::cli {
 namespace {
-
-std::string number(double v);
 
 struct EvalFlags {
   EvaluationOptions o;
@@ -43,12 +42,12 @@ void run_video_evaluation(const EvalFlags& f, Context& context) {
               static_cast<long long>(r.height));
   std::printf("  %-16s %.6f   (Lai et al. 2018: flow of the input frames, non-occluded pixels)\n", "warping error", r.warping_error);
   if (r.mean_style_distance >= 0)
-    std::printf("  %-16s %s\n  %-16s %s\n", "style distance", number(r.mean_style_distance).c_str(), "content distance",
-                number(r.mean_content_distance).c_str());
+    std::printf("  %-16s %s\n  %-16s %s\n", "style distance", format_number(r.mean_style_distance).c_str(), "content distance",
+                format_number(r.mean_content_distance).c_str());
   std::string csv = "frame,warping_error,non_occluded,style_distance,content_distance\n";
   Json rows = Json::array();
   for (const auto& m : r.per_frame) {
-    auto cell = [](double x) { return x < 0 ? std::string() : number(x); };
+    auto cell = [](double x) { return x < 0 ? std::string() : format_number(x); };
     csv += std::to_string(m.index) + "," + cell(m.warping_error) + "," + cell(m.non_occluded) + "," + cell(m.style_distance) +
            "," + cell(m.content_distance) + "\n";
     auto value = [](double x) { return x < 0 ? Json() : Json(x); };
@@ -64,13 +63,8 @@ void run_video_evaluation(const EvalFlags& f, Context& context) {
                                  {"warnings", r.warnings}, {"per_frame", rows}}.dump(2) + "\n");
 }
 
-std::string number(double v) {
-  char s[32];
-  std::snprintf(s, sizeof s, "%.4g", v);
-  return s;
-}
 
-std::string score(double mean, double std) { return number(mean) + " +- " + number(std); }
+std::string score(double mean, double std) { return format_number(mean) + " +- " + format_number(std); }
 
 // Fails before the evaluation (which may take long) when an output file cannot be written.
 void check_output_file(const std::string& path) {
@@ -87,7 +81,7 @@ void print_set_metrics(const EvaluationResult& r) {
   if (r.real_images > 0) std::printf(", %lld real images", static_cast<long long>(r.real_images));
   std::printf("\n");
   if (r.fid) {
-    std::printf("  %-10s %s   (features: %s, %lld-d)\n", "FID", number(*r.fid).c_str(), r.feature_network.c_str(),
+    std::printf("  %-10s %s   (features: %s, %lld-d)\n", "FID", format_number(*r.fid).c_str(), r.feature_network.c_str(),
                 static_cast<long long>(r.feature_dimensions));
     if (r.fid_rank_deficient)
       std::printf("  %-10s rank-deficient estimate: fewer images than feature dimensions + 1, biased upwards; "
@@ -126,7 +120,7 @@ void print_rows(const EvaluationResult& r) {
     std::printf("%-*s", static_cast<int>(name_width), name.c_str());
     const auto values = row_values(r, row);
     for (size_t k = 0; k < values.size(); ++k)
-      std::printf("  %*s", static_cast<int>(widths[k]), values[k] ? number(*values[k]).c_str() : "");
+      std::printf("  %*s", static_cast<int>(widths[k]), values[k] ? format_number(*values[k]).c_str() : "");
     std::printf("\n");
   };
   for (const auto& row : r.rows) print_row(row);

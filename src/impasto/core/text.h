@@ -2,10 +2,18 @@
 // Small string helpers shared by every folder (lists in messages, form fields, file extensions).
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <string>
 #include <vector>
 
 namespace impasto {
+
+// A number for tables, captions and log lines: four significant digits (%.4g).
+inline std::string format_number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4g", value);
+  return text;
+}
 
 // "a, b, c" (or another separator).
 inline std::string join(const std::vector<std::string>& items, const std::string& separator = ", ") {

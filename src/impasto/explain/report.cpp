@@ -32,12 +32,6 @@ std::string width_attribute(int64_t width) {
 
 }  // namespace
 
-std::string format_number(double value) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4g", value);
-  return buf;
-}
-
 ReportWriter::ReportWriter(std::string dir, std::string title, std::string kind)
     : dir_(std::move(dir)), title_(std::move(title)), kind_(std::move(kind)) {
   while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();

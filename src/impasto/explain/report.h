@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "impasto/core/json_options.h"
+#include "impasto/core/text.h"  // format_number, for tables and captions
 
 namespace impasto::explain {
 
@@ -69,8 +70,5 @@ class ReportWriter {
   Json extra_ = Json::object();
   std::vector<std::string> names_;  // figure names used (must be unique)
 };
-
-// Formats a number for tables and captions (%.4g).
-std::string format_number(double value);
 
 }  // namespace impasto::explain

@@ -26,9 +26,6 @@ nn::AnyModule norm_layer(const std::string& norm, int64_t channels, int64_t side
   throw OptionError("norm", "unknown normalisation '" + norm + "'");
 }
 
-// Pixel norm as in gan_nets.cpp (Karras et al. 2018, sec. 4.2), for g_norm pixel.
-at::Tensor pixel_norm(const at::Tensor& x) { return x * torch::rsqrt(x.pow(2).mean(1, /*keepdim=*/true) + 1e-8); }
-
 // A conv, spectrally normalised or not.
 nn::AnyModule conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding, bool spectral, bool bias) {
   const auto options = nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).bias(bias);
@@ -97,7 +94,7 @@ at::Tensor lrelu(const at::Tensor& x) { return F::leaky_relu(x, F::LeakyReLUFunc
 
 class FastganGeneratorImpl : public GeneratorImpl {
  public:
-  explicit FastganGeneratorImpl(const GanNetOptions& o) : size_(o.size), norm_(o.g_norm) {
+  explicit FastganGeneratorImpl(const GanNetOptions& o) : norm_(o.g_norm) {
     z_dim = o.z_dim;
     const int64_t c4 = channels_at(o.g_width, o.size, 4);
     init_ = register_module("init", nn::ConvTranspose2d(nn::ConvTranspose2dOptions(o.z_dim, 2 * c4, 4).bias(norm_ != "batch")));
@@ -138,7 +135,6 @@ class FastganGeneratorImpl : public GeneratorImpl {
   }
 
  private:
-  int64_t size_;
   std::string norm_;
   nn::ConvTranspose2d init_{nullptr};
   std::shared_ptr<nn::Module> init_norm_;
@@ -210,15 +206,14 @@ class FastganDiscriminatorImpl : public DiscriminatorImpl {
         excite_.emplace(side, register_module("sle" + std::to_string(side * 8) + "_" + std::to_string(side),
                                               Excitation(channels_at(o.d_width, o.size, side * 8), out, sn)));
       }
-      channels_[side] = out;
       in = out;
     }
     score_conv_ = register_module("score_conv", conv(in, in, 1, 1, 0, sn, false).ptr());
     score_norm_ = register_module("score_norm", norm_layer(norm, in, 8).ptr());
     score_ = register_module("score", conv(in, 1, 4, 1, 0, sn, true).ptr());
     const int64_t decoded = std::min<int64_t>(o.size, 128);
-    decode_whole_ = register_module("decode_whole", Decoder(channels_.at(8), decoded, o.channels, o.d_width));
-    decode_part_ = register_module("decode_part", Decoder(channels_.at(16), decoded, o.channels, o.d_width));
+    decode_whole_ = register_module("decode_whole", Decoder(channels_at(o.d_width, o.size, 8), decoded, o.channels, o.d_width));
+    decode_part_ = register_module("decode_part", Decoder(channels_at(o.d_width, o.size, 16), decoded, o.channels, o.d_width));
     for (auto& p : named_parameters()) {
       torch::NoGradGuard no_grad;
       const bool conv_weight = p.value().dim() == 4 && (p.key().find("weight") != std::string::npos);
@@ -273,7 +268,6 @@ class FastganDiscriminatorImpl : public DiscriminatorImpl {
   std::shared_ptr<nn::Module> stem_, score_conv_, score_norm_, score_;
   std::vector<DownBlock> down_;
   std::map<int64_t, Excitation> excite_;
-  std::map<int64_t, int64_t> channels_;
   Decoder decode_whole_{nullptr}, decode_part_{nullptr};
 };
 

@@ -72,13 +72,11 @@ at::Tensor minibatch_stddev_channel(const at::Tensor& h) {
   return std.repeat_interleave(group).view({n, 1, 1, 1}).expand({n, 1, h.size(2), h.size(3)});
 }
 
-// Karras et al. 2018 ("Progressive Growing of GANs", sec. 4.2), pixelwise feature vector
-// normalisation: each position's feature vector scaled to unit root-mean-square over the channels,
-// b = a / sqrt(mean_c(a^2) + 1e-8). No parameters, and no coupling between samples.
+// pixel_norm as a module (g_norm pixel of the dcgan G), exportable to ONNX.
 class PixelNormImpl : public nn::Module, public OnnxExportable {
  public:
   explicit PixelNormImpl(int64_t channels) : channels_(channels) {}
-  at::Tensor forward(const at::Tensor& x) { return x * torch::rsqrt(x.pow(2).mean(1, /*keepdim=*/true) + 1e-8); }
+  at::Tensor forward(const at::Tensor& x) { return pixel_norm(x); }
   // The mean over channels and its broadcast back are 1x1 convolutions (weights 1/C, and 1), so that
   // every operation works on whole tensors of one shape: runtimes differ in how they broadcast.
   std::string to_onnx(OnnxGraph& g, const std::string& x, const std::string& path) const override {
@@ -259,6 +257,8 @@ class MlpDiscriminatorImpl : public DiscriminatorImpl {
 };
 
 }  // namespace
+
+at::Tensor pixel_norm(const at::Tensor& x) { return x * torch::rsqrt(x.pow(2).mean(1, /*keepdim=*/true) + 1e-8); }
 
 std::vector<std::string> gan_arch_names() { return {"dcgan", "fastgan", "mlp"}; }
 

@@ -104,4 +104,10 @@ void dcgan_init(torch::nn::Module& module);
 
 std::vector<std::string> gan_arch_names();
 
+// Karras et al. 2018 ("Progressive Growing of GANs", sec. 4.2), pixelwise feature vector
+// normalisation (g_norm pixel): each position's feature vector [N,C,H,W] scaled to unit
+// root-mean-square over the channels, b = a / sqrt(mean_c(a^2) + 1e-8). No parameters, and no
+// coupling between samples.
+at::Tensor pixel_norm(const at::Tensor& x);
+
 }  // namespace impasto

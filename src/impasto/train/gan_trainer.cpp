@@ -15,6 +15,7 @@
 #include "impasto/io/image_folder.h"
 #include "impasto/losses/gan_losses.h"
 #include "impasto/metrics/fid.h"
+#include "impasto/metrics/inception_score.h"
 #include "impasto/train/eval_classifiers.h"
 #include "impasto/nn/backbone.h"
 #include "impasto/nn/gan_model.h"
@@ -202,31 +203,19 @@ class GanRecipe final : public Recipe {
     state().load_from(c.tensors, file);
     restore_cpu_rng_state(c.tensors);
     if (o_.ada_target > 0) {
-      at::Tensor ada;
-      for (const auto& [name, tensor] : c.tensors)
-        if (name == "ada.state") ada = tensor;
-      if (!ada.defined() || ada.numel() != 4) throw FormatError(file, "holds no adaptive-augmentation state (ada.state)");
-      ada_p_ = ada[0].item<double>();
-      ada_signs_ = ada[1].item<double>();
-      ada_count_ = ada[2].item<double>();
-      ada_rt_ = ada[3].item<double>();
+      const at::Tensor* ada = find_tensor(c.tensors, "ada.state");
+      if (!ada || ada->numel() != 4) throw FormatError(file, "holds no adaptive-augmentation state (ada.state)");
+      ada_p_ = (*ada)[0].item<double>();
+      ada_signs_ = (*ada)[1].item<double>();
+      ada_count_ = (*ada)[2].item<double>();
+      ada_rt_ = (*ada)[3].item<double>();
     }
   }
 
   Json evaluate() override {
     if (o_.eval_every == 0) return Json::object();
     if (!eval_features_) prepare_evaluation();
-    GeneratorImpl& g = G_ema_ ? *G_ema_ : *G_;
-    const bool was_training = g.is_training();
-    g.eval();
-    std::vector<at::Tensor> parts;
-    {
-      torch::NoGradGuard no_grad;
-      for (int64_t i = 0; i < eval_z_.size(0); i += 100)
-        parts.push_back(from_gan_range(g.forward(eval_z_.narrow(0, i, std::min<int64_t>(100, eval_z_.size(0) - i)).to(device_)).cpu()));
-    }
-    g.train(was_training);
-    const at::Tensor fake = at::cat(parts);
+    const at::Tensor fake = from_gan_range(generate_samples(eval_z_));
     const at::Tensor features = eval_features_->features(as_rgb(fake));
     FidOptions fid_options;
     fid_options.allow_rank_deficient = true;  // a curve to compare within the run and between runs
@@ -236,30 +225,19 @@ class GanRecipe final : public Recipe {
     out["kid"] = kid(eval_real_features_, features, kid_options).mean;
     if (eval_classifier_) {
       torch::NoGradGuard no_grad;
-      const at::Tensor p = torch::softmax(eval_classifier_->logits(as_rgb(fake)).to(at::kDouble), 1);  // p(y|x)
+      const at::Tensor logits = eval_classifier_->logits(as_rgb(fake));
+      const at::Tensor p = torch::softmax(logits.to(at::kDouble), 1);  // p(y|x)
       const at::Tensor share = torch::bincount(p.argmax(1), {}, p.size(1)).to(at::kDouble) / p.size(0);
-      const at::Tensor py = p.mean(0, true);
       out["top1"] = std::get<0>(p.max(1)).mean().item<double>();
       out["classes_5pct"] = (share >= 0.05).sum().item<int64_t>();
       out["smallest_share"] = share.min().item<double>();
-      out["score"] = std::exp((p * (p.clamp_min(1e-12).log() - py.log())).sum(1).mean().item<double>());
+      out["score"] = inception_score_from_logits(logits, InceptionScoreOptions{1}).mean;  // exp(E KL), one split
     }
     return out;
   }
 
   // The fixed noise batch through the EMA generator (or G).
-  at::Tensor samples() override {
-    GeneratorImpl& g = G_ema_ ? *G_ema_ : *G_;
-    const bool was_training = g.is_training();
-    g.eval();
-    at::Tensor out;
-    {
-      torch::NoGradGuard no_grad;
-      out = g.forward(fixed_z_.to(device_)).cpu();
-    }
-    g.train(was_training);
-    return picture(out);
-  }
+  at::Tensor samples() override { return picture(generate_samples(fixed_z_)); }
 
   // The first `num_samples` training samples, drawn like the generated ones, so the timeline can be
   // compared with what G should make. Training restarts the stream afterwards.
@@ -312,6 +290,22 @@ class GanRecipe final : public Recipe {
   int64_t skipped_files() const override { return dataset_->stats().skipped; }
 
  private:
+  // The EMA generator (or G) in eval mode on latents `z`, without gradients, 100 at a time: samples
+  // in the GAN range on the CPU.
+  at::Tensor generate_samples(const at::Tensor& z) {
+    GeneratorImpl& g = G_ema_ ? *G_ema_ : *G_;
+    const bool was_training = g.is_training();
+    g.eval();
+    std::vector<at::Tensor> parts;
+    {
+      torch::NoGradGuard no_grad;
+      for (int64_t i = 0; i < z.size(0); i += 100)
+        parts.push_back(g.forward(z.narrow(0, i, std::min<int64_t>(100, z.size(0) - i)).to(device_)).cpu());
+    }
+    g.train(was_training);
+    return at::cat(parts);
+  }
+
   // The policy on every image, or with adaptive augmentation on each image with probability p
   // (the draws from the step's generator, so resumed runs repeat them).
   at::Tensor augment(const at::Tensor& images, at::Generator& generator) const {
@@ -405,8 +399,6 @@ class GanRecipe final : public Recipe {
   std::string eval_reference_;
 };
 
-}  // namespace
-
 std::string resolve_preset(const GanTrainOptions& o) {
   check_option(o.preset == "auto" || o.preset == "classic" || o.preset == "small", "preset",
                "unknown preset '" + o.preset + "'; valid: auto, classic, small");
@@ -419,6 +411,8 @@ std::string resolve_preset(const GanTrainOptions& o) {
 // The small preset's network width: on a 2-core CPU, width 16 learned no more per step than 8 on
 // the TrueType digits and cost 2.6x the time (docs/gan-small-collections.md).
 constexpr int64_t kSmallCollectionWidth = 8;
+
+}  // namespace
 
 GanTrainOptions resolve(GanTrainOptions o) {
   o.preset = resolve_preset(o);

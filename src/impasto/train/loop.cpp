@@ -5,11 +5,11 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 
 #include "impasto/core/error.h"
 #include "impasto/core/runtime.h"
+#include "impasto/core/text.h"
 #include "impasto/data/dataset.h"
 #include "impasto/io/image.h"
 #include "impasto/train/adain_trainer.h"
@@ -25,13 +25,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-// Four significant digits, for log lines.
-std::string format_number(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.4g", value);
-  return text;
-}
 
 // One session of a run: the recipe with its settings, this process's place in a data-parallel run,
 // and (rank 0) the run folder.
