@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "impasto/core/error.h"
+#include "impasto/core/text.h"
 #include "service.h"
 #include "web_assets.h"
 
@@ -66,6 +67,20 @@ std::string api_key_of(const httplib::Request& req) {
     if (auth.rfind("Bearer ", 0) == 0) key = auth.substr(7);
   }
   return key;
+}
+
+// RFC 4648 base64, for images sent inside JSON as data: URLs.
+std::string base64(const std::string& bytes) {
+  static const char* const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    const size_t n = std::min<size_t>(3, bytes.size() - i);
+    uint32_t v = 0;
+    for (size_t k = 0; k < 3; ++k) v = v << 8 | (k < n ? static_cast<unsigned char>(bytes[i + k]) : 0u);
+    for (size_t k = 0; k < 4; ++k) out += k <= n ? alphabet[(v >> (18 - 6 * k)) & 63] : '=';
+  }
+  return out;
 }
 
 // A request's multipart fields; 415 for any other body.
@@ -305,6 +320,31 @@ struct HttpServer::Impl : httplib::Server {
       guarded(res, [&] {
         service.authenticate(api_key_of(req));
         send_json(res, 200, service.models());
+      });
+    });
+    // The pictures a GAN of the models folder paints for these fields, before a job uses them (the
+    // page shows them): ?seed=N&count=K&truncation=T, as the job fields style_seed, style_count and
+    // style_truncation. Generating costs a synchronous slot and a request token.
+    Get(R"(/v1/gans/([A-Za-z0-9_.-]{1,128})/styles)", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(res, [&] {
+        const Caller caller = service.authenticate(api_key_of(req));
+        GanStyleRequest request;
+        request.gan = req.matches[1];
+        for (const auto& [param, value] : req.params) {
+          if (param != "seed" && param != "count" && param != "truncation")
+            throw OptionError(excerpt(param), "unknown parameter; valid: seed, count, truncation");
+          parse_gan_style_field(request, "style_" + param, value);
+        }
+        service.check_rate(caller);
+        const auto slot = service.reserve_sync_slot();
+        const Service::PaintedStyles painted = service.paint_styles(request);
+        Json body = painted.record;
+        Json images = Json::array();
+        for (const auto& image : painted.images) images.push_back("data:image/png;base64," + base64(image.bytes));
+        body["images"] = images;
+        if (!painted.images.empty()) body["size"] = {painted.images[0].image.width(), painted.images[0].image.height()};
+        res.set_header("Cache-Control", "no-store");
+        send_json(res, 200, body);
       });
     });
     Post("/v1/jobs", [this](const httplib::Request& req, httplib::Response& res) {

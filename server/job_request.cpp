@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <optional>
 #include <set>
@@ -209,7 +210,37 @@ std::string implied_method(const std::string& named, const std::string& model, c
   return method_registry().method_for(keys);
 }
 
+// Seeds a page's script reads back exactly (JavaScript numbers are doubles).
+constexpr uint64_t kMaxExactSeed = (uint64_t{1} << 53) - 1;
+
+// A whole number in [lo, hi] written in decimal digits only.
+uint64_t parse_count(const std::string& field, const std::string& text, uint64_t lo, uint64_t hi) {
+  const std::string t = trim(text);
+  if (t.empty() || t.size() > 19 || t.find_first_not_of("0123456789") != std::string::npos)
+    throw OptionError(field, "'" + excerpt(t) + "' is not a whole number");
+  const uint64_t v = std::stoull(t);
+  if (v < lo || v > hi) throw OptionError(field, "must be in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " + t);
+  return v;
+}
+
 }  // namespace
+
+void parse_gan_style_field(GanStyleRequest& r, const std::string& field, const std::string& text) {
+  if (field == "style_seed") {
+    r.seed = parse_count(field, text, 0, kMaxExactSeed);
+  } else if (field == "style_count") {
+    r.count = static_cast<int64_t>(parse_count(field, text, 1, kMaxServiceGanStyles));
+  } else if (field == "style_truncation") {
+    const std::string t = trim(text);
+    char* end = nullptr;
+    const double v = std::strtod(t.c_str(), &end);
+    if (t.empty() || end != t.c_str() + t.size() || !std::isfinite(v)) throw OptionError(field, "'" + excerpt(t) + "' is not a number");
+    if (v < 0 || v > 10) throw OptionError(field, "must be in 0..10 (0 = off), got " + t);
+    r.truncation = v;
+  } else {
+    throw OptionError(field, "not a GAN style field");
+  }
+}
 
 std::vector<std::string> client_options(const std::string& method) {
   std::vector<std::string> out;
@@ -227,6 +258,7 @@ JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerO
   std::vector<const FormField*> option_fields;
   std::string method;
   std::string blend;
+  std::vector<const FormField*> gan_fields;
   bool format_given = false;
   for (const auto& f : fields) {
     if (f.name.size() > 64) throw OptionError(excerpt(f.name), "unknown field");
@@ -261,10 +293,22 @@ JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerO
       format_given = true;
     } else if (f.name == "style_blend_weights") {
       blend = f.content;
+    } else if (f.name == "style_gan") {
+      r.gan_styles.gan = trim(f.content);
+      if (r.gan_styles.gan.empty() || r.gan_styles.gan.size() > 128) throw OptionError("style_gan", "must name a GAN of GET /v1/models");
+    } else if (f.name == "style_seed" || f.name == "style_count" || f.name == "style_truncation") {
+      gan_fields.push_back(&f);
     } else {
       option_fields.push_back(&f);
     }
   }
+
+  for (const FormField* f : gan_fields) {
+    if (!r.gan_styles.enabled()) throw OptionError(f->name, "needs style_gan (the GAN that paints the style images)");
+    parse_gan_style_field(r.gan_styles, f->name, f->content);
+  }
+  // Uploaded and painted style images together.
+  const size_t style_count = styles.size() + static_cast<size_t>(r.gan_styles.enabled() ? r.gan_styles.count : 0);
 
   if (options_json) {
     Json o = parse_client_json(options_json->content, "options");
@@ -314,25 +358,27 @@ JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerO
       throw OptionError("format", "unknown output format '" + excerpt(r.format) + "'; valid: png, jpeg, webp");
   }
   const MethodCapabilities& can = d.capabilities;
+  if (!can.takes_styles() && r.gan_styles.enabled())
+    throw OptionError("style_gan", "method " + r.method + " carries its style in its model; it takes no style images");
   if (!can.takes_styles() && !styles.empty())
     throw OptionError("style", "method " + r.method + " carries its style in its model; send no style image with it");
-  if (styles.size() < static_cast<size_t>(can.min_styles))
-    throw OptionError("style", "no style image: send one or more as the file field 'style'");
-  if (styles.size() > static_cast<size_t>(can.max_styles))
-    throw OptionError("style", std::to_string(styles.size()) + " style images; method " + r.method + " takes at most " +
-                                   std::to_string(can.max_styles));
+  if (style_count < static_cast<size_t>(can.min_styles))
+    throw OptionError("style", "no style image: send one or more as the file field 'style', or name a GAN as style_gan");
+  if (style_count > static_cast<size_t>(can.max_styles))
+    throw OptionError(styles.empty() ? "style_count" : "style", std::to_string(style_count) + " style images; method " + r.method +
+                                                                     " takes at most " + std::to_string(can.max_styles));
   if (!blend.empty()) {
     r.style_blend_weights = parse_blend_weights(blend);
-    if (r.style_blend_weights.size() != styles.size())
+    if (r.style_blend_weights.size() != style_count)
       throw OptionError("style_blend_weights", "got " + std::to_string(r.style_blend_weights.size()) + " weights for " +
-                                                   std::to_string(styles.size()) + " style images");
+                                                   std::to_string(style_count) + " style images");
   }
 
   if (!masks.empty()) {
     if (!can.masks) throw OptionError("mask_" + std::to_string(masks.size()), "method " + r.method + " takes no masks");
-    if (masks.size() > styles.size())
+    if (masks.size() > style_count)
       throw OptionError("mask_" + std::to_string(masks.size()), "a mask for style image " + std::to_string(masks.size()) +
-                                                                    ", but " + std::to_string(styles.size()) + " style image(s) were sent");
+                                                                    ", but " + std::to_string(style_count) + " style image(s) were sent");
   }
 
   // The images' headers first: the request's pixels together are bounded before anything is decoded
@@ -369,7 +415,7 @@ JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerO
   for (size_t i = 0; i < styles.size(); ++i)
     r.styles.push_back(decode_upload(*styles[i], "style image " + std::to_string(i + 1), limits.max_pixels));
   if (!masks.empty()) {
-    r.masks.resize(styles.size());
+    r.masks.resize(style_count);
     for (size_t i = 0; i < masks.size(); ++i)
       if (masks[i]) r.masks[i] = decode_upload(*masks[i], "mask " + std::to_string(i + 1), limits.max_pixels);
   }

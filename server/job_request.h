@@ -4,7 +4,9 @@
 // limits, and every uploaded image (format, truncation, pixel count from the header, then a decode).
 // No HTTP types here, so the same path is unit-tested and fuzzed (server/fuzz/).
 //
-// Fields: `content` (file, required: a photo, or a video for a job that stylizes every frame), `style` (file, as many as the method takes), `model` (name of a
+// Fields: `content` (file, required: a photo, or a video for a job that stylizes every frame), `style` (file, as many as the method takes),
+// `style_gan` (the name of a GAN in the models folder that paints style images for the request, with
+// `style_seed`, `style_count`, `style_truncation`), `model` (name of a
 // trained network, for a method with a model option; none: the service runs the method's built-in
 // model, where it has one), `mask_N` (file, optional: the region of style image N, white = that
 // style here, for a method that takes masks), `method` (any registered method; implied by
@@ -40,6 +42,19 @@ struct UploadedImage {
   Image image;               // decoded
 };
 
+// Style pictures a GAN of the models folder paints for a request (fields `style_gan`: its name,
+// `style_seed`, `style_count`, `style_truncation`; style/gan_styles.h): the service adds them after
+// the uploaded style images, as if they had been uploaded, and records how they were made.
+struct GanStyleRequest {
+  std::string gan;             // "" = none
+  std::optional<uint64_t> seed;  // none: the service draws one (and reports it)
+  int64_t count = 1;
+  double truncation = 0;
+
+  bool enabled() const { return !gan.empty(); }
+};
+inline constexpr int64_t kMaxServiceGanStyles = 8;
+
 struct JobRequest {
   std::string method;        // a registered method
   std::string model;         // methods with a model option: the model's name in the catalogue ("" = built-in)
@@ -49,8 +64,13 @@ struct JobRequest {
   UploadedImage content;          // a video's bytes with no image (content_video says so)
   std::optional<VideoInfo> content_video;
   std::vector<UploadedImage> styles;
-  std::vector<UploadedImage> masks;  // empty, or one per style (no bytes = no mask for that style)
+  std::vector<UploadedImage> masks;  // empty, or one per style, uploaded or painted (no bytes = no mask for that style)
+  GanStyleRequest gan_styles;        // painted after `styles`
 };
+
+// The style_seed / style_count / style_truncation fields (also the query of GET /v1/gans/{name}/styles);
+// OptionError naming the field.
+void parse_gan_style_field(GanStyleRequest& request, const std::string& field, const std::string& text);
 
 // Options a client may set for `method` (paths, devices and tiling are the operator's; the model is
 // named by the `model` field).

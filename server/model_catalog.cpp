@@ -5,6 +5,7 @@
 #include "impasto/core/error.h"
 #include "impasto/core/text.h"
 #include "impasto/io/builtin_models.h"
+#include "impasto/nn/gan_model.h"
 #include "impasto/style/method.h"
 
 namespace impasto::server {
@@ -34,12 +35,27 @@ std::string builtin_name(const fs::path& relative) {
   return "builtin-" + name;
 }
 
+// A folder `impasto train gan` wrote, or one holding the generator it exports.
+bool is_gan_run(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_regular_file(dir / "checkpoints" / "latest.ckpt", ec) || fs::is_regular_file(dir / "generator.ckpt", ec);
+}
+
 }  // namespace
 
 void ModelCatalog::add_locked(std::map<std::string, Entry>& next, const std::string& name, const std::string& path,
                               bool builtin) {
   std::error_code ec;
-  const int64_t mtime = fs::last_write_time(path, ec).time_since_epoch().count();
+  // A run folder's version is its checkpoint's (a run still training replaces it).
+  std::string version_of = path;
+  if (fs::is_directory(path)) {
+    try {
+      version_of = gan_checkpoint_file(path);
+    } catch (const Error&) {
+      return;  // a folder without a checkpoint (yet)
+    }
+  }
+  const int64_t mtime = fs::last_write_time(version_of, ec).time_since_epoch().count();
   if (ec) return;
   auto old = entries_.find(name);
   if (old != entries_.end() && old->second.mtime == mtime && old->second.path == path) {
@@ -54,6 +70,21 @@ void ModelCatalog::add_locked(std::map<std::string, Entry>& next, const std::str
   e.path = path;
   e.mtime = mtime;
   std::vector<std::string> refusals;
+  if (fs::is_directory(path)) {  // a GAN run folder
+    try {
+      const GanModel gan = load_gan_model(path);
+      e.info.kind = "gan_generator";
+      e.info.file = fs::path(gan.source).filename().string();
+      e.info.bytes = static_cast<int64_t>(fs::file_size(gan.source, ec));
+      e.info.image_size = gan.nets.size;
+      e.info.step = gan.step;
+      if (gan.nets.arch == "mlp") throw FormatError(path, "this GAN makes points, not pictures");
+      next[name] = std::move(e);
+    } catch (const Error& err) {
+      log_.warn("models: skipping " + path + ": " + err.what());
+    }
+    return;
+  }
   for (const auto& method : method_registry().methods()) {
     if (!method->description().options.find_role(OptionRole::model)) continue;
     try {
@@ -65,6 +96,17 @@ void ModelCatalog::add_locked(std::map<std::string, Entry>& next, const std::str
     }
   }
   if (e.info.method.empty()) {
+    try {  // a GAN checkpoint: a style source
+      const GanModel gan = load_gan_model(path);
+      if (gan.nets.arch == "mlp") throw FormatError(path, "this GAN makes points, not pictures");
+      e.info.kind = "gan_generator";
+      e.info.image_size = gan.nets.size;
+      e.info.step = gan.step;
+    } catch (const Error& err) {
+      refusals.push_back(err.what());
+    }
+  }
+  if (e.info.kind.empty()) {
     log_.warn("models: skipping " + path + ": " + (refusals.empty() ? "no method takes model files" : join(refusals, "; ")));
     return;
   }
@@ -75,8 +117,10 @@ void ModelCatalog::refresh_locked() {
   std::map<std::string, Entry> next;
   std::error_code ec;
   if (!dir_.empty())
-    for (const auto& f : fs::directory_iterator(dir_, ec))
+    for (const auto& f : fs::directory_iterator(dir_, ec)) {
       if (f.is_regular_file() && is_model_file(f.path())) add_locked(next, f.path().stem().string(), f.path().string(), false);
+      else if (f.is_directory() && is_gan_run(f.path())) add_locked(next, f.path().filename().string(), f.path().string(), false);
+    }
   // The built-in models: the first folder holding a name wins, as in find_builtin_model.
   for (const std::string& dir : builtin_model_dirs()) {
     if (!fs::is_directory(dir, ec)) continue;
@@ -97,23 +141,35 @@ std::vector<ModelInfo> ModelCatalog::list() {
   return out;
 }
 
-ModelCatalog::Entry& ModelCatalog::find_locked(const std::string& name) {
+ModelCatalog::Entry& ModelCatalog::find_locked(const std::string& name, bool gan, const std::string& field) {
+  const auto fits = [&](std::map<std::string, Entry>::iterator it) { return it != entries_.end() && it->second.info.paints_styles() == gan; };
   auto it = entries_.find(name);
-  if (it == entries_.end()) {
+  if (!fits(it)) {
     refresh_locked();
     it = entries_.find(name);
   }
-  if (it == entries_.end()) {
+  if (!fits(it)) {
     std::string valid;
-    for (const auto& [n, e] : entries_) valid += (valid.empty() ? "" : ", ") + n;
-    throw OptionError("model", "unknown model '" + name + "'; valid: " + (valid.empty() ? "(none on this server)" : valid));
+    for (const auto& [n, e] : entries_)
+      if (e.info.paints_styles() == gan) valid += (valid.empty() ? "" : ", ") + n;
+    const std::string what = gan ? "GAN" : "model";
+    std::string message = "unknown " + what + " '" + excerpt(name) + "'";
+    if (it != entries_.end())
+      message = gan ? "'" + name + "' is a model a method runs, not a GAN that paints styles"
+                    : "'" + name + "' is a GAN that paints style images: send it as style_gan, not as a model";
+    throw OptionError(field, message + "; valid: " + (valid.empty() ? "(none on this server)" : valid));
   }
   return it->second;
 }
 
 std::string ModelCatalog::path(const std::string& name) {
   std::lock_guard<std::mutex> lock(mutex_);
-  return find_locked(name).path;
+  return find_locked(name, /*gan=*/false, "model").path;
+}
+
+std::string ModelCatalog::gan_path(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return find_locked(name, /*gan=*/true, "style_gan").path;
 }
 
 std::string ModelCatalog::default_for(const std::string& method) {

@@ -15,8 +15,10 @@
 #include "impasto/explain/explain.h"
 #include "impasto/io/image.h"
 #include "impasto/io/image_ops.h"
+#include "impasto/core/runtime.h"
 #include "impasto/nn/backbone.h"
 #include "impasto/core/text.h"
+#include "impasto/style/gan_styles.h"
 #include "impasto/style/job.h"
 #include "impasto/style/method.h"
 #include "impasto/style/video.h"
@@ -258,6 +260,11 @@ Json Service::submit(const JobRequest& request, const Caller& caller) {
   // A look before the files are stored, so refusing costs next to nothing; the store decides.
   if (const int64_t waiting = store_->queued(); waiting >= options_.queue_capacity) throw queue_full(waiting);
 
+  const PaintedStyles painted = paint_styles(request.gan_styles);
+  std::vector<const UploadedImage*> style_images;  // uploaded, then painted
+  for (const auto& s : request.styles) style_images.push_back(&s);
+  for (const auto& s : painted.images) style_images.push_back(&s);
+
   JobRecord job;
   job.id = new_job_id();
   job.key_id = caller.key_id;
@@ -267,9 +274,9 @@ Json Service::submit(const JobRequest& request, const Caller& caller) {
   const std::string content_file = "content." + extension_for(request.content.format);
   files.push_back(JobFile{content_file, &request.content.bytes});
   Json styles = Json::array();
-  for (size_t i = 0; i < request.styles.size(); ++i) {
-    const std::string name = "style-" + std::to_string(i + 1) + "." + extension_for(request.styles[i].format);
-    files.push_back(JobFile{name, &request.styles[i].bytes});
+  for (size_t i = 0; i < style_images.size(); ++i) {
+    const std::string name = "style-" + std::to_string(i + 1) + "." + extension_for(style_images[i]->format);
+    files.push_back(JobFile{name, &style_images[i]->bytes});
     styles.push_back(name);
   }
   Json masks = Json::array();  // "" = no mask for that style
@@ -285,6 +292,7 @@ Json Service::submit(const JobRequest& request, const Caller& caller) {
   job.request = Json{{"options", request.options},  {"model", model},           {"format", request.format},
                      {"content", content_file},      {"styles", styles},        {"style_blend_weights", request.style_blend_weights},
                      {"masks", masks}};
+  if (!painted.record.is_null()) job.request["style_gan"] = painted.record;
   if (caller.key_id) job.request["access"] = new_job_id();  // the token of its file URLs (see job())
   if (request.content_video) {
     const VideoInfo& v = *request.content_video;
@@ -304,7 +312,8 @@ Json Service::submit(const JobRequest& request, const Caller& caller) {
                                          std::to_string(request.content_video->height) + ", " +
                                          std::to_string(request.content_video->frames) + " frames"
                                    : std::to_string(request.content.image.width()) + "x" + std::to_string(request.content.image.height())) + ", " +
-            std::to_string(request.styles.size()) + " style image(s)");
+            std::to_string(request.styles.size()) + " style image(s)" +
+            (painted.images.empty() ? "" : " + " + std::to_string(painted.images.size()) + " painted by GAN " + request.gan_styles.gan));
   return job_json(job);
 }
 
@@ -323,6 +332,10 @@ Json Service::job_json(const JobRecord& r) const {
     j["expires_at"] = r.finished_at + options_.ttl_s;
   }
   j["content_url"] = files + "/content";
+  Json style_urls = Json::array();
+  for (size_t i = 1; i <= r.request.value("styles", Json::array()).size(); ++i) style_urls.push_back(files + "/style-" + std::to_string(i));
+  j["style_urls"] = style_urls;
+  if (r.request.contains("style_gan")) j["style_gan"] = r.request["style_gan"];
   if (r.request.contains("video")) j["video"] = r.request["video"];
   if (r.state == JobState::queued) j["queue_position"] = store_->queue_position(r);
   j["attempts"] = r.attempts;
@@ -698,11 +711,15 @@ StylizedImage Service::stylize_now(const JobRequest& request, const SyncSlot&) {
   if (request.content_video)
     throw OptionError("content", "a video is stylized as a job (POST /v1/jobs), frame by frame; POST /v1/stylize takes a photo");
   const auto start = std::chrono::steady_clock::now();
+  const PaintedStyles painted = paint_styles(request.gan_styles);
+  std::vector<const UploadedImage*> style_images;  // uploaded, then painted
+  for (const auto& s : request.styles) style_images.push_back(&s);
+  for (const auto& s : painted.images) style_images.push_back(&s);
   StyleSet styles;
-  for (size_t i = 0; i < request.styles.size(); ++i) {
+  for (size_t i = 0; i < style_images.size(); ++i) {
     StyleInput s;
     s.name = "style image " + std::to_string(i + 1);
-    s.image = request.styles[i].image.rgb;
+    s.image = style_images[i]->image.rgb;
     if (i < request.style_blend_weights.size()) s.weight = request.style_blend_weights[i];
     if (i < request.masks.size() && request.masks[i].image.rgb.defined()) s.mask = to_single_channel(request.masks[i].image.rgb);
     styles.styles.push_back(std::move(s));
@@ -715,15 +732,54 @@ StylizedImage Service::stylize_now(const JobRequest& request, const SyncSlot&) {
   out.bytes.assign(bytes.begin(), bytes.end());
   out.content_type = request.format == "jpeg" ? "image/jpeg" : "image/" + request.format;
   out.summary = public_summary(request.method, result.summary, model);
+  if (!painted.record.is_null()) out.summary["style_gan"] = painted.record;
   metrics_.observe_sync(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return out;
+}
+
+Service::PaintedStyles Service::paint_styles(const GanStyleRequest& request) {
+  PaintedStyles out;
+  if (!request.enabled()) return out;
+  GanStyleOptions o;
+  o.run = catalog_.gan_path(request.gan);
+  o.count = request.count;
+  o.truncation = request.truncation;
+  if (request.seed) {
+    o.seed = *request.seed;
+  } else {
+    std::random_device random;
+    o.seed = ((uint64_t{random()} << 32) | random()) & ((uint64_t{1} << 53) - 1);  // exact in a page's script too
+  }
+  const GanStyles painted = generate_gan_styles(o, resolve_device("auto"), &cache_);
+  for (size_t i = 0; i < painted.images.size(); ++i) {
+    UploadedImage u;
+    u.filename = "style-gan-" + std::to_string(i + 1) + ".png";
+    u.format = "png";
+    const std::vector<uint8_t> bytes = encode_image(painted.images[i], "png");
+    u.bytes.assign(bytes.begin(), bytes.end());
+    // The picture as its 8-bit file holds it: a job reads the stored file, so the synchronous path
+    // and a client uploading the same PNG get the same result.
+    u.image = decode_image(bytes, u.filename);
+    out.images.push_back(std::move(u));
+  }
+  // The record without the server's paths: the GAN's name and checkpoint step say which generator.
+  out.record = Json{{"gan", request.gan}, {"step", painted.record["step"]}, {"ema", painted.record["ema"]}, {"seed", o.seed},
+                    {"count", o.count}, {"truncation", o.truncation}};
   return out;
 }
 
 Json Service::models() {
   Json list = Json::array();
-  for (const auto& m : catalog_.list())
-    list.push_back(Json{{"name", m.name}, {"kind", m.kind}, {"file", m.file}, {"bytes", m.bytes}, {"method", m.method},
-                        {"builtin", m.builtin}});
+  for (const auto& m : catalog_.list()) {
+    Json j{{"name", m.name}, {"kind", m.kind}, {"file", m.file}, {"bytes", m.bytes}, {"method", m.method}, {"builtin", m.builtin}};
+    if (m.paints_styles()) {
+      j["method"] = nullptr;
+      j["paints_styles"] = true;  // a GAN: send it as style_gan
+      j["image_size"] = m.image_size;
+      j["step"] = m.step;
+    }
+    list.push_back(j);
+  }
   Json backbones = Json::array();
   for (const auto& name : backbone_registry().names())
     if (!backbone_info(name).needs_weights) backbones.push_back(name);

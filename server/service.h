@@ -128,6 +128,17 @@ class Service {
   // a reserved slot.
   StylizedImage stylize_now(const JobRequest& request, const SyncSlot& slot);
 
+  // Style pictures a GAN of the models folder paints (the fields style_gan, style_seed, ...; a seed is
+  // drawn when none is given): PNG images and how they were made (gan, step, seed, count,
+  // truncation), the same for the same fields and checkpoint. OptionError("style_gan") for a name the
+  // catalogue has no GAN for. Jobs and POST /v1/stylize add them after the uploaded styles; GET
+  // /v1/gans/{name}/styles shows them first (in a synchronous slot).
+  struct PaintedStyles {
+    std::vector<UploadedImage> images;
+    Json record;
+  };
+  PaintedStyles paint_styles(const GanStyleRequest& request);
+
   Json models();
   Json health() const;
   std::string metrics_text() const;  // Prometheus text: counters, histograms and the gauges

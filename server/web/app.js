@@ -1,5 +1,5 @@
 // impasto's web page: upload a photo, pick a style image (or one of the built-in public-domain
-// paintings) or a trained model, watch the job, see and download the result, open its report; recent
+// paintings, or pictures a GAN of the server paints, shown before they are used) or a trained model, watch the job, see and download the result, open its report; recent
 // jobs are remembered in this browser only. The methods and their controls come from GET /v1/models:
 // each method's option schema says which options the page shows and how (select, range, number, or a
 // scale over powers of ten of the method's default). A result of a one-pass method is re-rendered on
@@ -10,6 +10,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   mode: 'image', files: { content: null, style: null }, limits: {}, methods: [], models: [], method: null, pollTimer: null, current: null,
   live: false, renderSeq: 0, liveUrl: null,  // live: the shown result may be re-rendered synchronously
+  ganStyle: null,  // { gan, seed, count }: the style is what this GAN paints for this seed (instead of state.files.style)
 };
 const GALLERY_KEY = 'impasto.jobs';
 
@@ -70,6 +71,7 @@ function setFile(kind, file) {
   } else {
     preview.src = URL.createObjectURL(file);
     preview.hidden = false;
+    clearGanStyle();
   }
   showError('');
   if (kind === 'content') {
@@ -225,6 +227,52 @@ async function loadStyleGallery() {
   });
   $('style-gallery').replaceChildren(...buttons);
   $('style-gallery-note').hidden = buttons.length === 0;
+}
+
+// ---- styles painted by a GAN of the server (GET /v1/gans/{name}/styles) ---------------------------
+// The pictures are shown first; the job then sends the GAN's name, the seed and the count, and the
+// server paints the same pictures again (it records them with the job).
+
+function clearGanStyle() {
+  state.ganStyle = null;
+  $('gan-preview').replaceChildren();
+}
+
+async function paintGanStyle(newSeed) {
+  const gan = $('gan').value;
+  if (!gan) return;
+  if (newSeed || $('gan-seed').value === '') $('gan-seed').value = String(Math.floor(Math.random() * 2 ** 31));
+  const seed = $('gan-seed').value, count = $('gan-count').value;
+  $('gan-paint').disabled = $('gan-another').disabled = true;
+  try {
+    const query = new URLSearchParams({ seed, count });
+    const painted = await (await api(`/v1/gans/${encodeURIComponent(gan)}/styles?${query}`)).json();
+    const images = painted.images.map((src, i) => {
+      const img = document.createElement('img');
+      img.src = src;
+      img.alt = `picture ${i + 1} painted by ${gan}`;
+      return img;
+    });
+    const preview = $('style-preview');
+    if (preview.src) URL.revokeObjectURL(preview.src);
+    preview.src = painted.images[0];
+    preview.hidden = false;
+    for (const b of $('style-gallery').children) b.setAttribute('aria-pressed', 'false');
+    state.files.style = null;
+    state.ganStyle = { gan, seed: String(painted.seed), count: String(painted.count) };
+    $('gan-preview').replaceChildren(...images);
+    showError('');
+    rerender();
+  } catch (e) {
+    showError(`${gan} cannot paint: ${e.message}`);
+  } finally {
+    $('gan-paint').disabled = $('gan-another').disabled = false;
+  }
+}
+
+function setupGan() {
+  $('gan-paint').addEventListener('click', () => paintGanStyle(false));
+  $('gan-another').addEventListener('click', () => paintGanStyle(true));
 }
 
 function setupDrop(kind) {
@@ -387,6 +435,14 @@ async function loadCatalog() {
     const offered = modelMethods.flatMap(modelsOf).length > 0;
     $('model-note').textContent = offered ? '' : 'This server offers no trained models; use a style image.';
     $('tab-model').disabled = !offered;
+    const gans = state.models.filter((m) => m.paints_styles);
+    $('gan').replaceChildren(...gans.map((m) => {
+      const option = document.createElement('option');
+      option.value = m.name;
+      option.textContent = `${m.name} (${m.image_size} px, step ${m.step})`;
+      return option;
+    }));
+    $('gan-box').hidden = gans.length === 0;
     if (state.limits.ttl_s) $('ttl').textContent = formatSeconds(state.limits.ttl_s);
     $('key-box').hidden = !$('api-key').value;
     setMode(state.mode);
@@ -420,8 +476,15 @@ async function jobForm() {
     }  // else the server's built-in model
   }
   if (caps.max_styles > 0) {
-    if (!state.files.style) throw new Error('Choose a style image (a painting).');
-    form.append('style', state.files.style, state.files.style.name || 'style');
+    if (state.ganStyle) {
+      form.append('style_gan', state.ganStyle.gan);
+      form.append('style_seed', state.ganStyle.seed);
+      form.append('style_count', state.ganStyle.count);
+    } else if (state.files.style) {
+      form.append('style', state.files.style, state.files.style.name || 'style');
+    } else {
+      throw new Error('Choose a style image (a painting), or let a GAN paint one.');
+    }
   }
   if (maskActive()) form.append('mask_1', await maskBlob(), 'mask.png');
   if (isVideo(state.files.content)) form.append('format', 'webm');  // VP9: every browser plays it
@@ -594,7 +657,8 @@ async function renderGallery() {
       else watch(job.id);
     });
     const caption = document.createElement('div');
-    caption.textContent = `${job.model || 'style image'} · ${job.state}`;
+    const style = job.style_gan ? `style painted by ${job.style_gan.gan}` : job.model && !job.style_urls.length ? '' : 'style image';
+    caption.textContent = [job.model, style, job.state].filter(Boolean).join(' · ');
     const remove = document.createElement('button');
     remove.type = 'button';
     remove.textContent = 'Delete';
@@ -618,6 +682,7 @@ window.addEventListener('DOMContentLoaded', () => {
   setupDrop('style');
   setupControls();
   setupMask();
+  setupGan();
   setMode('image');
   $('job-form').addEventListener('submit', submit);
   loadCatalog();

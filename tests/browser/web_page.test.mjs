@@ -2,8 +2,9 @@
 // `impasto serve` on a random loopback port. A user uploads a photo and a painting, waits, and sees
 // the result beside the photo; picks one of the built-in paintings for the one-pass method (adain,
 // its built-in model: here the random-weight fixtures of the published layout), gets a result and moves the alpha slider
-// for a new one, then paints the region the style may cover; then does the same with a trained model,
-// and with a short video (played back as a video); the gallery lists the four jobs.
+// for a new one, then paints the region the style may cover; lets a GAN of the models folder paint the
+// style (shown before the job, then used by it); then does the same with a trained model, and with a
+// short video (played back as a video); the gallery lists the five jobs.
 //
 //   node tests/browser/web_page.test.mjs --cli build/impasto --model tests/fixtures/style_nets/transformer_w4.pth \
 //        --adain-decoder tests/fixtures/adain/decoder_w8.pth --adain-encoder tests/fixtures/weights/vgg19_normalised_w8.pth [--out DIR]
@@ -72,6 +73,10 @@ if (made.status !== 0) throw new Error(`making the test clip failed: ${made.stde
 const models = path.join(work, 'models');
 fs.mkdirSync(models);
 fs.copyFileSync(args.model, path.join(models, 'tiny.pth'));
+// A GAN run (two steps on the built-in digits: its pictures need only be its own) as a style source.
+const trained = spawnSync(args.cli, ['train', 'gan', '-q', '--synthetic', 'digits', '--size', '32', '--steps', '2', '--z-dim', '8',
+  '--g-width', '4', '--d-width', '4', '--threads', '1', '-o', path.join(models, 'painter')]);
+if (trained.status !== 0) throw new Error(`training the test GAN failed: ${trained.stderr}`);
 // The built-in adain model the server offers ($IMPASTO_MODELS_DIR/adain/): the random-weight decoder of
 // the published layout, its encoder's weights the operator's, so the test does not depend on the
 // model models/ ships.
@@ -228,6 +233,36 @@ try {
   await page.screenshot({ path: path.join(out, 'web-page-adain.png'), fullPage: true });
   await page.uncheck('#mask-on');
 
+  // 2b. A GAN paints the style: its pictures are shown first, and the job uses exactly those.
+  check(await page.isVisible('#gan-box') && await page.$eval('#gan', (s) => s.value) === 'painter', 'the GAN of the models folder is offered as a style source');
+  await page.selectOption('#gan-count', '2');
+  await page.fill('#gan-seed', '5');
+  await page.click('#gan-paint');
+  await page.waitForFunction(() => [...document.querySelectorAll('#gan-preview img')].filter((i) => i.complete && i.naturalWidth === 32).length === 2);
+  const shownStyles = await page.$$eval('#gan-preview img', (imgs) => imgs.map((i) => i.getAttribute('src')));
+  check(shownStyles.every((src) => src.startsWith('data:image/png;base64,')), 'the two painted pictures are shown before any job');
+  check(await page.$eval('#style-preview', (img) => img.getAttribute('src')) === shownStyles[0], 'the first painted picture is the style shown');
+  check(await page.getAttribute('#style-gallery button[data-file="starry_night.jpg"]', 'aria-pressed') === 'false', 'the gallery painting is no longer the style');
+  await submitAndWait();
+  const ganJobId = (await page.getAttribute('#result-image', 'src')).split('/')[3];
+  const ganJob = await (await page.request.get(`${url}/v1/jobs/${ganJobId}`)).json();
+  check(ganJob.style_gan && ganJob.style_gan.gan === 'painter' && ganJob.style_gan.seed === 5 && ganJob.style_gan.count === 2,
+    `the job records the GAN, seed and count (${JSON.stringify(ganJob.style_gan)})`);
+  for (const [i, styleUrl] of ganJob.style_urls.entries()) {
+    const stored = Buffer.from(await (await page.request.get(url + styleUrl)).body()).toString('base64');
+    check(`data:image/png;base64,${stored}` === shownStyles[i], `the job's style ${i + 1} is the picture shown`);
+  }
+  // Another seed: new pictures, and the one-pass result follows them.
+  const ganResult = await page.getAttribute('#result-image', 'src');
+  await page.click('#gan-another');
+  await page.waitForFunction((previous) => {
+    const img = document.getElementById('result-image');
+    return img.getAttribute('src') !== previous && img.getAttribute('src').startsWith('blob:') && img.complete && img.naturalWidth > 0;
+  }, ganResult, { timeout: 60000 });
+  check(await page.$eval('#gan-seed', (i) => i.value) !== '5' &&
+    (await page.$eval('#gan-preview img', (img) => img.getAttribute('src'))) !== shownStyles[0], 'Another paints new pictures and re-renders the result');
+  await page.screenshot({ path: path.join(out, 'web-page-gan-style.png'), fullPage: true });
+
   // 3. A trained model.
   await page.click('#tab-model');
   check(await page.$eval('#model', (s) => [...s.options].map((o) => o.value).join(',')) === 'tiny', 'the model list comes from /v1/models');
@@ -253,11 +288,12 @@ try {
   check(await page.isHidden('#result-image') && await page.isHidden('#report'), 'no still image and no report for a video');
   await page.screenshot({ path: path.join(out, 'web-page-video.png'), fullPage: true });
 
-  // 5. The gallery remembers the four jobs, and one can be deleted.
-  await page.waitForFunction(() => document.querySelectorAll('#gallery li').length === 4);
-  check(true, 'the gallery lists the four jobs');
+  // 5. The gallery remembers the five jobs, and one can be deleted.
+  await page.waitForFunction(() => document.querySelectorAll('#gallery li').length === 5);
+  check(true, 'the gallery lists the five jobs');
+  check((await page.textContent('#gallery')).includes('painted by painter'), 'the GAN job is captioned with its GAN');
   await page.click('#gallery li:first-child button');
-  await page.waitForFunction(() => document.querySelectorAll('#gallery li').length === 3);
+  await page.waitForFunction(() => document.querySelectorAll('#gallery li').length === 4);
   check(true, 'a job is deleted from the gallery');
   await page.screenshot({ path: path.join(out, 'web-page-model.png'), fullPage: true });
 

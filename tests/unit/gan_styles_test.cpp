@@ -14,32 +14,14 @@
 #include "impasto/io/image.h"
 #include "impasto/nn/gan_model.h"
 #include "impasto/style/job.h"
-#include "impasto/train/gan_trainer.h"
+#include "gan_support.h"
 #include "test_support.h"
 
 using namespace impasto;
+using impasto::test::tiny_gan_run;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A tiny GAN run on digits (a few steps: the pictures need not be good, only the run's own).
-std::string tiny_gan_run(const std::string& dir, const std::string& synthetic = "digits") {
-  GanTrainOptions o;
-  o.data.synthetic = synthetic;
-  o.data.size = 32;
-  o.data.batch_size = 8;
-  o.data.workers = 1;
-  o.nets.z_dim = 8;
-  o.nets.g_width = 4;
-  o.nets.d_width = 4;
-  if (synthetic == "ring8") o.nets.mlp_hidden = 8;
-  o.steps = 2;
-  o.log_every = 1;
-  o.checkpoint_every = 10;
-  o.device = "cpu";
-  train_gan(o, dir, {});
-  return dir;
-}
 
 Json read_json(const std::string& path) {
   std::ifstream in(path);

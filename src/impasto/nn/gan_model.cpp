@@ -37,13 +37,16 @@ StateDict sub_state_dict(const StateDict& dict, const std::string& prefix) {
   return out;
 }
 
-GanModel load_gan_model(const std::string& path, bool prefer_ema, c10::Device device) {
+std::string gan_checkpoint_file(const std::string& path) {
   namespace fs = std::filesystem;
-  std::string file = path;
-  if (fs::is_directory(path)) {
-    file = path + "/checkpoints/latest.ckpt";
-    if (!fs::exists(file)) throw FileError(path, "no checkpoints/latest.ckpt: not a GAN run folder, or no checkpoint yet");
-  }
+  if (!fs::is_directory(path)) return path;
+  for (const char* name : {"/checkpoints/latest.ckpt", "/generator.ckpt"})
+    if (fs::is_regular_file(path + name)) return path + name;
+  throw FileError(path, "no checkpoints/latest.ckpt or generator.ckpt: not a GAN run folder, or no checkpoint yet");
+}
+
+GanModel load_gan_model(const std::string& path, bool prefer_ema, c10::Device device) {
+  const std::string file = gan_checkpoint_file(path);
   Checkpoint checkpoint = load_checkpoint(file);
   if (checkpoint.arch != "gan" || !checkpoint.meta.contains("nets"))
     throw FormatError(file, "not a GAN checkpoint (architecture '" + checkpoint.arch + "')");

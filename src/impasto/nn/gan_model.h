@@ -26,7 +26,12 @@ struct GanModel {
   std::string source;   // the checkpoint file
 };
 
-// `path`: a run folder or a .ckpt file. FileError when missing, FormatError when it is not a GAN
+// The checkpoint `path` names: a .ckpt file itself; for a folder, a run's checkpoints/latest.ckpt,
+// else the generator.ckpt a run exports (a folder holding only that is a trained generator to
+// share). FileError when a folder holds neither.
+std::string gan_checkpoint_file(const std::string& path);
+
+// `path`: a run folder (see gan_checkpoint_file) or a .ckpt file. FileError when missing, FormatError when it is not a GAN
 // checkpoint (naming what is missing).
 GanModel load_gan_model(const std::string& path, bool prefer_ema = true, c10::Device device = c10::kCPU);
 

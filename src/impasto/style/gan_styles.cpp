@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "impasto/core/error.h"
+#include "impasto/core/resource_cache.h"
 #include "impasto/io/text_file.h"
 #include "impasto/nn/gan_model.h"
 
@@ -44,11 +45,15 @@ void check_gan_style_options(const GanStyleOptions& o) {
   if (o.truncation < 0) throw OptionError("style_truncation", "must be >= 0 (0 = off)");
 }
 
-GanStyles generate_gan_styles(const GanStyleOptions& o, c10::Device device) {
+GanStyles generate_gan_styles(const GanStyleOptions& o, c10::Device device, ResourceCache* cache) {
   check_gan_style_options(o);
   GanStyles out;
   if (!o.enabled()) return out;
-  GanModel model = load_gan_model(o.run, /*prefer_ema=*/true, device);
+  const auto load = [&] { return std::make_shared<GanModel>(load_gan_model(o.run, /*prefer_ema=*/true, device)); };
+  // Generation only reads the shared generator (eval mode, no gradients): callers may share it.
+  const std::shared_ptr<GanModel> shared =
+      cache ? cache->get<GanModel>("gan-generator:" + file_version(gan_checkpoint_file(o.run)) + ":" + device.str(), load) : load();
+  GanModel& model = *shared;
   if (model.nets.arch == "mlp") throw FormatError(model.source, "this GAN makes points, not pictures: it cannot paint styles");
   const at::Tensor z = o.latents.empty() ? sample_latents(o.count, model.nets.z_dim, o.truncation, o.seed)
                                          : read_latents(o.latents, model.nets.z_dim);

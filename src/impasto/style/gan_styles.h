@@ -15,6 +15,8 @@
 
 namespace impasto {
 
+class ResourceCache;
+
 struct GanStyleOptions {
   std::string run;        // a GAN run folder or checkpoint; "" = no generated styles
   uint64_t seed = 0;      // latents ~ N(0, I) for this seed (nn/gan_model.h sample_latents) ...
@@ -35,6 +37,7 @@ struct GanStyles {
 // FileError / FormatError for a missing or unreadable run or latent file (naming it), also for a
 // run whose generator makes points, not pictures, and for latents of the wrong dimension.
 void check_gan_style_options(const GanStyleOptions& options);
-GanStyles generate_gan_styles(const GanStyleOptions& options, c10::Device device = c10::kCPU);
+// With a cache, the generator is loaded once per checkpoint version and shared (a server's requests).
+GanStyles generate_gan_styles(const GanStyleOptions& options, c10::Device device = c10::kCPU, ResourceCache* cache = nullptr);
 
 }  // namespace impasto

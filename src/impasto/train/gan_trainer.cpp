@@ -287,6 +287,20 @@ class GanRecipe final : public Recipe {
     return r;
   }
 
+  std::vector<ExportedModel> exported_models() const override { return {{"generator.ckpt", ""}}; }
+
+  // generator.ckpt in the run folder: the generator alone (the EMA weights when the run keeps them),
+  // as nn/gan_model.h loads it: what a server's models folder or `--style-gan` needs, without the
+  // discriminator and the optimisers' state of a training checkpoint.
+  void export_models(const RunDirectory& run, int64_t step) override {
+    Checkpoint c;
+    c.arch = "gan";
+    c.meta = Json{{"kind", "gan-generator"}, {"step", step}, {"nets", to_json(o_.nets)}};
+    const std::string prefix = G_ema_ ? "G_ema" : "G";
+    for (auto& [key, t] : module_state_dict(G_ema_ ? *G_ema_ : *G_)) c.tensors.emplace_back(prefix + "." + key, t.cpu());
+    run.write_model("generator.ckpt", c);
+  }
+
   int64_t skipped_files() const override { return dataset_->stats().skipped; }
 
  private:
