@@ -34,7 +34,7 @@ CLI::App* add_serve_command(CLI::App& app, Context& context) {
   cmd->add_option("--lease", o.lease_s, "seconds a running job's lease lasts without renewal (renewed every third of it); "
                                         "a job whose node died goes back to the queue after this")
       ->capture_default_str()->check(CLI::Range(0.3, 3600.0));
-  cmd->add_option("--models-dir", o.models_dir, "folder of trained networks offered by name (*.pth, *.ckpt)");
+  cmd->add_option("--models-dir", o.models_dir, "folder of trained networks offered by name (*.pth, *.ckpt), and GANs that paint styles (impasto train gan run folders, their generator.ckpt)");
   cmd->add_option("--backbone-weights", f.backbone_weights, "NAME=FILE: offer a backbone that needs weights (vgg19=vgg19.pth); repeatable");
   cmd->add_option("--workers", o.workers, "jobs run at the same time")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--queue", o.queue_capacity, "jobs that may wait; beyond, POST /v1/jobs answers 429")->capture_default_str()->check(CLI::PositiveNumber);

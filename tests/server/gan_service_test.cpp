@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "gan_support.h"
+#include "impasto/core/error.h"
 #include "impasto/io/image.h"
 #include "impasto/style/gan_styles.h"
 #include "server_support.h"
@@ -188,4 +189,37 @@ TEST(GanService, SynchronousStylizationWithAGanStyleEqualsUploadingItsPictures) 
       text_field("style_seed", "12")});
   ASSERT_TRUE(other && other->status == 200) << (other ? other->body : "");
   EXPECT_GT((decode_response(other->body) - a).abs().max().item<double>(), 0.5 / 255);
+}
+
+TEST(GanService, ABuiltInGanIsOfferedAndPaintsByItsBuiltinName) {
+  // impasto's own GANs: models/<folder>/generator.ckpt, here in a models folder of the test's.
+  const std::string builtin = temp_dir("gan_service_builtin");
+  const std::string run = tiny_gan_run(temp_dir("gan_service_builtin_run") + "/run");
+  fs::create_directories(builtin + "/gan-test");
+  fs::copy_file(run + "/generator.ckpt", builtin + "/gan-test/generator.ckpt");
+  setenv("IMPASTO_MODELS_DIR", builtin.c_str(), 1);
+  struct Unset {
+    ~Unset() { unsetenv("IMPASTO_MODELS_DIR"); }
+  } unset;
+
+  // The library and the CLI take the same name as the service.
+  GanStyleOptions named, file;
+  named.run = "builtin-gan-test";
+  file.run = run;
+  named.seed = file.seed = 4;
+  EXPECT_TRUE(torch::equal(generate_gan_styles(named).images[0], generate_gan_styles(file).images[0]));
+  named.run = "builtin-gan-none";
+  EXPECT_THROW(generate_gan_styles(named), FileError);
+
+  TestServer server(test_server_options("gan_service_builtin"));
+  auto client = server.client();
+  const Json catalog = body_json(client.Get("/v1/models"));
+  Json listed;
+  for (const auto& m : catalog["models"])
+    if (m["name"] == "builtin-gan-test") listed = m;
+  ASSERT_TRUE(listed.is_object()) << catalog.dump();
+  EXPECT_EQ(listed["builtin"], true);
+  EXPECT_EQ(listed["paints_styles"], true);
+  const Json preview = body_json(client.Get("/v1/gans/builtin-gan-test/styles?seed=4"));
+  ASSERT_EQ(preview["images"].size(), 1u) << preview.dump();
 }

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "impasto/core/error.h"
+#include "impasto/io/builtin_models.h"
 #include "impasto/nn/backbone.h"
 
 namespace impasto {
@@ -39,6 +40,13 @@ StateDict sub_state_dict(const StateDict& dict, const std::string& prefix) {
 
 std::string gan_checkpoint_file(const std::string& path) {
   namespace fs = std::filesystem;
+  const std::string builtin_prefix = "builtin-";
+  if (!fs::exists(path) && path.rfind(builtin_prefix, 0) == 0 && path.find('/') == std::string::npos) {
+    const std::string relative = path.substr(builtin_prefix.size()) + "/generator.ckpt";
+    const std::string file = find_builtin_model(relative);
+    if (file.empty()) throw FileError(path, "no such file, and no built-in GAN models/" + relative);
+    return file;
+  }
   if (!fs::is_directory(path)) return path;
   for (const char* name : {"/checkpoints/latest.ckpt", "/generator.ckpt"})
     if (fs::is_regular_file(path + name)) return path + name;

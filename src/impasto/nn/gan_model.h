@@ -28,7 +28,8 @@ struct GanModel {
 
 // The checkpoint `path` names: a .ckpt file itself; for a folder, a run's checkpoints/latest.ckpt,
 // else the generator.ckpt a run exports (a folder holding only that is a trained generator to
-// share). FileError when a folder holds neither.
+// share); `builtin-<folder>` (no such file here) names a GAN impasto ships, models/<folder>/generator.ckpt
+// (the service offers it under that name). FileError when a folder holds neither.
 std::string gan_checkpoint_file(const std::string& path);
 
 // `path`: a run folder (see gan_checkpoint_file) or a .ckpt file. FileError when missing, FormatError when it is not a GAN
