@@ -68,6 +68,8 @@ CLI::App* add_gan_command(CLI::App& train, Context& context) {
   cmd->add_option("--eval-every", o.eval_every, "FID/KID of samples against real images every N steps, logged with the training time (0 = off)")->capture_default_str();
   cmd->add_option("--eval-images", o.eval_images, "samples (and real images) per evaluation")->capture_default_str();
   cmd->add_option("--eval-classifier", o.eval_classifier, "also judge samples with a digit classifier: digits or digits-ttf");
+  cmd->add_option("--eval-features", o.eval_features, "feature network of the evaluation's FID/KID: random-multiscale (no download), inception (with --eval-weights), or a backbone")->capture_default_str();
+  cmd->add_option("--eval-weights", o.eval_weights, "its weight file (inception: pt_inception-2015-12-05-6726825d.pth)");
   add_run_flags(*cmd, f->run, o);
   cmd->callback([f, cmd, &context] {
     run_recipe_command(*cmd, context, "gan", f->run, f->o.steps,

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -219,6 +220,29 @@ TEST(GanTrainer, EvaluationLogsFidKidAndTrainingTime) {
   o.eval_classifier = "letters";
   auto message = test::expect_error<OptionError>([&] { resolve(o); });
   EXPECT_NE(message.find("digits-ttf"), std::string::npos);
+}
+
+TEST(GanTrainer, EvaluationTakesInceptionFeaturesWhenTheirWeightsAreGiven) {
+  // The width-reduced Inception of the fixtures in the published layout: the loader of the real one.
+  GanTrainOptions o = digits_options(2);
+  o.eval_every = 2;
+  o.eval_images = 20;
+  o.eval_features = "inception";
+  o.eval_weights = test::fixture("metrics/inception_w16.pth");
+  const std::string dir = test::temp_dir("eval_inception_run");
+  train_gan(o, dir, {});
+  bool measured = false;
+  for (const Json& record : RunFolder(dir).read_log())
+    if (record.contains("fid")) measured = std::isfinite(record["fid"].get<double>()) && record["fid"].get<double>() > 0;
+  EXPECT_TRUE(measured);
+  std::ifstream in(dir + "/report.html");
+  const std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(html.find("FID of samples (inception)"), std::string::npos);
+  // Mistakes are named before training starts.
+  o.eval_weights = dir + "/missing.pth";
+  EXPECT_NE(test::expect_error<OptionError>([&] { resolve(o); }).find("eval_weights"), std::string::npos);
+  o.eval_features = "no-such-network";
+  EXPECT_NE(test::expect_error<OptionError>([&] { resolve(o); }).find("eval_features"), std::string::npos);
 }
 
 TEST(GanTrainer, CheckpointHoldsEverythingAndLoadsAsAModel) {

@@ -26,6 +26,15 @@ namespace {
 
 bool is_wasserstein(GanLoss loss) { return loss == GanLoss::wgan || loss == GanLoss::wgangp; }
 
+// The network whose features the evaluation's FID and KID compare (random-multiscale: seed 0).
+FeatureNetworkOptions eval_feature_options(const GanTrainOptions& o) {
+  FeatureNetworkOptions features;
+  features.name = o.eval_features;
+  features.weights = o.eval_weights;
+  features.seed = 0;
+  return features;
+}
+
 // Draws of step s come from the loop's generator seeded with (seed ^ this, s).
 constexpr uint64_t kStepSeedSalt = 0x9e3779b97f4a7c15ULL;
 
@@ -273,7 +282,7 @@ class GanRecipe final : public Recipe {
                 {"learning rates", {"lr_g", "lr_d"}, false},
                 {"images per second", {"images_per_s"}, false}};
     if (o_.eval_every > 0) {
-      r.charts.push_back({"FID of samples (random-multiscale) against training time", {"fid"}, true, "train_s", "training seconds"});
+      r.charts.push_back({"FID of samples (" + o_.eval_features + ") against training time", {"fid"}, true, "train_s", "training seconds"});
       r.charts.push_back({"KID against training time", {"kid"}, true, "train_s", "training seconds"});
       if (!o_.eval_classifier.empty())
         r.charts.push_back({"classifier (" + o_.eval_classifier + "): mean top-1, smallest class share", {"top1", "smallest_share"},
@@ -350,9 +359,7 @@ class GanRecipe final : public Recipe {
   // The feature network, the real images' features, the fixed latents and the classifier, made at
   // the first evaluation (so runs without it pay nothing).
   void prepare_evaluation() {
-    FeatureNetworkOptions features;
-    features.seed = 0;
-    eval_features_ = std::make_unique<FeatureNetwork>(features);
+    eval_features_ = std::make_unique<FeatureNetwork>(eval_feature_options(o_));
     DatasetOptions d = o_.data;
     d.rank = 0;
     d.world_size = 1;
@@ -491,6 +498,18 @@ GanTrainOptions resolve(GanTrainOptions o) {
       throw OptionError("eval_classifier", "unknown classifier '" + o.eval_classifier + "'; valid: " + names);
     }
   }
+  if (o.eval_every > 0) {
+    // The feature network is built now, so a wrong name or weight file is an error before training.
+    try {
+      FeatureNetwork network(eval_feature_options(o));
+    } catch (const FileError& e) {
+      throw OptionError("eval_weights", e.what());
+    } catch (const FormatError& e) {
+      throw OptionError("eval_weights", e.what());
+    } catch (const OptionError& e) {
+      throw OptionError("eval_features", e.what());
+    }
+  }
   make_generator(o.nets);  // checks the architecture options (OptionError naming them)
   o.data.seed = o.seed;
   return o;
@@ -522,7 +541,9 @@ Json to_json(const GanTrainOptions& o) {
          {"hold_out", o.data.hold_out},
          {"eval_every", o.eval_every},
          {"eval_images", o.eval_images},
-         {"eval_classifier", o.eval_classifier}};
+         {"eval_classifier", o.eval_classifier},
+         {"eval_features", o.eval_features},
+         {"eval_weights", o.eval_weights}};
   add_data_options(j, o.data, "data", "size");
   add_loop_options(j, o);
   const Json nets = to_json(o.nets);
@@ -549,7 +570,7 @@ GanTrainOptions gan_train_options_from_json(const Json& json) {
   r.get("r1_gamma", o.r1_gamma).get("r1_every", o.r1_every).get("preset", o.preset);
   r.get("ada_target", o.ada_target).get("ada_images", o.ada_images);
   r.get("hold_out", o.data.hold_out).get("eval_every", o.eval_every).get("eval_images", o.eval_images);
-  r.get("eval_classifier", o.eval_classifier);
+  r.get("eval_classifier", o.eval_classifier).get("eval_features", o.eval_features).get("eval_weights", o.eval_weights);
   r.reject_unknown();
   return o;
 }

@@ -81,7 +81,9 @@ struct GanTrainOptions : LoopOptions {
   int64_t num_samples = 64;  // size of the fixed noise batch for sample grids
   // Measurement while training (image generators): every `eval_every` steps (0 = off) and at the
   // last, `eval_images` samples of the EMA generator from fixed latents against as many real images:
-  // FID and KID on random-multiscale features (metrics/fid.h; one fixed seed, so runs compare), and
+  // FID and KID on `eval_features` (metrics/fid.h: random-multiscale with one fixed seed, so runs
+  // compare and nothing is downloaded; inception with its weights in `eval_weights`, the published
+  // FID's network; or a backbone), and
   // with `eval_classifier` (digits | digits-ttf: a digit classifier trained on that set) the mean top-1
   // confidence, the class shares and exp(E KL(p(y|x) || p(y))). The real images are the folder's
   // held-out files (data.hold_out > 0), else the training images themselves (the few-shot papers'
@@ -89,6 +91,8 @@ struct GanTrainOptions : LoopOptions {
   int64_t eval_every = 0;
   int64_t eval_images = 500;
   std::string eval_classifier;
+  std::string eval_features = "random-multiscale";
+  std::string eval_weights;  // the feature network's weight file (inception: pt_inception-2015-12-05-6726825d.pth)
 };
 
 // Resolves every `auto` and checks everything (OptionError naming the option). Size, channels and
