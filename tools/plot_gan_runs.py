@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Draws the evaluation curves of several GAN runs (impasto train gan --eval-every) against the
 training time, side by side, for docs/gan-small-collections.md. Reads each run's log.jsonl (the
-records holding "fid"), writes one PNG with a panel per figure (FID, KID, mean top-1, exp(E KL)).
+records holding "fid"), writes one PNG with a panel per figure (FID, KID, and where a run has a
+digit classifier's figures, mean top-1 and exp(E KL)).
 
     tools/plot_gan_runs.py --max-seconds 900 -o docs/images/gan-small-fid.png "old recipe=runs/old" "small preset=runs/new"
 
@@ -90,7 +91,8 @@ def main():
               panel(series, "kid", "KID, log scale", True),
               panel(series, "top1", "digit classifier: mean top-1", False),
               panel(series, "score", "exp(E KL(p(y|x) || p(y)))", False)]
-    grid = np.vstack([np.hstack(panels[:2]), np.hstack(panels[2:])])
+    has_classifier = any("top1" in r for _, records in series for r in records)
+    grid = np.vstack([np.hstack(panels[:2]), np.hstack(panels[2:])]) if has_classifier else np.hstack(panels[:2])
     if not cv2.imwrite(args.out, grid):
         raise SystemExit(f"cannot write {args.out}")
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -111,4 +112,25 @@ TEST(GanStyles, BadOptionsAndFilesAreNamed) {
   EXPECT_NE(test::expect_error<FileError>([&] { run_stylize_job(bad, {}); }).find("nowhere"), std::string::npos);
   bad.gan_styles.run = tiny_gan_run(dir + "/ring", "ring8");
   EXPECT_NE(test::expect_error<FormatError>([&] { run_stylize_job(bad, {}); }).find("points"), std::string::npos);
+}
+
+TEST(GanStyles, TheBuiltInLandscapeGanPaintsVariedPictures) {
+  // models/gan-landscapes/generator.ckpt, found by its built-in name from the source tree.
+  GanStyleOptions o;
+  o.run = "builtin-gan-landscapes";
+  o.seed = 1;
+  o.count = 8;
+  const GanStyles painted = generate_gan_styles(o);
+  ASSERT_EQ(painted.images.size(), 8u);
+  EXPECT_EQ(painted.record["ema"], true);
+  for (const at::Tensor& image : painted.images) {
+    EXPECT_EQ(image.sizes(), (std::vector<int64_t>{1, 3, 64, 64}));
+    EXPECT_GT(image.std().item<double>(), 0.05);  // a picture, not a flat field
+  }
+  // Different latents, different pictures (no collapse onto one).
+  double smallest = 1;
+  for (size_t i = 0; i < 8; ++i)
+    for (size_t j = i + 1; j < 8; ++j)
+      smallest = std::min(smallest, (painted.images[i] - painted.images[j]).abs().mean().item<double>());
+  EXPECT_GT(smallest, 0.03);
 }
