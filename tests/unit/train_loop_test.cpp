@@ -71,7 +71,8 @@ TEST(TrainLoop, ConfigNamesTheRecipeAndAnyRunResumesByIt) {
   const TrainResult gan = resume_run(dir + "/gan", 3, {});
   EXPECT_EQ(gan.recipe, "gan");
   EXPECT_EQ(gan.step, 3);
-  EXPECT_TRUE(gan.models.empty());
+  ASSERT_EQ(gan.models.size(), 1u);  // the generator alone, for --style-gan and a server's models folder
+  EXPECT_EQ(gan.models[0].file, dir + "/gan/generator.ckpt");
   const TrainResult ff = resume_run(dir + "/ff", 3, {});
   EXPECT_EQ(ff.recipe, "feedforward");
   EXPECT_EQ(ff.step, 3);
