@@ -70,23 +70,9 @@ void ModelCatalog::add_locked(std::map<std::string, Entry>& next, const std::str
   e.path = path;
   e.mtime = mtime;
   std::vector<std::string> refusals;
-  if (fs::is_directory(path)) {  // a GAN run folder
-    try {
-      const GanModel gan = load_gan_model(path);
-      e.info.kind = "gan_generator";
-      e.info.file = fs::path(gan.source).filename().string();
-      e.info.bytes = static_cast<int64_t>(fs::file_size(gan.source, ec));
-      e.info.image_size = gan.nets.size;
-      e.info.step = gan.step;
-      if (gan.nets.arch == "mlp") throw FormatError(path, "this GAN makes points, not pictures");
-      next[name] = std::move(e);
-    } catch (const Error& err) {
-      log_.warn("models: skipping " + path + ": " + err.what());
-    }
-    return;
-  }
+  const bool run_folder = fs::is_directory(path);  // only a GAN run comes as a folder
   for (const auto& method : method_registry().methods()) {
-    if (!method->description().options.find_role(OptionRole::model)) continue;
+    if (run_folder || !method->description().options.find_role(OptionRole::model)) continue;
     try {
       e.info.kind = method->model_kind(path);
       e.info.method = method->name();
@@ -96,10 +82,12 @@ void ModelCatalog::add_locked(std::map<std::string, Entry>& next, const std::str
     }
   }
   if (e.info.method.empty()) {
-    try {  // a GAN checkpoint: a style source
+    try {  // a GAN run folder or checkpoint: a style source
       const GanModel gan = load_gan_model(path);
       if (gan.nets.arch == "mlp") throw FormatError(path, "this GAN makes points, not pictures");
       e.info.kind = "gan_generator";
+      e.info.file = fs::path(gan.source).filename().string();
+      e.info.bytes = static_cast<int64_t>(fs::file_size(gan.source, ec));
       e.info.image_size = gan.nets.size;
       e.info.step = gan.step;
     } catch (const Error& err) {

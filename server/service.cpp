@@ -261,9 +261,7 @@ Json Service::submit(const JobRequest& request, const Caller& caller) {
   if (const int64_t waiting = store_->queued(); waiting >= options_.queue_capacity) throw queue_full(waiting);
 
   const PaintedStyles painted = paint_styles(request.gan_styles);
-  std::vector<const UploadedImage*> style_images;  // uploaded, then painted
-  for (const auto& s : request.styles) style_images.push_back(&s);
-  for (const auto& s : painted.images) style_images.push_back(&s);
+  const std::vector<const UploadedImage*> style_images = painted.after(request.styles);
 
   JobRecord job;
   job.id = new_job_id();
@@ -712,9 +710,7 @@ StylizedImage Service::stylize_now(const JobRequest& request, const SyncSlot&) {
     throw OptionError("content", "a video is stylized as a job (POST /v1/jobs), frame by frame; POST /v1/stylize takes a photo");
   const auto start = std::chrono::steady_clock::now();
   const PaintedStyles painted = paint_styles(request.gan_styles);
-  std::vector<const UploadedImage*> style_images;  // uploaded, then painted
-  for (const auto& s : request.styles) style_images.push_back(&s);
-  for (const auto& s : painted.images) style_images.push_back(&s);
+  const std::vector<const UploadedImage*> style_images = painted.after(request.styles);
   StyleSet styles;
   for (size_t i = 0; i < style_images.size(); ++i) {
     StyleInput s;

@@ -136,6 +136,13 @@ class Service {
   struct PaintedStyles {
     std::vector<UploadedImage> images;
     Json record;
+    // A request's style images: the uploaded ones, then these.
+    std::vector<const UploadedImage*> after(const std::vector<UploadedImage>& uploaded) const {
+      std::vector<const UploadedImage*> all;
+      for (const auto& s : uploaded) all.push_back(&s);
+      for (const auto& s : images) all.push_back(&s);
+      return all;
+    }
   };
   PaintedStyles paint_styles(const GanStyleRequest& request);
 
