@@ -323,16 +323,16 @@ struct HttpServer::Impl : httplib::Server {
       });
     });
     // The pictures a GAN of the models folder paints for these fields, before a job uses them (the
-    // page shows them): ?seed=N&count=K&truncation=T, as the job fields style_seed, style_count and
-    // style_truncation. Generating costs a synchronous slot and a request token.
+    // page shows them): ?seed=N&count=K&truncation=T&category=C, as the job fields style_seed,
+    // style_count, style_truncation and style_category. Generating costs a synchronous slot and a request token.
     Get(R"(/v1/gans/([A-Za-z0-9_.-]{1,128})/styles)", [this](const httplib::Request& req, httplib::Response& res) {
       guarded(res, [&] {
         const Caller caller = service.authenticate(api_key_of(req));
         GanStyleRequest request;
         request.gan = req.matches[1];
         for (const auto& [param, value] : req.params) {
-          if (param != "seed" && param != "count" && param != "truncation")
-            throw OptionError(excerpt(param), "unknown parameter; valid: seed, count, truncation");
+          if (param != "seed" && param != "count" && param != "truncation" && param != "category")
+            throw OptionError(excerpt(param), "unknown parameter; valid: seed, count, truncation, category");
           parse_gan_style_field(request, "style_" + param, value);
         }
         service.check_rate(caller);

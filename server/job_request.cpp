@@ -237,6 +237,8 @@ void parse_gan_style_field(GanStyleRequest& r, const std::string& field, const s
     if (t.empty() || end != t.c_str() + t.size() || !std::isfinite(v)) throw OptionError(field, "'" + excerpt(t) + "' is not a number");
     if (v < 0 || v > 10) throw OptionError(field, "must be in 0..10 (0 = off), got " + t);
     r.truncation = v;
+  } else if (field == "style_category") {
+    r.category = static_cast<int64_t>(parse_count(field, text, 0, 4095));  // at most z_dim - 1 (nn/gan_model checks)
   } else {
     throw OptionError(field, "not a GAN style field");
   }
@@ -296,7 +298,7 @@ JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerO
     } else if (f.name == "style_gan") {
       r.gan_styles.gan = trim(f.content);
       if (r.gan_styles.gan.empty() || r.gan_styles.gan.size() > 128) throw OptionError("style_gan", "must name a GAN of GET /v1/models");
-    } else if (f.name == "style_seed" || f.name == "style_count" || f.name == "style_truncation") {
+    } else if (f.name == "style_seed" || f.name == "style_count" || f.name == "style_truncation" || f.name == "style_category") {
       gan_fields.push_back(&f);
     } else {
       option_fields.push_back(&f);

@@ -43,13 +43,14 @@ struct UploadedImage {
 };
 
 // Style pictures a GAN of the models folder paints for a request (fields `style_gan`: its name,
-// `style_seed`, `style_count`, `style_truncation`; style/gan_styles.h): the service adds them after
+// `style_seed`, `style_count`, `style_truncation`, `style_category`; style/gan_styles.h): the service adds them after
 // the uploaded style images, as if they had been uploaded, and records how they were made.
 struct GanStyleRequest {
   std::string gan;             // "" = none
   std::optional<uint64_t> seed;  // none: the service draws one (and reports it)
   int64_t count = 1;
   double truncation = 0;
+  std::optional<int64_t> category;  // a GAN with latent categories: this one's pictures (none: drawn)
 
   bool enabled() const { return !gan.empty(); }
 };
@@ -68,7 +69,7 @@ struct JobRequest {
   GanStyleRequest gan_styles;        // painted after `styles`
 };
 
-// The style_seed / style_count / style_truncation fields (also the query of GET /v1/gans/{name}/styles);
+// The style_seed / style_count / style_truncation / style_category fields (also the query of GET /v1/gans/{name}/styles);
 // OptionError naming the field.
 void parse_gan_style_field(GanStyleRequest& request, const std::string& field, const std::string& text);
 

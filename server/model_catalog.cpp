@@ -90,6 +90,7 @@ void ModelCatalog::add_locked(std::map<std::string, Entry>& next, const std::str
       e.info.bytes = static_cast<int64_t>(fs::file_size(gan.source, ec));
       e.info.image_size = gan.nets.size;
       e.info.step = gan.step;
+      e.info.categories = gan.nets.categories;
     } catch (const Error& err) {
       refusals.push_back(err.what());
     }

@@ -34,6 +34,7 @@ struct ModelInfo {
   bool builtin = false;  // one of impasto's own models, not the operator's
   int64_t image_size = 0;  // a GAN's pictures: side in pixels
   int64_t step = 0;        // a GAN's training step
+  int64_t categories = 0;  // a GAN's latent categories (0 = none)
 
   bool paints_styles() const { return kind == "gan_generator"; }
 };

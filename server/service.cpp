@@ -740,6 +740,7 @@ Service::PaintedStyles Service::paint_styles(const GanStyleRequest& request) {
   o.run = catalog_.gan_path(request.gan);
   o.count = request.count;
   o.truncation = request.truncation;
+  if (request.category) o.category = *request.category;
   if (request.seed) {
     o.seed = *request.seed;
   } else {
@@ -761,6 +762,7 @@ Service::PaintedStyles Service::paint_styles(const GanStyleRequest& request) {
   // The record without the server's paths: the GAN's name and checkpoint step say which generator.
   out.record = Json{{"gan", request.gan}, {"step", painted.record["step"]}, {"ema", painted.record["ema"]}, {"seed", o.seed},
                     {"count", o.count}, {"truncation", o.truncation}};
+  if (request.category) out.record["category"] = *request.category;
   return out;
 }
 
@@ -773,6 +775,7 @@ Json Service::models() {
       j["paints_styles"] = true;  // a GAN: send it as style_gan
       j["image_size"] = m.image_size;
       j["step"] = m.step;
+      j["categories"] = m.categories;  // latent categories: style_category 0..categories-1
     }
     list.push_back(j);
   }

@@ -25,6 +25,7 @@ CLI::App* add_generate_command(CLI::App& app, Context& context) {
     double truncation = 0;
     int64_t interpolate = 0;
     uint64_t seed = 0;
+    int64_t category = -1;
     bool no_ema = false;
     std::string device = "auto";
     int threads = 0;
@@ -40,6 +41,9 @@ CLI::App* add_generate_command(CLI::App& app, Context& context) {
   cmd->add_option("--truncation", f->truncation, "truncation trick: redraw latent coordinates beyond +-t (0 = off)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--interpolate", f->interpolate, "instead: strips of K images along a spherical path between two random latents")->check(CLI::Range(0, 64));
   cmd->add_option("--seed", f->seed, "seed of the latents")->capture_default_str();
+  cmd->add_option("--category", f->category,
+                  "for a GAN trained with --categories K: every sample of this category (0..K-1; default: drawn)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--no-ema", f->no_ema, "use the raw generator weights instead of their moving average");
   cmd->add_option("--device", f->device, "auto, cpu or cuda")->capture_default_str();
   add_threads_flag(*cmd, f->threads);
@@ -50,14 +54,14 @@ CLI::App* add_generate_command(CLI::App& app, Context& context) {
     const int64_t z_dim = model.nets.z_dim;
     at::Tensor z;
     if (f->interpolate > 0) {
-      const at::Tensor ends = sample_latents(2 * f->count, z_dim, f->truncation, f->seed);
+      const at::Tensor ends = sample_gan_latents(model.nets, 2 * f->count, f->truncation, f->seed, f->category);
       std::vector<at::Tensor> rows;
       for (int64_t k = 0; k < f->interpolate; ++k)
         rows.push_back(slerp(ends.narrow(0, 0, f->count), ends.narrow(0, f->count, f->count),
                              static_cast<double>(k) / (f->interpolate - 1)));
       z = at::stack(rows, 1).reshape({f->count * f->interpolate, z_dim});  // strip-major
     } else {
-      z = sample_latents(f->count, z_dim, f->truncation, f->seed);
+      z = sample_gan_latents(model.nets, f->count, f->truncation, f->seed, f->category);
     }
     const at::Tensor samples = generate(model, z);
     const std::string& out = f->output;

@@ -39,6 +39,8 @@ CLI::App* add_stylize_command(CLI::App& app, Context& context) {
   cmd->add_option("--style-latent", f.job.gan_styles.latents,
                   "--style-gan: latents from a JSON file instead ([[z...], ...], or a result's .json to paint its styles again)");
   cmd->add_option("--style-truncation", f.job.gan_styles.truncation, "--style-gan: truncation trick for drawn latents (0 = off)")->capture_default_str();
+  cmd->add_option("--style-category", f.job.gan_styles.category,
+                  "--style-gan trained with --categories K: paint that category's pictures (0..K-1)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--masks", f.job.masks,
                   "one mask image per style (white = style here); '' or 'none' for a style without mask")->delimiter(',');
   cmd->add_option("--init-image", f.job.init_image, "start image (with --init image)");

@@ -63,6 +63,12 @@ CLI::App* add_gan_command(CLI::App& train, Context& context) {
   cmd->add_option("--diff-augment", o.diff_augment, "differentiable augmentation, e.g. color,translation,cutout; \"\" = none; auto = by preset");
   cmd->add_option("--ada-target", o.ada_target, "adaptive augmentation: keep E[sign D(real)] at this (0.6 in the paper; 0 = off)")->capture_default_str();
   cmd->add_option("--ada-images", o.ada_images, "adaptive augmentation: images for p to move from 0 to 1")->capture_default_str();
+  cmd->add_option("--categories", o.nets.categories,
+                  "latent categories (InfoGAN; fastgan nets): K one-hot latent coordinates that D must read back from "
+                  "the image, so G makes K kinds of image (0 = off)")->capture_default_str();
+  cmd->add_option("--info-weight", o.info_weight, "latent categories: weight of D's read-back loss (InfoGAN's lambda)")->capture_default_str();
+  cmd->add_option("--info-augment", o.info_augment,
+                  "latent categories: augmentations the codes must survive, e.g. hue,invert (so categories are not colours)");
   cmd->add_option("--num-samples", o.num_samples, "images in each sample grid")->capture_default_str();
   cmd->add_option("--hold-out", o.data.hold_out, "folder: files kept out of training, the real images of --eval-every")->capture_default_str();
   cmd->add_option("--eval-every", o.eval_every, "FID/KID of samples against real images every N steps, logged with the training time (0 = off)")->capture_default_str();

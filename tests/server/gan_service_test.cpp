@@ -223,3 +223,45 @@ TEST(GanService, ABuiltInGanIsOfferedAndPaintsByItsBuiltinName) {
   const Json preview = body_json(client.Get("/v1/gans/builtin-gan-test/styles?seed=4"));
   ASSERT_EQ(preview["images"].size(), 1u) << preview.dump();
 }
+
+// A GAN trained with latent categories: the catalogue says how many, and a category given to the
+// preview or a job paints that category's pictures (recorded); one it lacks is named.
+TEST(GanService, ALatentCategoryIsPaintedAndRecorded) {
+  server::ServerOptions o = test_server_options("gan_service_category");
+  const std::string run = tiny_gan_run(o.models_dir + "/kinds", "digits", 3);
+  tiny_gan_run(o.models_dir + "/plain");
+  TestServer server(o);
+  auto client = server.client();
+  const Json catalog = body_json(client.Get("/v1/models"));
+  std::map<std::string, Json> models;
+  for (const auto& m : catalog["models"]) models[m["name"].get<std::string>()] = m;
+  EXPECT_EQ(models["kinds"]["categories"], 3) << catalog.dump();
+  EXPECT_EQ(models["plain"]["categories"], 0) << catalog.dump();
+
+  const Json preview = body_json(client.Get("/v1/gans/kinds/styles?seed=2&count=2&category=1"));
+  EXPECT_EQ(preview["category"], 1) << preview.dump();
+  const std::vector<std::string> shown = preview_pngs(preview);
+  ASSERT_EQ(shown.size(), 2u);
+  GanStyleOptions direct;
+  direct.run = run;
+  direct.seed = 2;
+  direct.count = 2;
+  direct.category = 1;
+  const GanStyles painted = generate_gan_styles(direct);
+  for (size_t i = 0; i < 2; ++i)
+    EXPECT_LE((decode_response(shown[i]) - painted.images[i]).abs().max().item<double>(), 0.5 / 255 + 1e-6) << "picture " << i;
+
+  httplib::MultipartFormDataItems form = gan_job("kinds", "2", "2");
+  form.push_back(text_field("style_category", "1"));
+  const Json queued = body_json(client.Post("/v1/jobs", form));
+  ASSERT_TRUE(queued.contains("id")) << queued.dump();
+  EXPECT_EQ(queued["style_gan"]["category"], 1);
+  auto file = client.Get(queued["style_urls"][1].get<std::string>());
+  ASSERT_TRUE(file && file->status == 200);
+  EXPECT_EQ(file->body, shown[1]);
+  EXPECT_EQ(wait_for_job(client, queued["id"].get<std::string>(), 120)["state"], "succeeded");
+
+  EXPECT_EQ(expect_error(client.Get("/v1/gans/kinds/styles?category=3"), 400, "bad_option")["option"], "style_category");
+  EXPECT_EQ(expect_error(client.Get("/v1/gans/kinds/styles?category=one"), 400, "bad_option")["option"], "style_category");
+  EXPECT_EQ(expect_error(client.Get("/v1/gans/plain/styles?category=0"), 400, "bad_option")["option"], "style_category");
+}

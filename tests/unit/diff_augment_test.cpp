@@ -46,7 +46,7 @@ TEST(DiffAugment, EmptyPolicyIsIdentity) {
 }
 
 TEST(DiffAugment, KeepsShapesAndLetsGradientsThrough) {
-  for (const std::string policy : {"color", "translation", "cutout", "color,translation,cutout"}) {
+  for (const std::string policy : {"color", "translation", "cutout", "color,translation,cutout", "hue", "invert"}) {
     auto x = images(6, 16).requires_grad_(true);
     auto g = generator(3);
     const auto y = diff_augment(x, parse_diff_augment(policy), g);
@@ -136,4 +136,45 @@ TEST(DiffAugment, ColorChangesEachSampleDifferently) {
   const auto grey = torch::rand({8, 1, 8, 8}).expand({8, 3, 8, 8}).contiguous();
   const auto z = diff_augment(grey, {"color"}, g);
   EXPECT_TRUE(torch::allclose(z.select(1, 0), z.select(1, 2), 1e-5, 1e-5));
+}
+
+// hue turns colours about the grey axis: grey stays grey, each pixel keeps its grey level (the
+// channel mean) and its distance from grey, and a colour's hue moves by the same angle in every
+// pixel of a sample; invert negates about half of the samples and leaves the rest.
+TEST(DiffAugment, HueRotatesAboutGreyAndInvertNegatesHalf) {
+  const auto x = images(64);
+  auto g = generator(8);
+  const auto y = diff_augment(x, parse_diff_augment("hue"), g);
+  EXPECT_TRUE(torch::allclose(y.mean(1), x.mean(1), 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose((y - y.mean(1, true)).norm(2, 1), (x - x.mean(1, true)).norm(2, 1), 1e-4, 1e-5));
+  EXPECT_GT((y - x).abs().mean().item<double>(), 0.1);  // the colours did move
+  const auto grey = at::full({2, 3, 4, 4}, 0.3);
+  EXPECT_TRUE(torch::allclose(diff_augment(grey, parse_diff_augment("hue"), g), grey, 1e-6, 1e-6));
+  // (1,0,0) turned by +120 degrees about (1,1,1) is (0,1,0): so the sample's turned red, turned by
+  // +120 degrees more (Rodrigues), must be its turned green: one angle for every pixel of a sample.
+  at::Tensor two = at::zeros({1, 3, 1, 2});
+  two[0][0][0][0] = 1;
+  two[0][1][0][1] = 1;
+  auto g2 = generator(9);
+  const auto turned = diff_augment(two, parse_diff_augment("hue"), g2);
+  const double c = std::cos(2 * M_PI / 3), s = std::sin(2 * M_PI / 3);
+  const auto red = turned.select(3, 0).flatten(), green = turned.select(3, 1).flatten();
+  const auto mean = red.mean();
+  const auto cross = torch::stack({red[2] - red[1], red[0] - red[2], red[1] - red[0]}) / std::sqrt(3.0);  // k x red
+  EXPECT_TRUE(torch::allclose(c * red + s * cross + (1 - c) * mean, green, 1e-5, 1e-5));
+  // One channel: unchanged.
+  const auto mono = at::rand({2, 1, 4, 4});
+  EXPECT_TRUE(torch::equal(diff_augment(mono, parse_diff_augment("hue"), g), mono));
+
+  auto g3 = generator(10);
+  const auto inverted = diff_augment(x, parse_diff_augment("invert"), g3);
+  int64_t negated = 0;
+  for (int64_t i = 0; i < 64; ++i) {
+    const bool same = torch::equal(inverted[i], x[i]);
+    const bool minus = torch::equal(inverted[i], -x[i]);
+    EXPECT_TRUE(same || minus) << i;
+    negated += minus;
+  }
+  EXPECT_GT(negated, 16);
+  EXPECT_LT(negated, 48);
 }

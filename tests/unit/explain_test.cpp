@@ -501,6 +501,41 @@ TEST(Explain, GanRunReportHasLatentStrips) {
   EXPECT_EQ(curves["loss_d"]["value"].size(), 4u);
 }
 
+// A GAN with latent categories gets a section with one row per category (the same noise in each
+// column), and the traversal varies only the noise dimensions.
+TEST(Explain, GanRunWithLatentCategoriesShowsThem) {
+  const std::string dir = test::temp_dir("explain_gan_categories");
+  GanTrainOptions t;
+  t.data.synthetic = "digits";
+  t.data.size = 32;
+  t.data.batch_size = 8;
+  t.data.workers = 0;
+  t.nets.arch = "fastgan";
+  t.nets.g_width = 4;
+  t.nets.d_width = 4;
+  t.nets.z_dim = 8;
+  t.nets.categories = 3;
+  t.steps = 2;
+  t.log_every = 1;
+  t.num_samples = 6;
+  t.device = "cpu";
+  train_gan(t, dir + "/run", {});
+  ExplainOptions o = tiny_options();
+  o.traversal_dims = 3;
+  o.traversal_steps = 3;
+  o.latent_strips = 1;
+  o.latent_steps = 3;
+  explain_run(dir + "/run", o, dir + "/report", {});
+  expect_complete_report(dir + "/report");
+  const Json index = read_json(dir + "/report/report.json");
+  EXPECT_EQ(section_ids(index), (std::vector<std::string>{"curves", "samples", "categories", "interpolation", "traversal"}));
+  const Json categories = read_json(dir + "/report/figures/categories.json");
+  EXPECT_EQ(categories["categories"], 3);
+  EXPECT_GT(categories["change_with_category"].get<double>(), 0.0);
+  EXPECT_GT(categories["change_with_noise"].get<double>(), 0.0);
+  for (const auto& d : read_json(dir + "/report/figures/traversal.json")["dims"]) EXPECT_GE(d.get<int64_t>(), 3);
+}
+
 TEST(Explain, BadInputsAreNamed) {
   EXPECT_EQ(test::failing_option([] { explain_options_from_json(Json{{"ablations", true}}); }), "ablations");
   ExplainOptions o;

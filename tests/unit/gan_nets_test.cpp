@@ -11,6 +11,7 @@
 
 #include "impasto/core/error.h"
 #include "impasto/nn/backbone.h"
+#include "impasto/nn/gan_model.h"
 #include "impasto/nn/gan_nets.h"
 #include "impasto/nn/spectral_norm.h"
 #include "test_support.h"
@@ -481,4 +482,80 @@ TEST(SpectralNorm, TrainUpdatesEvalDoesNotAndTwoForwardsBackpropagate) {
   EXPECT_NO_THROW((a.sum() - b.sum()).backward());
   EXPECT_TRUE(linear->weight_orig.grad().defined());
   EXPECT_FALSE(linear->weight_u.requires_grad());
+}
+
+// Latent categories (InfoGAN): D's second head reads K logits from each generated image; the latent
+// sampler puts a one-hot code in the first K coordinates and leaves the noise as it was.
+TEST(GanNets, LatentCategoriesAddACategoryHeadAndOneHotLatents) {
+  torch::manual_seed(0);
+  GanNetOptions o;
+  o.arch = "fastgan";
+  o.size = 32;
+  o.z_dim = 8;
+  o.g_width = 2;
+  o.d_width = 2;
+  o.d_norm = "none";
+  o.categories = 3;
+  auto g = make_generator(o);
+  auto d = make_discriminator(o);
+  const at::Tensor z = sample_gan_latents(o, 300, 0, 9);
+  ASSERT_EQ(z.sizes(), (std::vector<int64_t>{300, 8}));
+  const at::Tensor code = z.narrow(1, 0, 3);
+  EXPECT_TRUE(((code == 0) | (code == 1)).all().item<bool>());
+  EXPECT_TRUE((code.sum(1) == 1).all().item<bool>());
+  // The noise part is sample_latents' draw for the same seed; the categories are about uniform.
+  EXPECT_TRUE(z.narrow(1, 3, 5).equal(sample_latents(300, 8, 0, 9).narrow(1, 3, 5)));
+  const at::Tensor share = code.mean(0);
+  for (int64_t k = 0; k < 3; ++k) {
+    EXPECT_GT(share[k].item<double>(), 0.25) << k;
+    EXPECT_LT(share[k].item<double>(), 0.42) << k;
+  }
+  const at::Tensor fixed = sample_gan_latents(o, 5, 0, 9, 2);
+  EXPECT_TRUE((fixed.narrow(1, 2, 1) == 1).all().item<bool>());
+  EXPECT_EQ(fixed.narrow(1, 0, 3).sum().item<double>(), 5.0);
+  EXPECT_EQ(test::failing_option([&] { sample_gan_latents(o, 2, 0, 9, 3); }), "category");
+  GanNetOptions plain = o;
+  plain.categories = 0;
+  EXPECT_TRUE(sample_gan_latents(plain, 4, 0, 9).equal(sample_latents(4, 8, 0, 9)));
+  EXPECT_EQ(test::failing_option([&] { sample_gan_latents(plain, 2, 0, 9, 0); }), "category");
+
+  at::Tensor image;
+  {
+    torch::NoGradGuard no_grad;
+    image = g->forward(z.narrow(0, 0, 4));
+  }
+  const auto judged = d->judge_fake(image);
+  EXPECT_EQ(judged.scores.sizes(), (std::vector<int64_t>{4}));
+  ASSERT_TRUE(judged.category_logits.defined());
+  EXPECT_EQ(judged.category_logits.sizes(), (std::vector<int64_t>{4, 3}));
+  // The score head is the one forward() uses.
+  EXPECT_TRUE(torch::allclose(judged.scores, d->forward(image), 1e-5, 1e-6));
+  EXPECT_FALSE(make_discriminator(plain)->judge_fake(image).category_logits.defined());
+  // The read-back head learns to tell images apart by their code (here: images whose code k makes
+  // channel k brighter, under noise).
+  torch::optim::Adam adam(d->parameters(), torch::optim::AdamOptions(3e-3));
+  const at::Tensor labels = code.argmax(1).narrow(0, 0, 64);
+  const at::Tensor images = (0.2 * torch::randn({64, 3, 32, 32}) +
+                             0.5 * at::one_hot(labels, 3).to(at::kFloat).view({64, 3, 1, 1})).clamp(-1, 1);
+  double first = 0, last = 0;
+  for (int step = 0; step < 60; ++step) {
+    const at::Tensor loss = torch::nn::functional::cross_entropy(d->judge_fake(images).category_logits, labels);
+    if (step == 0) first = loss.item<double>();
+    last = loss.item<double>();
+    adam.zero_grad();
+    loss.backward();
+    adam.step();
+  }
+  EXPECT_LT(last, 0.5 * first) << first << " -> " << last;
+
+  GanNetOptions bad = o;
+  bad.categories = 1;
+  EXPECT_EQ(test::failing_option([&] { make_generator(bad); }), "categories");
+  bad.categories = 8;  // = z_dim: no noise left
+  EXPECT_EQ(test::failing_option([&] { make_discriminator(bad); }), "categories");
+  bad.categories = -1;
+  EXPECT_EQ(test::failing_option([&] { make_generator(bad); }), "categories");
+  bad = small_dcgan(32);
+  bad.categories = 4;
+  EXPECT_EQ(test::failing_option([&] { make_discriminator(bad); }), "categories");
 }

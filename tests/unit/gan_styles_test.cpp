@@ -112,6 +112,43 @@ TEST(GanStyles, BadOptionsAndFilesAreNamed) {
   EXPECT_NE(test::expect_error<FileError>([&] { run_stylize_job(bad, {}); }).find("nowhere"), std::string::npos);
   bad.gan_styles.run = tiny_gan_run(dir + "/ring", "ring8");
   EXPECT_NE(test::expect_error<FormatError>([&] { run_stylize_job(bad, {}); }).find("points"), std::string::npos);
+  // A category of a GAN without latent categories; a category with a latent file.
+  bad = job;
+  bad.gan_styles.category = 0;
+  EXPECT_EQ(test::failing_option([&] { run_stylize_job(bad, {}); }), "style_category");
+  bad.gan_styles.latents = dir + "/z.json";
+  EXPECT_EQ(test::failing_option([&] { run_stylize_job(bad, {}); }), "style_category");
+}
+
+// A GAN trained with latent categories paints the pictures of the category asked for: the latents
+// in the summary carry its one-hot code; a category the GAN does not have is named.
+TEST(GanStyles, ACategoryOfAGanWithLatentCategoriesIsPainted) {
+  const std::string dir = test::temp_dir("gan_styles_category");
+  const std::string run = tiny_gan_run(dir + "/run", "digits", 3);
+  write_image(dir + "/content.png", synthetic_landscape(40, 48, 1));
+  StylizeJob job;
+  job.content = dir + "/content.png";
+  job.output = dir + "/out.png";
+  job.options = {{"image_size", 32}, {"iterations", 2}, {"device", "cpu"}};
+  job.gan_styles.run = run;
+  job.gan_styles.count = 2;
+  job.gan_styles.seed = 4;
+  job.gan_styles.category = 2;
+  run_stylize_job(job, {});
+  const Json record = read_json(dir + "/out.json")["style_gan"];
+  EXPECT_EQ(record["category"], 2);
+  for (const auto& z : record["latents"]) {
+    EXPECT_EQ(z[0].get<double>(), 0.0);
+    EXPECT_EQ(z[1].get<double>(), 0.0);
+    EXPECT_EQ(z[2].get<double>(), 1.0);
+  }
+  GanModel model = load_gan_model(run);
+  const at::Tensor expected = generate(model, sample_gan_latents(model.nets, 2, 0, 4, 2));
+  const Image painted = read_image(dir + "/out.style-gan-2.png");
+  EXPECT_LE((painted.rgb - expected.narrow(0, 1, 1)).abs().max().item<double>(), 0.5 / 255 + 1e-6);
+  StylizeJob bad = job;
+  bad.gan_styles.category = 3;
+  EXPECT_EQ(test::failing_option([&] { run_stylize_job(bad, {}); }), "style_category");
 }
 
 TEST(GanStyles, TheBuiltInLandscapeGanPaintsVariedPictures) {

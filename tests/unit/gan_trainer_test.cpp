@@ -148,8 +148,9 @@ TEST(GanTrainer, ResumeIsExactWithR1PackingAndPixelNormUpsamplingG) {
   EXPECT_EQ(generate(model, sample_latents(2, o.nets.z_dim, 0, 1)).sizes(), (std::vector<int64_t>{2, 3, 32, 32}));
 }
 
-// FastGAN's self-supervised D draws its crop from the step's generator, and lazy R1 runs on a
-// fixed cadence of D updates: both stay exact across a resume.
+// FastGAN's self-supervised D draws its crop from the step's generator, lazy R1 runs on a fixed
+// cadence of D updates, and latent categories are drawn from the step's generator: all stay exact
+// across a resume.
 TEST(GanTrainer, ResumeIsExactWithFastganReconstructionAndLazyR1) {
   GanTrainOptions o = digits_options(8);
   o.nets.arch = "fastgan";
@@ -161,6 +162,7 @@ TEST(GanTrainer, ResumeIsExactWithFastganReconstructionAndLazyR1) {
   o.diff_augment = "translation";
   o.ada_target = 0.6;
   o.ada_images = 1000;  // p moves by 4 * 8 / 1000 every 4 D updates
+  o.nets.categories = 3;
   expect_exact_resume(o, 5, "resume_fastgan");
   const std::string dir = test::temp_dir("fastgan_run");
   o.steps = 4;
@@ -170,6 +172,14 @@ TEST(GanTrainer, ResumeIsExactWithFastganReconstructionAndLazyR1) {
   for (const Json& record : log) {
     ASSERT_TRUE(record.contains("reconstruction")) << record.dump();
     EXPECT_GT(record["reconstruction"].get<double>(), 0.0);
+    // D's read-back of the latent category: a cross-entropy over 3 categories, and its accuracy.
+    for (const char* key : {"info_d", "info_g"}) {
+      ASSERT_TRUE(record.contains(key)) << record.dump();
+      EXPECT_GT(record[key].get<double>(), 0.0);
+      EXPECT_LT(record[key].get<double>(), 3.0);
+    }
+    EXPECT_GE(record["category_accuracy"].get<double>(), 0.0);
+    EXPECT_LE(record["category_accuracy"].get<double>(), 1.0);
   }
   // Adaptive augmentation: p starts at 0 and after the 4th D update moves up by 4 * 8 / 1000 when
   // r_t is above the target (or stays at 0, clamped, when below).
@@ -182,8 +192,12 @@ TEST(GanTrainer, ResumeIsExactWithFastganReconstructionAndLazyR1) {
   // these, logged unweighted there and 0 elsewhere.
   EXPECT_GT(log[3]["r1"].get<double>(), 0.0);
   EXPECT_EQ(log[0]["r1"].get<double>(), 0.0);
-  const GanModel model = load_gan_model(dir);
+  GanModel model = load_gan_model(dir);
   EXPECT_EQ(model.nets.arch, "fastgan");
+  EXPECT_EQ(model.nets.categories, 3);
+  EXPECT_EQ(load_gan_model(dir + "/generator.ckpt").nets.categories, 3);
+  EXPECT_EQ(generate(model, sample_gan_latents(model.nets, 2, 0, 1, 2)).sizes(), (std::vector<int64_t>{2, 3, 32, 32}));
+  EXPECT_EQ(RunFolder(dir).read_config()["categories"].get<int64_t>(), 3);
 }
 
 // Evaluation while training: FID and KID in the log at the cadence, with the training time; curves
@@ -359,6 +373,12 @@ TEST(GanTrainer, BadOptionsNameTheOption) {
   bad = digits_options(3);
   bad.data.size = 48;
   expect_option(bad, "size");
+  bad = digits_options(3);
+  bad.info_weight = -1;
+  expect_option(bad, "info_weight");
+  bad = digits_options(3);
+  bad.nets.categories = 4;  // the dcgan nets have no category head
+  expect_option(bad, "categories");
   bad = o;
   bad.diff_augment = "colour";
   expect_option(bad, "diff_augment");

@@ -10,7 +10,7 @@
 namespace impasto {
 namespace {
 
-const char* const kValid = "color, translation, cutout";
+const char* const kValid = "color, translation, cutout, hue, invert";
 
 // U(0,1) per sample, shaped [N,1,1,1] to broadcast over an image.
 at::Tensor per_sample_uniform(const at::Tensor& x, at::Generator& generator) {
@@ -62,6 +62,27 @@ at::Tensor cutout(const at::Tensor& x, at::Generator& generator) {
   return x * mask;
 }
 
+// Rotates every pixel's colour about the grey axis (1,1,1)/sqrt(3) by an angle U(-pi, pi) per
+// sample (Rodrigues' formula R = cos t I + sin t [k]x + (1 - cos t) k k^T): the hue turns, grey and
+// the distance from grey stay. In the GAN range the axis passes through mid-grey (0). Images with
+// other than 3 channels are returned as they are.
+at::Tensor hue(const at::Tensor& x, at::Generator& generator) {
+  if (x.size(1) != 3) return x;
+  const at::Tensor t = (per_sample_uniform(x, generator) * 2.0 - 1.0) * M_PI;  // [N,1,1,1]
+  const at::Tensor c = t.cos(), s = t.sin();
+  const at::Tensor mean = x.mean(1, /*keepdim=*/true);  // k k^T x = the grey part
+  // [k]x x = k x (r, g, b) = (b - g, r - b, g - r) / sqrt(3)
+  const at::Tensor r = x.narrow(1, 0, 1), g = x.narrow(1, 1, 1), b = x.narrow(1, 2, 1);
+  const at::Tensor cross = at::cat({b - g, r - b, g - r}, 1) / std::sqrt(3.0);
+  return c * x + s * cross + (1.0 - c) * mean;
+}
+
+// Negates the image (light <-> dark; in the GAN range x -> -x) for half of the samples.
+at::Tensor invert(const at::Tensor& x, at::Generator& generator) {
+  const at::Tensor flip = (per_sample_uniform(x, generator) < 0.5).to(x.scalar_type());
+  return x * (1.0 - 2.0 * flip);
+}
+
 }  // namespace
 
 std::vector<std::string> parse_diff_augment(const std::string& policy, const std::string& option) {
@@ -72,7 +93,7 @@ std::vector<std::string> parse_diff_augment(const std::string& policy, const std
     const size_t comma = std::min(policy.find(',', start), policy.size());
     std::string name = trim(policy.substr(start, comma - start));
     if (name.empty()) throw OptionError(option, "empty name in '" + policy + "'; valid: " + kValid);
-    if (name != "color" && name != "translation" && name != "cutout")
+    if (name != "color" && name != "translation" && name != "cutout" && name != "hue" && name != "invert")
       throw OptionError(option, "unknown augmentation '" + name + "'; valid: " + kValid);
     if (std::find(out.begin(), out.end(), name) != out.end())
       throw OptionError(option, "'" + name + "' is listed twice");
@@ -93,6 +114,10 @@ at::Tensor diff_augment(const at::Tensor& images, const std::vector<std::string>
       x = translation(x, generator);
     } else if (name == "cutout") {
       x = cutout(x, generator);
+    } else if (name == "hue") {
+      x = hue(x, generator);
+    } else if (name == "invert") {
+      x = invert(x, generator);
     } else {
       throw OptionError("diffaug", "unknown augmentation '" + name + "'; valid: " + kValid);
     }

@@ -7,6 +7,10 @@
 //                contrast: (x - mean) * U(0.5,1.5) + mean  (per sample)
 //   translation  shift by up to 1/8 of the side in x and y, zero padding (per sample)
 //   cutout       a zeroed square of half the side at a random place (per sample)
+// and two that change what an image shows more than its style, for what must not depend on colour
+// (the trainer's info_augment, train/gan_trainer.h), not for D's real/fake judgement:
+//   hue          the colours rotated about the grey axis by U(-pi, pi) (3-channel images)
+//   invert       x -> -x (dark <-> light) for half of the samples
 #include <ATen/core/Tensor.h>
 #include <ATen/core/Generator.h>
 

@@ -123,10 +123,10 @@ std::string short_number(double v) {
 }
 
 void section_samples(ReportWriter& report, GanModel& model, const std::string& run_dir, const ExplainOptions& options) {
-  const at::Tensor z = sample_latents(16, model.nets.z_dim, 0, options.seed);
+  const at::Tensor z = sample_gan_latents(model.nets, 16, 0, options.seed);
   const at::Tensor samples = generate(model, z);
   if (samples.dim() != 4) {
-    const at::Tensor many = generate(model, sample_latents(1000, model.nets.z_dim, 0, options.seed));
+    const at::Tensor many = generate(model, sample_gan_latents(model.nets, 1000, 0, options.seed));
     report.figure("samples", scatter_plot(many), Json{{"points", tensor_json(many.narrow(0, 0, 200))}},
                   "1000 samples of the point generator (the first 200 in the numbers).");
     return;
@@ -143,7 +143,7 @@ void section_samples(ReportWriter& report, GanModel& model, const std::string& r
 
 void section_interpolation(ReportWriter& report, GanModel& model, const ExplainOptions& options) {
   const int64_t n = options.latent_strips, k = options.latent_steps, zd = model.nets.z_dim;
-  const at::Tensor ends = sample_latents(2 * n, zd, 0, options.seed + 1);
+  const at::Tensor ends = sample_gan_latents(model.nets, 2 * n, 0, options.seed + 1);
   std::vector<at::Tensor> rows;
   std::vector<double> ts;
   for (int64_t j = 0; j < k; ++j) {
@@ -173,15 +173,46 @@ void section_interpolation(ReportWriter& report, GanModel& model, const ExplainO
                     std::to_string(k) + " images each. A good generator changes smoothly along a path.");
 }
 
+// Latent categories (nn/gan_nets.h): one row per category, the same noise in every column, so a
+// column shows what the code alone changes; with how far apart the categories' pictures are.
+void section_categories(ReportWriter& report, GanModel& model, const ExplainOptions& options) {
+  torch::NoGradGuard no_grad;
+  const int64_t K = model.nets.categories, shown = std::min<int64_t>(K, 16), columns = 8;
+  const at::Tensor noise = sample_gan_latents(model.nets, columns, 0, options.seed + 3);
+  at::Tensor z = noise.repeat({shown, 1});
+  set_latent_categories(z, at::arange(shown, at::kLong).repeat_interleave(columns), K);
+  const at::Tensor images = generate(model, z);
+  std::vector<at::Tensor> cells;
+  std::vector<std::string> row_labels, column_labels;
+  for (int64_t i = 0; i < shown * columns; ++i) cells.push_back(sample_cell(images, i));
+  for (int64_t k = 0; k < shown; ++k) row_labels.push_back("category " + std::to_string(k));
+  for (int64_t j = 0; j < columns; ++j) column_labels.push_back("noise " + std::to_string(j + 1));
+  // How much the picture changes with the code alone (the mean over the columns of the mean absolute
+  // difference between two categories' pictures), against how much it changes with the noise alone.
+  const at::Tensor grid = images.reshape({shown, columns, -1});
+  const double across_categories = (grid.unsqueeze(0) - grid.unsqueeze(1)).abs().mean().item<double>() * shown / (shown - 1);
+  const double across_noise = (grid.unsqueeze(1) - grid.unsqueeze(2)).abs().mean().item<double>() * columns / (columns - 1);
+  const int64_t cell = std::max<int64_t>(64, images.size(2));
+  report.figure("categories", labelled_grid(cells, columns, row_labels, column_labels, cell),
+                Json{{"categories", K}, {"seed", options.seed + 3}, {"change_with_category", across_categories},
+                     {"change_with_noise", across_noise}},
+                std::to_string(K) + " latent categories" + (shown < K ? " (the first " + std::to_string(shown) + ")" : "") +
+                " (InfoGAN codes the discriminator learnt to read back), the same "
+                "noise in each column: what a category decides. The picture changes by " + short_number(across_categories) +
+                " on average between two categories and by " + short_number(across_noise) + " between two noise draws (pixels 0..1).");
+}
+
 void section_traversal(ReportWriter& report, GanModel& model, const ExplainOptions& options) {
   torch::NoGradGuard no_grad;
   const int64_t zd = model.nets.z_dim, bases = 4;
   const double r = options.traversal_range;
-  const at::Tensor base = sample_latents(bases, zd, 0, options.seed + 2);
+  const at::Tensor base = sample_gan_latents(model.nets, bases, 0, options.seed + 2);
   // Effect of each dimension: mean |G(z with z_d = +r) - G(z with z_d = -r)| over the base latents.
+  // The noise dimensions only: latent categories' one-hot coordinates have their own section.
+  const int64_t first = model.nets.categories, noise = zd - first;
   std::vector<double> effect(static_cast<size_t>(zd), 0.0);
   const int64_t chunk = std::max<int64_t>(1, 64 / bases);
-  for (int64_t d0 = 0; d0 < zd; d0 += chunk) {
+  for (int64_t d0 = first; d0 < zd; d0 += chunk) {
     const int64_t dn = std::min(chunk, zd - d0);
     at::Tensor plus = base.repeat({dn, 1}), minus = base.repeat({dn, 1});
     for (int64_t i = 0; i < dn; ++i) {
@@ -191,10 +222,10 @@ void section_traversal(ReportWriter& report, GanModel& model, const ExplainOptio
     const at::Tensor diff = (generate(model, plus) - generate(model, minus)).abs().reshape({dn, -1}).mean(1);
     for (int64_t i = 0; i < dn; ++i) effect[static_cast<size_t>(d0 + i)] = diff[i].item<double>();
   }
-  std::vector<int64_t> order(static_cast<size_t>(zd));
-  for (int64_t i = 0; i < zd; ++i) order[static_cast<size_t>(i)] = i;
+  std::vector<int64_t> order;
+  for (int64_t i = first; i < zd; ++i) order.push_back(i);
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return effect[a] > effect[b]; });
-  const int64_t shown = std::min(options.traversal_dims, zd), k = options.traversal_steps;
+  const int64_t shown = std::min(options.traversal_dims, noise), k = options.traversal_steps;
   std::vector<at::Tensor> zs;
   std::vector<double> values;
   for (int64_t j = 0; j < k; ++j) values.push_back(-r + 2 * r * j / (k - 1));
@@ -217,9 +248,9 @@ void section_traversal(ReportWriter& report, GanModel& model, const ExplainOptio
                 Json{{"dims", dims}, {"values", values}, {"effect", effect}, {"base", tensor_json(base[0])}},
                 "One latent, one dimension varied at a time from " + format_number(-r) + " to " + format_number(r) +
                     " (rows), for the " + std::to_string(shown) + " dimensions whose change moves the picture most (of " +
-                    std::to_string(zd) + ").");
+                    std::to_string(noise) + (first > 0 ? " noise dimensions" : "") + ").");
   std::vector<Bar> bars;
-  for (int64_t i = 0; i < std::min<int64_t>(zd, 20); ++i) bars.push_back({"z" + std::to_string(order[i]), effect[order[i]], 0});
+  for (int64_t i = 0; i < std::min<int64_t>(noise, 20); ++i) bars.push_back({"z" + std::to_string(order[i]), effect[order[i]], 0});
   BarChartOptions bo;
   bo.title = "effect of each latent dimension (the 20 largest)";
   bo.value_label = "mean |G(z_d=+r) - G(z_d=-r)| (pixels 0..1)";
@@ -291,6 +322,7 @@ std::string explain_run(const std::string& run_dir, const ExplainOptions& option
     return true;
   };
   if (open("samples", "Samples", "What the generator makes now.")) section_samples(report, *model, run_dir, options);
+  if (model && model->nets.categories > 0 && open("categories", "Latent categories", "")) section_categories(report, *model, options);
   if (open("interpolation", "Latent interpolation", "")) {
     if (!images)
       report.skip("a point generator (mlp): see the samples");

@@ -211,6 +211,7 @@ class FastganDiscriminatorImpl : public DiscriminatorImpl {
     score_conv_ = register_module("score_conv", conv(in, in, 1, 1, 0, sn, false).ptr());
     score_norm_ = register_module("score_norm", norm_layer(norm, in, 8).ptr());
     score_ = register_module("score", conv(in, 1, 4, 1, 0, sn, true).ptr());
+    if (o.categories > 0) category_ = register_module("category", conv(in, o.categories, 4, 1, 0, sn, true).ptr());
     const int64_t decoded = std::min<int64_t>(o.size, 128);
     decode_whole_ = register_module("decode_whole", Decoder(channels_at(o.d_width, o.size, 8), decoded, o.channels, o.d_width));
     decode_part_ = register_module("decode_part", Decoder(channels_at(o.d_width, o.size, 16), decoded, o.channels, o.d_width));
@@ -222,6 +223,13 @@ class FastganDiscriminatorImpl : public DiscriminatorImpl {
   }
 
   at::Tensor forward(const at::Tensor& x) override { return scores(features(x)); }
+
+  FakeJudgement judge_fake(const at::Tensor& x) override {
+    if (!category_) return {forward(x), {}};
+    const std::map<int64_t, at::Tensor> f = features(x);
+    const at::Tensor h = head_features(f);
+    return {run(score_, h).mean({1, 2, 3}), run(category_, h).mean({2, 3})};
+  }
 
   RealJudgement judge_real(const at::Tensor& x, at::Generator& generator) override {
     const std::map<int64_t, at::Tensor> f = features(x);
@@ -259,13 +267,16 @@ class FastganDiscriminatorImpl : public DiscriminatorImpl {
     }
     return f;
   }
+  // What the score and category heads read: the 8x8 features through a 1x1 conv and the norm.
+  at::Tensor head_features(const std::map<int64_t, at::Tensor>& f) {
+    return lrelu(run(score_norm_, run(score_conv_, f.at(8))));
+  }
   at::Tensor scores(const std::map<int64_t, at::Tensor>& f) {
-    const at::Tensor h = lrelu(run(score_norm_, run(score_conv_, f.at(8))));
-    return run(score_, h).mean({1, 2, 3});  // the 5x5 patch logits, averaged
+    return run(score_, head_features(f)).mean({1, 2, 3});  // the 5x5 patch logits, averaged
   }
 
   int64_t size_;
-  std::shared_ptr<nn::Module> stem_, score_conv_, score_norm_, score_;
+  std::shared_ptr<nn::Module> stem_, score_conv_, score_norm_, score_, category_;
   std::vector<DownBlock> down_;
   std::map<int64_t, Excitation> excite_;
   Decoder decode_whole_{nullptr}, decode_part_{nullptr};

@@ -16,7 +16,8 @@ Json to_json(const GanNetOptions& o) {
               {"data_dim", o.data_dim},   {"z_dim", o.z_dim},       {"g_width", o.g_width},
               {"d_width", o.d_width},     {"d_norm", o.d_norm},     {"spectral_norm", o.spectral_norm},
               {"minibatch_stddev", o.minibatch_stddev}, {"g_norm", o.g_norm}, {"g_upsample", o.g_upsample},
-              {"pack", o.pack},           {"mlp_hidden", o.mlp_hidden}, {"mlp_layers", o.mlp_layers}};
+              {"pack", o.pack},           {"mlp_hidden", o.mlp_hidden}, {"mlp_layers", o.mlp_layers},
+              {"categories", o.categories}};
 }
 
 GanNetOptions gan_net_options_from_json(const Json& json) {
@@ -25,7 +26,7 @@ GanNetOptions gan_net_options_from_json(const Json& json) {
   r.get("arch", o.arch).get("size", o.size).get("channels", o.channels).get("data_dim", o.data_dim);
   r.get("z_dim", o.z_dim).get("g_width", o.g_width).get("d_width", o.d_width).get("d_norm", o.d_norm);
   r.get("spectral_norm", o.spectral_norm).get("minibatch_stddev", o.minibatch_stddev).get("mlp_hidden", o.mlp_hidden).get("mlp_layers", o.mlp_layers);
-  r.get("g_norm", o.g_norm).get("g_upsample", o.g_upsample).get("pack", o.pack);
+  r.get("g_norm", o.g_norm).get("g_upsample", o.g_upsample).get("pack", o.pack).get("categories", o.categories);
   r.reject_unknown();
   return o;
 }
@@ -88,6 +89,28 @@ at::Tensor sample_latents(int64_t n, int64_t z_dim, double truncation, uint64_t 
     }
     z.clamp_(-truncation, truncation);
   }
+  return z;
+}
+
+void set_latent_categories(at::Tensor& z, const at::Tensor& categories, int64_t K) {
+  z.narrow(1, 0, K).copy_(at::one_hot(categories.to(at::kLong), K).to(z.scalar_type()));
+}
+
+at::Tensor sample_gan_latents(const GanNetOptions& nets, int64_t n, double truncation, uint64_t seed, int64_t category) {
+  at::Tensor z = sample_latents(n, nets.z_dim, truncation, seed);
+  const int64_t K = nets.categories;
+  if (category >= 0 && K == 0) throw OptionError("category", "this generator was trained without latent categories");
+  if (K == 0) return z;
+  if (category >= K)
+    throw OptionError("category", "must be in 0.." + std::to_string(K - 1) + " (the generator's categories), got " + std::to_string(category));
+  at::Tensor chosen;
+  if (category >= 0) {
+    chosen = at::full({n}, category, at::kLong);
+  } else {
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0xca7e6041ULL);
+    chosen = at::randint(0, K, {n}, generator);
+  }
+  set_latent_categories(z, chosen, K);
   return z;
 }
 

@@ -44,6 +44,16 @@ StateDict sub_state_dict(const StateDict& dict, const std::string& prefix);
 // Simonyan 2018): less variety, higher fidelity.
 at::Tensor sample_latents(int64_t n, int64_t z_dim, double truncation, uint64_t seed);
 
+// Latents for the generator `nets` describes: sample_latents, and with latent categories
+// (GanNetOptions::categories, nn/gan_nets.h) the first K coordinates replaced by the one-hot code of a
+// category drawn uniformly (from the seed too), or of `category` for every row when it is >= 0
+// (OptionError `category` when it is not below K, or when the generator has no categories).
+at::Tensor sample_gan_latents(const GanNetOptions& nets, int64_t n, double truncation, uint64_t seed, int64_t category = -1);
+
+// Writes the one-hot codes of `categories` ([N] int64, each in 0..K-1) into the first K columns of
+// `z` [N, z_dim].
+void set_latent_categories(at::Tensor& z, const at::Tensor& categories, int64_t K);
+
 // Spherical interpolation between latents a and b ([z_dim] or [N,z_dim]) at t in [0,1] (White 2016,
 // "Sampling Generative Networks": Gaussian latents concentrate near a sphere, so slerp stays where
 // G was trained while a straight line passes through the low-norm interior).

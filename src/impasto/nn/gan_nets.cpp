@@ -50,7 +50,11 @@ void check_options(const GanNetOptions& o) {
     if (o.pack < 1 || o.pack > 16) throw OptionError("pack", "must be in 1..16, got " + std::to_string(o.pack));
     if (o.arch == "fastgan" && o.pack != 1) throw OptionError("pack", "is only for the dcgan discriminator");
     if (o.arch == "fastgan" && o.minibatch_stddev) throw OptionError("minibatch_stddev", "is only for the dcgan discriminator");
+    if (o.categories != 0 && o.arch != "fastgan") throw OptionError("categories", "latent categories need the fastgan nets (--arch fastgan)");
+    if (o.categories < 0 || o.categories == 1 || o.categories >= o.z_dim)
+      throw OptionError("categories", "must be 0 (none) or in 2..z_dim-1 (" + std::to_string(o.z_dim - 1) + "), got " + std::to_string(o.categories));
   } else {
+    if (o.categories != 0) throw OptionError("categories", "latent categories need the fastgan nets (--arch fastgan)");
     if (o.minibatch_stddev) throw OptionError("minibatch_stddev", "is only for the dcgan discriminator");
     if (o.pack != 1) throw OptionError("pack", "is only for the dcgan discriminator");
     check_positive(o.data_dim, "data_dim");

@@ -42,6 +42,15 @@
 // the norm layers are absent and the indices close up. Spectral norm replaces each D layer by
 // SNConv2d / SNLinear (keys `main.N.weight_orig`, `weight_u`, `weight_v`). The mlp nets are a
 // Sequential `net`.
+//
+// `categories` K > 0 (fastgan; Chen et al. 2016, "InfoGAN", sec. 5): the first K of G's z_dim latent
+// coordinates are a one-hot code (a category drawn uniformly) instead of noise, and D has a second
+// head (`category`: a 4x4 conv over its 8x8 features to K logits, averaged over the 5x5 map like the
+// score) that reads the code back from a generated image. The trainer adds the cross-entropy of that
+// read-back to D's and G's losses (a lower bound on the mutual information between code and image),
+// so G must make K images told apart by their code: data made of separate kinds (digits, subjects)
+// gets one kind per category instead of a continuum with in-between pictures. G is unchanged (the
+// code enters as latent coordinates), so only latent sampling (nn/gan_model.h) needs to know K.
 #include <ATen/core/Generator.h>
 #include <torch/nn/module.h>
 
@@ -68,6 +77,7 @@ struct GanNetOptions {
   int64_t pack = 1;               // dcgan D: samples judged together (PacGAN); 1 = one at a time
   int64_t mlp_hidden = 128;
   int64_t mlp_layers = 3;
+  int64_t categories = 0;         // fastgan: latent categories (above); 0 = none, else 2..z_dim-1
 };
 
 // `auto` -> concrete, given the objective's name (see above). Other names are checked and returned.
@@ -92,6 +102,13 @@ class DiscriminatorImpl : public torch::nn::Module {
     at::Tensor reconstruction_loss;
   };
   virtual RealJudgement judge_real(const at::Tensor& x, at::Generator& /*generator*/) { return {forward(x), {}}; }
+  // Generated images: the scores and, with latent categories, D's read-back of the code as logits
+  // [N, categories] (else an undefined tensor).
+  struct FakeJudgement {
+    at::Tensor scores;
+    at::Tensor category_logits;
+  };
+  virtual FakeJudgement judge_fake(const at::Tensor& x) { return {forward(x), {}}; }
 };
 
 // Throws OptionError naming the bad option (arch, size, d_norm, widths).

@@ -43,6 +43,8 @@ void check_gan_style_options(const GanStyleOptions& o) {
   if (o.count < 1 || o.count > kMaxGanStyles)
     throw OptionError("style_count", "must be in 1.." + std::to_string(kMaxGanStyles) + ", got " + std::to_string(o.count));
   if (o.truncation < 0) throw OptionError("style_truncation", "must be >= 0 (0 = off)");
+  if (o.category < -1) throw OptionError("style_category", "must be >= 0 (or -1: drawn)");
+  if (o.category >= 0 && !o.latents.empty()) throw OptionError("style_category", "is for drawn latents, not with --style-latent");
 }
 
 GanStyles generate_gan_styles(const GanStyleOptions& o, c10::Device device, ResourceCache* cache) {
@@ -55,8 +57,13 @@ GanStyles generate_gan_styles(const GanStyleOptions& o, c10::Device device, Reso
       cache ? cache->get<GanModel>("gan-generator:" + file_version(gan_checkpoint_file(o.run)) + ":" + device.str(), load) : load();
   GanModel& model = *shared;
   if (model.nets.arch == "mlp") throw FormatError(model.source, "this GAN makes points, not pictures: it cannot paint styles");
-  const at::Tensor z = o.latents.empty() ? sample_latents(o.count, model.nets.z_dim, o.truncation, o.seed)
-                                         : read_latents(o.latents, model.nets.z_dim);
+  at::Tensor z;
+  try {
+    z = o.latents.empty() ? sample_gan_latents(model.nets, o.count, o.truncation, o.seed, o.category)
+                          : read_latents(o.latents, model.nets.z_dim);
+  } catch (const OptionError& e) {
+    throw OptionError("style_" + e.option(), e.detail());  // the category: --style-category here
+  }
   at::Tensor images = generate(model, z);  // [K,C,S,S] in [0,1]
   if (images.size(1) == 1) images = images.expand({-1, 3, -1, -1}).contiguous();
   for (int64_t i = 0; i < images.size(0); ++i) out.images.push_back(images.narrow(0, i, 1).contiguous());
@@ -68,6 +75,7 @@ GanStyles generate_gan_styles(const GanStyleOptions& o, c10::Device device, Reso
   }
   out.record = Json{{"run", o.run},   {"checkpoint", model.source}, {"step", model.step}, {"ema", model.ema},
                     {"count", zc.size(0)}, {"truncation", o.truncation}, {"latents", rows}};
+  if (o.category >= 0) out.record["category"] = o.category;
   if (o.latents.empty())
     out.record["seed"] = o.seed;
   else

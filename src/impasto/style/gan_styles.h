@@ -24,6 +24,7 @@ struct GanStyleOptions {
                           //     summary whose "style_gan" holds them (to repeat a result's styles)
   int64_t count = 1;      // pictures, each a style image (blended like several style files)
   double truncation = 0;  // the truncation trick for drawn latents (0 = off)
+  int64_t category = -1;  // for a GAN trained with latent categories: drawn latents of this one (-1 = drawn too)
 
   bool enabled() const { return !run.empty(); }
 };
@@ -33,7 +34,7 @@ struct GanStyles {
   Json record;  // run, checkpoint, step, ema, seed or latents file, truncation, count, latents
 };
 
-// OptionError naming style_gan / style_count / style_latent / style_truncation for bad options;
+// OptionError naming style_gan / style_count / style_latent / style_truncation / style_category for bad options;
 // FileError / FormatError for a missing or unreadable run or latent file (naming it), also for a
 // run whose generator makes points, not pictures, and for latents of the wrong dimension.
 void check_gan_style_options(const GanStyleOptions& options);

@@ -54,6 +54,7 @@ class GanRecipe final : public Recipe {
     o_.data.world_size = context.world_size;
     device_ = resolve_device(o_.device);
     augment_ = parse_diff_augment(o_.diff_augment, "diff_augment");
+    info_augment_ = parse_diff_augment(o_.info_augment, "info_augment");
     dataset_ = make_dataset(o_.data, context.callbacks);
     // Weights start from the seed (identical in every process; rank 0's are broadcast anyway).
     seed_everything(o_.seed);
@@ -77,6 +78,9 @@ class GanRecipe final : public Recipe {
     opt_g_ = std::make_unique<torch::optim::Adam>(G_params_, torch::optim::AdamOptions(o_.lr_g).betas({o_.beta1, o_.beta2}));
     opt_d_ = std::make_unique<torch::optim::Adam>(D_params_, torch::optim::AdamOptions(o_.lr_d).betas({o_.beta1, o_.beta2}));
     fixed_z_ = sample_latents(o_.num_samples, o_.nets.z_dim, 0, sample_seed(o_.seed, 0xf1c5d));
+    // With latent categories the grid shows them in order: sample i has category i mod K (picture()).
+    if (o_.nets.categories > 0)
+      set_latent_categories(fixed_z_, at::arange(o_.num_samples, at::kLong) % o_.nets.categories, o_.nets.categories);
   }
 
   std::string describe() const override { return "on " + dataset_->describe(); }
@@ -97,11 +101,13 @@ class GanRecipe final : public Recipe {
     set_lr(*opt_d_, o_.lr_d * lr_scale);
 
     double loss_d = 0, penalty = 0, r1_value = 0, d_real_mean = 0, d_fake_mean = 0, norm_d = 0, reconstruction = -1;
+    double info_d = 0, info_g = 0, category_accuracy = 0;
     for (int64_t k = 0; k < o_.n_critic; ++k) {
       Batch data = dataset_->next();
       at::Tensor real = data.samples.to(device_);
       if (real.dim() == 4) real = to_gan_range(real);
-      at::Tensor z = context.normal_rows(batch, {o_.nets.z_dim}).to(device_);
+      at::Tensor categories;
+      at::Tensor z = draw_latents(context, batch, categories);
       at::Tensor fake;
       {
         torch::NoGradGuard no_grad;
@@ -115,9 +121,15 @@ class GanRecipe final : public Recipe {
       if (r1_here) real = real.detach().requires_grad_(true);  // R1 differentiates D(real) w.r.t. real
       DiscriminatorImpl::RealJudgement judged = D_->judge_real(real, generator);
       at::Tensor out_real = judged.scores;
-      at::Tensor out_fake = D_->forward(fake);
+      DiscriminatorImpl::FakeJudgement judged_fake = D_->judge_fake(fake);
+      at::Tensor out_fake = judged_fake.scores;
       at::Tensor objective = discriminator_loss(loss_, out_real, out_fake);
       at::Tensor total = objective;
+      if (categories.defined()) {
+        const at::Tensor info = torch::nn::functional::cross_entropy(category_logits(fake, judged_fake, generator), categories);
+        total = total + o_.info_weight * info;
+        info_d = info.item<double>();
+      }
       if (judged.reconstruction_loss.defined()) {
         total = total + judged.reconstruction_loss;
         reconstruction = judged.reconstruction_loss.item<double>();
@@ -154,12 +166,22 @@ class GanRecipe final : public Recipe {
       }
     }
 
-    at::Tensor z = context.normal_rows(batch, {o_.nets.z_dim}).to(device_);
+    at::Tensor categories;
+    at::Tensor z = draw_latents(context, batch, categories);
     at::Tensor fake = G_->forward(z);
     fake = augment(fake, generator);
-    at::Tensor objective_g = generator_loss(loss_, D_->forward(fake));
+    DiscriminatorImpl::FakeJudgement judged_fake = D_->judge_fake(fake);
+    at::Tensor objective_g = generator_loss(loss_, judged_fake.scores);
+    at::Tensor total_g = objective_g;
+    if (categories.defined()) {
+      const at::Tensor logits = category_logits(fake, judged_fake, generator);
+      const at::Tensor info = torch::nn::functional::cross_entropy(logits, categories);
+      total_g = total_g + o_.info_weight * info;
+      info_g = info.item<double>();
+      category_accuracy = (logits.detach().argmax(1) == categories).to(at::kDouble).mean().item<double>();
+    }
     opt_g_->zero_grad();
-    objective_g.backward();
+    total_g.backward();
     context.average_gradients(G_params_);
     const double norm_g = grad_norm(G_params_);
     clip_gradients(G_params_, o_.grad_clip, norm_g);
@@ -182,6 +204,11 @@ class GanRecipe final : public Recipe {
     if (loss_ == GanLoss::wgangp) out.metrics["gp"] = penalty;
     if (o_.r1_gamma > 0) out.metrics["r1"] = r1_value;
     if (reconstruction >= 0) out.metrics["reconstruction"] = reconstruction;
+    if (o_.nets.categories > 0) {
+      out.metrics["info_d"] = info_d;
+      out.metrics["info_g"] = info_g;
+      out.metrics["category_accuracy"] = category_accuracy;
+    }
     if (o_.ada_target > 0) {
       out.metrics["ada_p"] = ada_p_;
       out.metrics["ada_rt"] = ada_rt_;
@@ -190,6 +217,7 @@ class GanRecipe final : public Recipe {
     if (loss_ == GanLoss::wgangp) out.progress.emplace_back("gp", penalty);
     if (o_.r1_gamma > 0) out.progress.emplace_back("r1", r1_value);
     if (reconstruction >= 0) out.progress.emplace_back("rec", reconstruction);
+    if (o_.nets.categories > 0) out.progress.emplace_back("info", info_g);
     if (o_.ada_target > 0) out.progress.emplace_back("p", ada_p_);
     out.progress.emplace_back(outputs_are_logits(loss_) ? "D(x)" : "D(x)~", d_real_mean);
     out.progress.emplace_back(outputs_are_logits(loss_) ? "D(G(z))" : "D(G(z))~", d_fake_mean);
@@ -276,6 +304,8 @@ class GanRecipe final : public Recipe {
                  {"training time (this session)", std::to_string(static_cast<int64_t>(seconds)) + " s"}};
     r.charts = {{"losses", {"loss_d", "loss_g", "gp", "reconstruction"}, false},
                 {"adaptive augmentation: p and r_t", {"ada_p", "ada_rt"}, false},
+                {"latent categories: D's read-back (cross-entropy on D's and G's steps, accuracy)",
+                 {"info_d", "info_g", "category_accuracy"}, false},
                 {is_wasserstein(loss_) || !outputs_are_logits(loss_) ? "critic scores" : "D(x) and D(G(z))",
                  {"d_real", "d_fake"}, false},
                 {"gradient norms", {"grad_norm_d", "grad_norm_g"}, true},
@@ -313,6 +343,26 @@ class GanRecipe final : public Recipe {
   int64_t skipped_files() const override { return dataset_->stats().skipped; }
 
  private:
+  // `batch` latents of the step: N(0, I), and with latent categories the first K coordinates the
+  // one-hot codes of `categories` (set here: [batch] uniform draws from the step's generator).
+  at::Tensor draw_latents(StepContext& context, int64_t batch, at::Tensor& categories) {
+    at::Tensor z = context.normal_rows(batch, {o_.nets.z_dim});
+    const int64_t K = o_.nets.categories;
+    if (K > 0) {
+      categories = (context.uniform_rows(batch) * static_cast<double>(K)).floor().to(at::kLong).clamp(0, K - 1);
+      set_latent_categories(z, categories, K);
+      categories = categories.to(device_);
+    }
+    return z.to(device_);
+  }
+
+  // D's read-back of the latent categories of the (augmented) generated images `fake`: from the pass
+  // that scored them, or with info_augment from a second pass on further augmented copies.
+  at::Tensor category_logits(const at::Tensor& fake, const DiscriminatorImpl::FakeJudgement& judged, at::Generator& generator) {
+    if (info_augment_.empty()) return judged.category_logits;
+    return D_->judge_fake(diff_augment(fake, info_augment_, generator)).category_logits;
+  }
+
   // The EMA generator (or G) in eval mode on latents `z`, without gradients, 100 at a time: samples
   // in the GAN range on the CPU.
   at::Tensor generate_samples(const at::Tensor& z) {
@@ -380,7 +430,7 @@ class GanRecipe final : public Recipe {
     }
     eval_real_features_ = eval_features_->features(as_rgb(at::cat(parts)));
     eval_reference_ = std::to_string(count) + (d.held_out_only ? " held-out" : !d.folder.empty() ? " training" : " other") + " images";
-    eval_z_ = sample_latents(o_.eval_images, o_.nets.z_dim, 0, sample_seed(o_.seed, 0xe7a1));
+    eval_z_ = sample_gan_latents(o_.nets, o_.eval_images, 0, sample_seed(o_.seed, 0xe7a1));
     if (!o_.eval_classifier.empty()) {
       const ClassifierFactories factories = trained_classifiers();
       eval_classifier_ = std::make_unique<ImageClassifier>(factories.at(o_.eval_classifier)({}));
@@ -398,7 +448,9 @@ class GanRecipe final : public Recipe {
     if (samples.dim() != 4) return scatter_plot(samples, o_.data.synthetic == "ring8" ? ring8_modes() : at::Tensor());
     std::vector<at::Tensor> images;
     for (int64_t i = 0; i < samples.size(0); ++i) images.push_back(from_gan_range(samples[i].unsqueeze(0)));
-    return make_grid(images, 0, std::max<int64_t>(samples.size(2), 64), 2);
+    // With latent categories (sample i has category i mod K) each column is one category.
+    const int64_t columns = o_.nets.categories > 0 && o_.nets.categories <= 16 ? o_.nets.categories : 0;
+    return make_grid(images, columns, std::max<int64_t>(samples.size(2), 64), 2);
   }
 
   GanTrainOptions o_;
@@ -410,7 +462,7 @@ class GanRecipe final : public Recipe {
   std::shared_ptr<DiscriminatorImpl> D_;
   std::vector<at::Tensor> G_params_, D_params_;
   std::unique_ptr<torch::optim::Adam> opt_g_, opt_d_;
-  std::vector<std::string> augment_;
+  std::vector<std::string> augment_, info_augment_;
   double ada_p_ = 0, ada_signs_ = 0, ada_count_ = 0, ada_rt_ = 0;  // adaptive augmentation's state (checkpointed)
   at::Tensor fixed_z_;
   // evaluate()'s, made by prepare_evaluation()
@@ -452,6 +504,9 @@ GanTrainOptions resolve(GanTrainOptions o) {
   if (o.nets.g_norm == "auto") o.nets.g_norm = small ? "pixel" : "batch";
   check_option(o.ada_target >= 0 && o.ada_target < 1, "ada_target", "must be in [0, 1) (0 = off; Karras et al. use 0.6)");
   check_option(o.ada_images >= 1000, "ada_images", "must be at least 1000");
+  check_option(o.info_weight >= 0, "info_weight", "must be >= 0");
+  parse_diff_augment(o.info_augment, "info_augment");
+  check_option(o.info_augment.empty() || o.nets.categories > 0, "info_augment", "is for latent categories (--categories K)");
   if (o.ada_target > 0 && trim(o.diff_augment).empty()) o.diff_augment = "color,translation,cutout";
   check_option(o.nets.arch == "mlp" || !ring, "arch", "the ring8 dataset holds 2-D points: use --arch mlp");
   if (o.nets.arch == "mlp") {
@@ -537,6 +592,8 @@ Json to_json(const GanTrainOptions& o) {
          {"diff_augment", o.diff_augment},
          {"ada_target", o.ada_target},
          {"ada_images", o.ada_images},
+         {"info_weight", o.info_weight},
+         {"info_augment", o.info_augment},
          {"num_samples", o.num_samples},
          {"hold_out", o.data.hold_out},
          {"eval_every", o.eval_every},
@@ -548,7 +605,7 @@ Json to_json(const GanTrainOptions& o) {
   add_loop_options(j, o);
   const Json nets = to_json(o.nets);
   for (const char* key : {"arch", "z_dim", "g_width", "d_width", "d_norm", "spectral_norm", "minibatch_stddev", "g_norm",
-                          "g_upsample", "pack", "mlp_hidden", "mlp_layers"})
+                          "g_upsample", "pack", "mlp_hidden", "mlp_layers", "categories"})
     j[key] = nets[key];
   return j;
 }
@@ -568,7 +625,8 @@ GanTrainOptions gan_train_options_from_json(const Json& json) {
   r.get("mlp_hidden", o.nets.mlp_hidden).get("mlp_layers", o.nets.mlp_layers);
   r.get("g_norm", o.nets.g_norm).get("g_upsample", o.nets.g_upsample).get("pack", o.nets.pack);
   r.get("r1_gamma", o.r1_gamma).get("r1_every", o.r1_every).get("preset", o.preset);
-  r.get("ada_target", o.ada_target).get("ada_images", o.ada_images);
+  r.get("ada_target", o.ada_target).get("ada_images", o.ada_images).get("info_weight", o.info_weight);
+  r.get("categories", o.nets.categories).get("info_augment", o.info_augment);
   r.get("hold_out", o.data.hold_out).get("eval_every", o.eval_every).get("eval_images", o.eval_images);
   r.get("eval_classifier", o.eval_classifier).get("eval_features", o.eval_features).get("eval_weights", o.eval_weights);
   r.reject_unknown();

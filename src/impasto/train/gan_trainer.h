@@ -77,6 +77,15 @@ struct GanTrainOptions : LoopOptions {
   // (overfitting), down otherwise. 0 = off (then diff_augment applies to every image).
   double ada_target = 0;
   int64_t ada_images = 100000;  // images for p to move from 0 to 1 (the paper: 500k on GPUs)
+  // Latent categories (nets.categories, nn/gan_nets.h; InfoGAN, Chen et al. 2016): the weight of
+  // the cross-entropy of D's read-back of the code, added to D's loss on generated images and to G's
+  // (the paper's lambda, 1 for discrete codes).
+  double info_weight = 1.0;
+  // Augmentations (data/diff_augment.h, e.g. "hue,invert") of the generated images D's category head
+  // reads (in a second pass of D), on top of diff_augment: the codes must then survive them, so G
+  // cannot tell its categories apart by colour alone (as in Invariant Information Clustering, Ji,
+  // Henriques, Vedaldi 2019). "" = the head reads the images D scores.
+  std::string info_augment;
   std::string diff_augment = "auto";  // "" or e.g. "color,translation,cutout" (data/diff_augment.h); auto: by preset
   int64_t num_samples = 64;  // size of the fixed noise batch for sample grids
   // Measurement while training (image generators): every `eval_every` steps (0 = off) and at the
