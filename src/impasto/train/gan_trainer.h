@@ -79,8 +79,10 @@ struct GanTrainOptions : LoopOptions {
   int64_t ada_images = 100000;  // images for p to move from 0 to 1 (the paper: 500k on GPUs)
   // Latent categories (nets.categories, nn/gan_nets.h; InfoGAN, Chen et al. 2016): the weight of
   // the cross-entropy of D's read-back of the code, added to D's loss on generated images and to G's
-  // (the paper's lambda, 1 for discrete codes).
-  double info_weight = 1.0;
+  // (the paper's lambda; it uses 1 for discrete codes, but with the small preset on the TrueType
+  // digits 1 never started to learn the code in 3000 steps and 2 did from ~1000:
+  // docs/gan-small-collections.md).
+  double info_weight = 2.0;
   // Augmentations (data/diff_augment.h, e.g. "hue,invert") of the generated images D's category head
   // reads (in a second pass of D), on top of diff_augment: the codes must then survive them, so G
   // cannot tell its categories apart by colour alone (as in Invariant Information Clustering, Ji,
