@@ -10,7 +10,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   mode: 'image', files: { content: null, style: null }, limits: {}, methods: [], models: [], method: null, pollTimer: null, current: null,
   live: false, renderSeq: 0, liveUrl: null,  // live: the shown result may be re-rendered synchronously
-  ganStyle: null,  // { gan, seed, count }: the style is what this GAN paints for this seed (instead of state.files.style)
+  ganStyle: null,  // { gan, seed, count, category? }: the style is what this GAN paints for this seed (instead of state.files.style)
 };
 const GALLERY_KEY = 'impasto.jobs';
 
@@ -242,10 +242,11 @@ async function paintGanStyle(newSeed) {
   const gan = $('gan').value;
   if (!gan) return;
   if (newSeed || $('gan-seed').value === '') $('gan-seed').value = String(Math.floor(Math.random() * 2 ** 31));
-  const seed = $('gan-seed').value, count = $('gan-count').value;
+  const seed = $('gan-seed').value, count = $('gan-count').value, category = $('gan-category').value;
   $('gan-paint').disabled = $('gan-another').disabled = true;
   try {
     const query = new URLSearchParams({ seed, count });
+    if (category !== '') query.set('category', category);
     const painted = await (await api(`/v1/gans/${encodeURIComponent(gan)}/styles?${query}`)).json();
     const images = painted.images.map((src, i) => {
       const img = document.createElement('img');
@@ -260,6 +261,7 @@ async function paintGanStyle(newSeed) {
     for (const b of $('style-gallery').children) b.setAttribute('aria-pressed', 'false');
     state.files.style = null;
     state.ganStyle = { gan, seed: String(painted.seed), count: String(painted.count) };
+    if (painted.category !== undefined) state.ganStyle.category = String(painted.category);
     $('gan-preview').replaceChildren(...images);
     showError('');
     rerender();
@@ -270,7 +272,24 @@ async function paintGanStyle(newSeed) {
   }
 }
 
+// A GAN trained with latent categories (the catalogue's `categories`) paints K kinds of picture: offer
+// them ('any' = drawn with the seed).
+function showGanCategories() {
+  const m = state.models.find((g) => g.name === $('gan').value);
+  const kinds = (m && m.categories) || 0;
+  const options = [{ value: '', text: 'any' }];
+  for (let k = 0; k < kinds; ++k) options.push({ value: String(k), text: String(k) });
+  $('gan-category').replaceChildren(...options.map((o) => {
+    const option = document.createElement('option');
+    option.value = o.value;
+    option.textContent = o.text;
+    return option;
+  }));
+  $('gan-category-box').hidden = kinds === 0;
+}
+
 function setupGan() {
+  $('gan').addEventListener('change', showGanCategories);
   $('gan-paint').addEventListener('click', () => paintGanStyle(false));
   $('gan-another').addEventListener('click', () => paintGanStyle(true));
 }
@@ -443,6 +462,7 @@ async function loadCatalog() {
       return option;
     }));
     $('gan-box').hidden = gans.length === 0;
+    showGanCategories();
     if (state.limits.ttl_s) $('ttl').textContent = formatSeconds(state.limits.ttl_s);
     $('key-box').hidden = !$('api-key').value;
     setMode(state.mode);
@@ -480,6 +500,7 @@ async function jobForm() {
       form.append('style_gan', state.ganStyle.gan);
       form.append('style_seed', state.ganStyle.seed);
       form.append('style_count', state.ganStyle.count);
+      if (state.ganStyle.category !== undefined) form.append('style_category', state.ganStyle.category);
     } else if (state.files.style) {
       form.append('style', state.files.style, state.files.style.name || 'style');
     } else {

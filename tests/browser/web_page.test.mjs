@@ -73,10 +73,13 @@ if (made.status !== 0) throw new Error(`making the test clip failed: ${made.stde
 const models = path.join(work, 'models');
 fs.mkdirSync(models);
 fs.copyFileSync(args.model, path.join(models, 'tiny.pth'));
-// A GAN run (two steps on the built-in digits: its pictures need only be its own) as a style source.
-const trained = spawnSync(args.cli, ['train', 'gan', '-q', '--synthetic', 'digits', '--size', '32', '--steps', '2', '--z-dim', '8',
-  '--g-width', '4', '--d-width', '4', '--threads', '1', '-o', path.join(models, 'painter')]);
-if (trained.status !== 0) throw new Error(`training the test GAN failed: ${trained.stderr}`);
+// A GAN run (two steps on the built-in digits: its pictures need only be its own) as a style source,
+// and one with 3 latent categories (its kinds are offered).
+for (const [name, extra] of [['painter', []], ['tiles', ['--arch', 'fastgan', '--categories', '3']]]) {
+  const trained = spawnSync(args.cli, ['train', 'gan', '-q', '--synthetic', 'digits', '--size', '32', '--steps', '2', '--z-dim', '8',
+    '--g-width', '4', '--d-width', '4', ...extra, '--threads', '1', '-o', path.join(models, name)]);
+  if (trained.status !== 0) throw new Error(`training the test GAN ${name} failed: ${trained.stderr}`);
+}
 // The built-in adain model the server offers ($IMPASTO_MODELS_DIR/adain/): the random-weight decoder of
 // the published layout, its encoder's weights the operator's, so the test does not depend on the
 // model models/ ships.
@@ -235,6 +238,18 @@ try {
 
   // 2b. A GAN paints the style: its pictures are shown first, and the job uses exactly those.
   check(await page.isVisible('#gan-box') && await page.$eval('#gan', (s) => s.value) === 'painter', 'the GAN of the models folder is offered as a style source');
+  check(!(await page.isVisible('#gan-category')), 'a GAN without latent categories offers no kinds');
+  await page.selectOption('#gan', 'tiles');
+  check(await page.isVisible('#gan-category') && (await page.$$eval('#gan-category option', (o) => o.map((x) => x.value))).join() === ',0,1,2',
+    'the kinds of a GAN with latent categories are offered (any, 0-2)');
+  await page.selectOption('#gan-category', '2');
+  const kindRequest = page.waitForRequest((r) => r.url().includes('/v1/gans/tiles/styles') && r.url().includes('category=2'));
+  await page.click('#gan-paint');
+  await kindRequest;
+  await page.waitForFunction(() => [...document.querySelectorAll('#gan-preview img')].some((i) => i.alt.includes('tiles') && i.complete && i.naturalWidth === 32));
+  check(true, 'painting asks the GAN for the chosen kind and shows its picture');
+  await page.selectOption('#gan', 'painter');
+  check(!(await page.isVisible('#gan-category')), 'back to the GAN without kinds');
   await page.selectOption('#gan-count', '2');
   await page.fill('#gan-seed', '5');
   await page.click('#gan-paint');
@@ -246,8 +261,8 @@ try {
   await submitAndWait();
   const ganJobId = (await page.getAttribute('#result-image', 'src')).split('/')[3];
   const ganJob = await (await page.request.get(`${url}/v1/jobs/${ganJobId}`)).json();
-  check(ganJob.style_gan && ganJob.style_gan.gan === 'painter' && ganJob.style_gan.seed === 5 && ganJob.style_gan.count === 2,
-    `the job records the GAN, seed and count (${JSON.stringify(ganJob.style_gan)})`);
+  check(ganJob.style_gan && ganJob.style_gan.gan === 'painter' && ganJob.style_gan.seed === 5 && ganJob.style_gan.count === 2 &&
+    ganJob.style_gan.category === undefined, `the job records the GAN, seed and count (${JSON.stringify(ganJob.style_gan)})`);
   for (const [i, styleUrl] of ganJob.style_urls.entries()) {
     const stored = Buffer.from(await (await page.request.get(url + styleUrl)).body()).toString('base64');
     check(`data:image/png;base64,${stored}` === shownStyles[i], `the job's style ${i + 1} is the picture shown`);
