@@ -163,6 +163,7 @@ TEST(GanTrainer, ResumeIsExactWithFastganReconstructionAndLazyR1) {
   o.ada_target = 0.6;
   o.ada_images = 1000;  // p moves by 4 * 8 / 1000 every 4 D updates
   o.nets.categories = 3;
+  o.info_augment = "hue,invert";  // the category head's second pass draws from the step's generator too
   expect_exact_resume(o, 5, "resume_fastgan");
   const std::string dir = test::temp_dir("fastgan_run");
   o.steps = 4;
@@ -379,6 +380,13 @@ TEST(GanTrainer, BadOptionsNameTheOption) {
   bad = digits_options(3);
   bad.nets.categories = 4;  // the dcgan nets have no category head
   expect_option(bad, "categories");
+  bad = digits_options(3);
+  bad.info_augment = "hue";  // without categories
+  expect_option(bad, "info_augment");
+  bad.nets.arch = "fastgan";
+  bad.nets.categories = 2;
+  bad.info_augment = "hue,blur";
+  expect_option(bad, "info_augment");
   bad = o;
   bad.diff_augment = "colour";
   expect_option(bad, "diff_augment");

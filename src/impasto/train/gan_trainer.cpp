@@ -126,9 +126,9 @@ class GanRecipe final : public Recipe {
       at::Tensor objective = discriminator_loss(loss_, out_real, out_fake);
       at::Tensor total = objective;
       if (categories.defined()) {
-        const at::Tensor info = torch::nn::functional::cross_entropy(category_logits(fake, judged_fake, generator), categories);
-        total = total + o_.info_weight * info;
-        info_d = info.item<double>();
+        const CategoryReadBack info = read_back_categories(fake, judged_fake, categories, generator);
+        total = total + o_.info_weight * info.loss;
+        info_d = info.loss.item<double>();
       }
       if (judged.reconstruction_loss.defined()) {
         total = total + judged.reconstruction_loss;
@@ -174,11 +174,10 @@ class GanRecipe final : public Recipe {
     at::Tensor objective_g = generator_loss(loss_, judged_fake.scores);
     at::Tensor total_g = objective_g;
     if (categories.defined()) {
-      const at::Tensor logits = category_logits(fake, judged_fake, generator);
-      const at::Tensor info = torch::nn::functional::cross_entropy(logits, categories);
-      total_g = total_g + o_.info_weight * info;
-      info_g = info.item<double>();
-      category_accuracy = (logits.detach().argmax(1) == categories).to(at::kDouble).mean().item<double>();
+      const CategoryReadBack info = read_back_categories(fake, judged_fake, categories, generator);
+      total_g = total_g + o_.info_weight * info.loss;
+      info_g = info.loss.item<double>();
+      category_accuracy = (info.logits.detach().argmax(1) == categories).to(at::kDouble).mean().item<double>();
     }
     opt_g_->zero_grad();
     total_g.backward();
@@ -356,11 +355,17 @@ class GanRecipe final : public Recipe {
     return z.to(device_);
   }
 
-  // D's read-back of the latent categories of the (augmented) generated images `fake`: from the pass
-  // that scored them, or with info_augment from a second pass on further augmented copies.
-  at::Tensor category_logits(const at::Tensor& fake, const DiscriminatorImpl::FakeJudgement& judged, at::Generator& generator) {
-    if (info_augment_.empty()) return judged.category_logits;
-    return D_->judge_fake(diff_augment(fake, info_augment_, generator)).category_logits;
+  // D's read-back of the latent `categories` of the (augmented) generated images `fake`: the logits
+  // from the pass that scored them, or with info_augment from a second pass on further augmented
+  // copies, and their cross-entropy against the categories (InfoGAN's L_I).
+  struct CategoryReadBack {
+    at::Tensor loss, logits;
+  };
+  CategoryReadBack read_back_categories(const at::Tensor& fake, const DiscriminatorImpl::FakeJudgement& judged,
+                                        const at::Tensor& categories, at::Generator& generator) {
+    const at::Tensor logits =
+        info_augment_.empty() ? judged.category_logits : D_->judge_fake(diff_augment(fake, info_augment_, generator)).category_logits;
+    return {torch::nn::functional::cross_entropy(logits, categories), logits};
   }
 
   // The EMA generator (or G) in eval mode on latents `z`, without gradients, 100 at a time: samples
