@@ -289,6 +289,13 @@ TEST(GanTrainer, CheckpointHoldsEverythingAndLoadsAsAModel) {
   EXPECT_LE(a.max().item<double>(), 1.0);
   EXPECT_FALSE(a.equal(b));  // EMA lags the raw weights
   EXPECT_TRUE(generate(ema, z).equal(a));  // eval mode: deterministic
+  // A run folder gives its exported generator.ckpt (the EMA generator alone) for the EMA weights, and
+  // latest.ckpt for the raw ones: the same weights as the training checkpoint's.
+  EXPECT_EQ(fs::path(ema.source).filename(), "generator.ckpt");
+  GanModel raw_of_run = load_gan_model(dir, false);
+  EXPECT_EQ(fs::path(raw_of_run.source).filename(), "latest.ckpt");
+  EXPECT_FALSE(raw_of_run.ema);
+  EXPECT_TRUE(generate(raw_of_run, z).equal(b));
 }
 
 TEST(GanTrainer, RunFolderHoldsConfigLogSamplesAndReport) {

@@ -39,7 +39,7 @@ StateDict sub_state_dict(const StateDict& dict, const std::string& prefix) {
   return out;
 }
 
-std::string gan_checkpoint_file(const std::string& path) {
+std::string gan_checkpoint_file(const std::string& path, bool prefer_ema) {
   namespace fs = std::filesystem;
   const std::string builtin_prefix = "builtin-";
   if (!fs::exists(path) && path.rfind(builtin_prefix, 0) == 0 && path.find('/') == std::string::npos) {
@@ -49,13 +49,16 @@ std::string gan_checkpoint_file(const std::string& path) {
     return file;
   }
   if (!fs::is_directory(path)) return path;
-  for (const char* name : {"/checkpoints/latest.ckpt", "/generator.ckpt"})
+  // generator.ckpt is written right after each training checkpoint, so it is as new as latest.ckpt.
+  const std::vector<const char*> order = prefer_ema ? std::vector<const char*>{"/generator.ckpt", "/checkpoints/latest.ckpt"}
+                                                    : std::vector<const char*>{"/checkpoints/latest.ckpt", "/generator.ckpt"};
+  for (const char* name : order)
     if (fs::is_regular_file(path + name)) return path + name;
   throw FileError(path, "no checkpoints/latest.ckpt or generator.ckpt: not a GAN run folder, or no checkpoint yet");
 }
 
 GanModel load_gan_model(const std::string& path, bool prefer_ema, c10::Device device) {
-  const std::string file = gan_checkpoint_file(path);
+  const std::string file = gan_checkpoint_file(path, prefer_ema);
   Checkpoint checkpoint = load_checkpoint(file);
   if (checkpoint.arch != "gan" || !checkpoint.meta.contains("nets"))
     throw FormatError(file, "not a GAN checkpoint (architecture '" + checkpoint.arch + "')");

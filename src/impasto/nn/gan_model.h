@@ -26,11 +26,13 @@ struct GanModel {
   std::string source;   // the checkpoint file
 };
 
-// The checkpoint `path` names: a .ckpt file itself; for a folder, a run's checkpoints/latest.ckpt,
-// else the generator.ckpt a run exports (a folder holding only that is a trained generator to
-// share); `builtin-<folder>` (no such file here) names a GAN impasto ships, models/<folder>/generator.ckpt
-// (the service offers it under that name). FileError when a folder holds neither.
-std::string gan_checkpoint_file(const std::string& path);
+// The checkpoint `path` names: a .ckpt file itself; for a folder, the generator.ckpt a run exports
+// with every checkpoint (the EMA generator alone, a fraction of the training checkpoint's bytes; a
+// folder holding only that is a trained generator to share), else, or when the raw weights are
+// wanted (`prefer_ema` false), the run's checkpoints/latest.ckpt; `builtin-<folder>` (no such file
+// here) names a GAN impasto ships, models/<folder>/generator.ckpt (the service offers it under that
+// name). FileError when a folder holds neither.
+std::string gan_checkpoint_file(const std::string& path, bool prefer_ema = true);
 
 // `path`: a run folder (see gan_checkpoint_file) or a .ckpt file. FileError when missing, FormatError when it is not a GAN
 // checkpoint (naming what is missing).
