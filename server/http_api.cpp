@@ -331,8 +331,8 @@ struct HttpServer::Impl : httplib::Server {
         GanStyleRequest request;
         request.gan = req.matches[1];
         for (const auto& [param, value] : req.params) {
-          if (param != "seed" && param != "count" && param != "truncation" && param != "category")
-            throw OptionError(excerpt(param), "unknown parameter; valid: seed, count, truncation, category");
+          if (!is_gan_style_parameter(param))
+            throw OptionError(excerpt(param), "unknown parameter; valid: " + join(gan_style_parameters()));
           parse_gan_style_field(request, "style_" + param, value);
         }
         service.check_rate(caller);

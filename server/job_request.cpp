@@ -244,6 +244,16 @@ void parse_gan_style_field(GanStyleRequest& r, const std::string& field, const s
   }
 }
 
+const std::vector<std::string>& gan_style_parameters() {
+  static const std::vector<std::string> names = {"seed", "count", "truncation", "category"};
+  return names;
+}
+
+bool is_gan_style_parameter(const std::string& name) {
+  const auto& names = gan_style_parameters();
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
 std::vector<std::string> client_options(const std::string& method) {
   std::vector<std::string> out;
   for (const auto& spec : method_registry().get(method).description().options.options())
@@ -298,7 +308,7 @@ JobRequest parse_job_request(const std::vector<FormField>& fields, const ServerO
     } else if (f.name == "style_gan") {
       r.gan_styles.gan = trim(f.content);
       if (r.gan_styles.gan.empty() || r.gan_styles.gan.size() > 128) throw OptionError("style_gan", "must name a GAN of GET /v1/models");
-    } else if (f.name == "style_seed" || f.name == "style_count" || f.name == "style_truncation" || f.name == "style_category") {
+    } else if (f.name.rfind("style_", 0) == 0 && is_gan_style_parameter(f.name.substr(6))) {
       gan_fields.push_back(&f);
     } else {
       option_fields.push_back(&f);

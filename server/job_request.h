@@ -72,6 +72,9 @@ struct JobRequest {
 // The style_seed / style_count / style_truncation / style_category fields (also the query of GET /v1/gans/{name}/styles);
 // OptionError naming the field.
 void parse_gan_style_field(GanStyleRequest& request, const std::string& field, const std::string& text);
+// Those fields' names without "style_": the query parameters of GET /v1/gans/{name}/styles.
+const std::vector<std::string>& gan_style_parameters();
+bool is_gan_style_parameter(const std::string& name);
 
 // Options a client may set for `method` (paths, devices and tiling are the operator's; the model is
 // named by the `model` field).

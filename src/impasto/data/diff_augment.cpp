@@ -10,8 +10,6 @@
 namespace impasto {
 namespace {
 
-const char* const kValid = "color, translation, cutout, hue, invert";
-
 // U(0,1) per sample, shaped [N,1,1,1] to broadcast over an image.
 at::Tensor per_sample_uniform(const at::Tensor& x, at::Generator& generator) {
   return at::rand({x.size(0), 1, 1, 1}, generator, at::TensorOptions().dtype(x.scalar_type()).device(x.device()));
@@ -83,6 +81,27 @@ at::Tensor invert(const at::Tensor& x, at::Generator& generator) {
   return x * (1.0 - 2.0 * flip);
 }
 
+using Transform = at::Tensor (*)(const at::Tensor&, at::Generator&);
+
+// Every transform by its policy name, in the order the error messages list them.
+const std::vector<std::pair<std::string, Transform>>& transforms() {
+  static const std::vector<std::pair<std::string, Transform>> all = {
+      {"color", color}, {"translation", translation}, {"cutout", cutout}, {"hue", hue}, {"invert", invert}};
+  return all;
+}
+
+Transform find_transform(const std::string& name) {
+  for (const auto& [known, transform] : transforms())
+    if (known == name) return transform;
+  return nullptr;
+}
+
+std::string valid_names() {
+  std::string names;
+  for (const auto& [name, transform] : transforms()) names += (names.empty() ? "" : ", ") + name;
+  return names;
+}
+
 }  // namespace
 
 std::vector<std::string> parse_diff_augment(const std::string& policy, const std::string& option) {
@@ -92,9 +111,8 @@ std::vector<std::string> parse_diff_augment(const std::string& policy, const std
   while (start <= policy.size()) {
     const size_t comma = std::min(policy.find(',', start), policy.size());
     std::string name = trim(policy.substr(start, comma - start));
-    if (name.empty()) throw OptionError(option, "empty name in '" + policy + "'; valid: " + kValid);
-    if (name != "color" && name != "translation" && name != "cutout" && name != "hue" && name != "invert")
-      throw OptionError(option, "unknown augmentation '" + name + "'; valid: " + kValid);
+    if (name.empty()) throw OptionError(option, "empty name in '" + policy + "'; valid: " + valid_names());
+    if (!find_transform(name)) throw OptionError(option, "unknown augmentation '" + name + "'; valid: " + valid_names());
     if (std::find(out.begin(), out.end(), name) != out.end())
       throw OptionError(option, "'" + name + "' is listed twice");
     out.push_back(name);
@@ -108,19 +126,9 @@ at::Tensor diff_augment(const at::Tensor& images, const std::vector<std::string>
   TORCH_CHECK(images.dim() == 4, "diff_augment expects [N,C,H,W] images, got ", images.sizes());
   at::Tensor x = images;
   for (const auto& name : policy) {
-    if (name == "color") {
-      x = color(x, generator);
-    } else if (name == "translation") {
-      x = translation(x, generator);
-    } else if (name == "cutout") {
-      x = cutout(x, generator);
-    } else if (name == "hue") {
-      x = hue(x, generator);
-    } else if (name == "invert") {
-      x = invert(x, generator);
-    } else {
-      throw OptionError("diffaug", "unknown augmentation '" + name + "'; valid: " + kValid);
-    }
+    const Transform transform = find_transform(name);
+    if (!transform) throw OptionError("diffaug", "unknown augmentation '" + name + "'; valid: " + valid_names());
+    x = transform(x, generator);
   }
   return x;
 }

@@ -37,6 +37,7 @@ void check_options(const GanNetOptions& o) {
   if (std::find(archs.begin(), archs.end(), o.arch) == archs.end())
     throw OptionError("arch", "unknown GAN architecture '" + o.arch + "'; valid: " + join(archs));
   check_positive(o.z_dim, "z_dim");
+  if (o.categories != 0 && o.arch != "fastgan") throw OptionError("categories", "latent categories need the fastgan nets (--arch fastgan)");
   if (o.arch == "dcgan" || o.arch == "fastgan") {
     if (o.size != 32 && o.size != 64 && o.size != 128 && o.size != 256)
       throw OptionError("size", "dcgan supports image sizes 32, 64, 128, 256; got " + std::to_string(o.size));
@@ -50,11 +51,9 @@ void check_options(const GanNetOptions& o) {
     if (o.pack < 1 || o.pack > 16) throw OptionError("pack", "must be in 1..16, got " + std::to_string(o.pack));
     if (o.arch == "fastgan" && o.pack != 1) throw OptionError("pack", "is only for the dcgan discriminator");
     if (o.arch == "fastgan" && o.minibatch_stddev) throw OptionError("minibatch_stddev", "is only for the dcgan discriminator");
-    if (o.categories != 0 && o.arch != "fastgan") throw OptionError("categories", "latent categories need the fastgan nets (--arch fastgan)");
     if (o.categories < 0 || o.categories == 1 || o.categories >= o.z_dim)
       throw OptionError("categories", "must be 0 (none) or in 2..z_dim-1 (" + std::to_string(o.z_dim - 1) + "), got " + std::to_string(o.categories));
   } else {
-    if (o.categories != 0) throw OptionError("categories", "latent categories need the fastgan nets (--arch fastgan)");
     if (o.minibatch_stddev) throw OptionError("minibatch_stddev", "is only for the dcgan discriminator");
     if (o.pack != 1) throw OptionError("pack", "is only for the dcgan discriminator");
     check_positive(o.data_dim, "data_dim");
