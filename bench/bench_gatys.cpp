@@ -1,9 +1,11 @@
 // Benchmarks of stylization by optimisation:
-//   BM_GatysStep/<backbone>/<size>/bf16:<0|1>   one optimisation step: features of the current image, content +
+//   BM_GatysStep/<backbone>/<size>/bf16:<0|1>/winograd:<0|1>
+//                                    one optimisation step: features of the current image, content +
 //                                    style losses on the default layers, backward (what L-BFGS
 //                                    evaluates once per iteration), through gatys_terms as the
 //                                    method computes them; bf16:1 with the backbone in bf16 (the
-//                                    first phase of GatysOptions::precision)
+//                                    first phase of GatysOptions::precision); winograd:0 with the
+//                                    float32 convolutions in LibTorch instead of nn/winograd.h
 //   BM_DefaultRun                    the whole default job (impasto demo: 256 px, 150 L-BFGS steps)
 // VGG weights are random, full width, written once to a temporary impasto checkpoint so the real
 // loading path is used (speed does not depend on the values).
@@ -17,6 +19,7 @@
 #include "impasto/losses/losses.h"
 #include "impasto/nn/backbone.h"
 #include "impasto/nn/precision.h"
+#include "impasto/nn/winograd.h"
 #include "impasto/style/gatys.h"
 #include "impasto/style/method.h"
 #include "bench_support.h"
@@ -28,6 +31,7 @@ namespace {
 void BM_GatysStep(benchmark::State& state, const std::string& backbone_name) {
   const int64_t size = state.range(0);
   const bool bf16 = state.range(1) != 0;
+  set_winograd_enabled(state.range(2) != 0);
   GatysOptions o;
   o.backbone.name = backbone_name;
   if (backbone_name != "random-multiscale") o.backbone.weights = bench::random_vgg_checkpoint(backbone_name);
@@ -55,6 +59,7 @@ void BM_GatysStep(benchmark::State& state, const std::string& backbone_name) {
     gatys_terms(features(), x, targets, o, norm).total.backward();
     benchmark::DoNotOptimize(x.grad().data_ptr());
   }
+  set_winograd_enabled(true);
   state.SetItemsProcessed(state.iterations());
   state.counters["px"] = static_cast<double>(size);
 }
@@ -71,7 +76,13 @@ void BM_DefaultRun(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK_CAPTURE(BM_GatysStep, random_multiscale, std::string("random-multiscale"))->ArgsProduct({{256, 512}, {0, 1}})->ArgNames({"", "bf16"})->Unit(benchmark::kMillisecond)->MinTime(3);
-BENCHMARK_CAPTURE(BM_GatysStep, vgg19, std::string("vgg19"))->ArgsProduct({{256, 512}, {0, 1}})->ArgNames({"", "bf16"})->Unit(benchmark::kMillisecond)->MinTime(3);
+// bf16 with winograd:0 only (its convolutions are LibTorch's bf16 ones either way).
+void gatys_step_args(benchmark::internal::Benchmark* b) {
+  for (int64_t size : {256, 512})
+    for (const auto& [bf16, winograd] : {std::pair<int, int>{0, 0}, {0, 1}, {1, 0}}) b->Args({size, bf16, winograd});
+  b->ArgNames({"", "bf16", "winograd"})->Unit(benchmark::kMillisecond)->MinTime(3);
+}
+BENCHMARK_CAPTURE(BM_GatysStep, random_multiscale, std::string("random-multiscale"))->Apply(gatys_step_args);
+BENCHMARK_CAPTURE(BM_GatysStep, vgg19, std::string("vgg19"))->Apply(gatys_step_args);
 BENCHMARK_CAPTURE(BM_GatysStep, vgg16, std::string("vgg16"))->ArgsProduct({{256, 512}, {0, 1}})->ArgNames({"", "bf16"})->Unit(benchmark::kMillisecond)->MinTime(3);
 BENCHMARK(BM_DefaultRun)->Unit(benchmark::kSecond)->Iterations(1);

@@ -7,6 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git ccache   # ccache: rebuilds reuse earlier compiles
   libtorch-dev            # LibTorch 1.13 (oneDNN, gloo)
   libgloo-dev             # c10d Gloo headers (distributed training)
+  libdnnl-dev             # oneDNN's headers (LibTorch's own libdnnl.so.2): Winograd convolutions
   libopenblas0-pthread    # takes over libblas.so.3: 16-40x faster matmuls than reference BLAS
   libopencv-dev           # image codecs and resizing (core, imgproc, imgcodecs, videoio), DIS optical flow (video), FreeType text (freetype)
   fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf  # TrueType faces of the digits-ttf set (a second digit renderer)

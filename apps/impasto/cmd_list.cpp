@@ -4,6 +4,7 @@
 #include "impasto/core/cpu_features.h"
 #include "impasto/core/text.h"
 #include "impasto/nn/backbone.h"
+#include "impasto/nn/winograd.h"
 #include "impasto/style/method.h"
 
 namespace impasto::cli {
@@ -32,6 +33,7 @@ CLI::App* add_list_command(CLI::App& app, Context&) {
                 cpu.native_int8() ? (cpu.amx_int8 ? "native (AMX-INT8); auto takes it for calibrated models within 30 dB of fp32"
                                                   : "native (VNNI); auto takes it for calibrated models within 30 dB of fp32")
                                   : "emulated (no VNNI on this CPU); only when requested");
+    std::printf("  backbones' 3x3 convolutions (float32, 16k channels): Winograd %s\n", winograd_report().c_str());
   });
   return cmd;
 }

@@ -23,6 +23,7 @@
 #include "impasto/core/json_options.h"
 #include "impasto/core/registry.h"
 #include "impasto/io/weights.h"
+#include "impasto/nn/winograd.h"
 
 namespace impasto {
 
@@ -65,6 +66,13 @@ class BackboneImpl : public torch::nn::Module {
 
   // Throws OptionError(option) naming the layer and listing the valid ones.
   void check_layer(const std::string& layer, const std::string& option) const;
+
+  // How extract()'s 3x3 convolutions ran: Winograd or LibTorch (tests, benchmarks).
+  const FrozenConvs& convolutions() const { return convs_; }
+
+ protected:
+  // extract()'s 3x3 convolutions, through oneDNN's Winograd kernels where they apply (nn/winograd.h).
+  FrozenConvs convs_;
 };
 
 using Backbone = std::shared_ptr<BackboneImpl>;

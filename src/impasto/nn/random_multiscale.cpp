@@ -85,7 +85,8 @@ class RandomMultiscaleImpl : public BackboneImpl {
       auto h1 = torch::relu(net->conv1(net->padded(x)));
       const std::string id = "s" + std::to_string(1 << s);
       if (taps.count(id + "_relu1")) out[id + "_relu1"] = h1;
-      if (taps.count(id + "_relu2")) out[id + "_relu2"] = torch::relu(net->conv2(net->padded(h1)));
+      if (taps.count(id + "_relu2"))
+        out[id + "_relu2"] = torch::relu(convs_.conv3x3(net->padded(h1), net->conv2->weight, net->conv2->bias, 0));
     }
     return out;
   }

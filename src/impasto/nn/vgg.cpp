@@ -50,6 +50,8 @@ class VggImpl : public BackboneImpl {
         } else {
           features_->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1)));
         }
+        conv_padding_.resize(names_.size(), -1);
+        conv_padding_.push_back(normalised ? 0 : 1);
         names_.push_back("conv" + id);
         features_->push_back(torch::nn::ReLU());
         names_.push_back("relu" + id);
@@ -63,6 +65,7 @@ class VggImpl : public BackboneImpl {
         features_->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2).stride(2).ceil_mode(normalised)));
       names_.push_back("pool" + std::to_string(b + 1));
     }
+    conv_padding_.resize(names_.size(), -1);
     for (const auto& n : names_)
       if (n.rfind("pad", 0) != 0) tappable_.push_back(n);
   }
@@ -81,7 +84,12 @@ class VggImpl : public BackboneImpl {
     size_t i = 0;
     for (auto& module : *features_) {
       if (i > last) break;
-      x = module.forward(x);
+      if (conv_padding_[i] >= 0) {
+        const auto& conv = *module.ptr()->as<torch::nn::Conv2dImpl>();
+        x = convs_.conv3x3(x, conv.weight, conv.bias, conv_padding_[i]);
+      } else {
+        x = module.forward(x);
+      }
       if (taps.count(names_[i])) out[names_[i]] = x;
       ++i;
     }
@@ -142,6 +150,7 @@ class VggImpl : public BackboneImpl {
   Arch arch_;
   torch::nn::Sequential features_{nullptr};
   std::vector<std::string> names_;     // one per module in features_
+  std::vector<int64_t> conv_padding_;  // per module: a 3x3 conv's zero padding, -1 for other modules
   std::vector<std::string> tappable_;  // names_ without the padding modules
 };
 

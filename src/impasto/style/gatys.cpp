@@ -16,6 +16,7 @@
 #include "impasto/losses/temporal.h"
 #include "impasto/nn/precision.h"
 #include "impasto/style/color.h"
+#include "impasto/nn/winograd.h"
 #include "impasto/style/lbfgs.h"
 #include "impasto/style/masks.h"
 #include "impasto/style/precision_choice.h"
@@ -542,6 +543,11 @@ StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& ho
 
   Json precision = precision_report_;
   if (reduced_backbone_) precision["fp32_from"] = fp32_from;
+  // The float32 evaluations' 3x3 convolutions (nn/winograd.h); the backbone may be shared, so this
+  // says how its convolutions run, not how many ran for this picture.
+  precision["fp32_convolutions"] = backbone_->convolutions().winograd_calls() > 0
+                                       ? "Winograd, " + winograd_report()
+                                       : std::string("LibTorch's direct convolution");
   StylizeResult out;
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   out.stopped_early = stopped;

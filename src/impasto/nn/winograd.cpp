@@ -1,0 +1,258 @@
+#include "impasto/nn/winograd.h"
+
+#include <ATen/Parallel.h>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <torch/torch.h>
+
+#include <atomic>
+#include <deque>
+#include <tuple>
+#include <vector>
+
+namespace impasto {
+namespace {
+
+using dnnl::memory;
+using Tag = memory::format_tag;
+using DataType = memory::data_type;
+
+const dnnl::engine& cpu_engine() {
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+// The forward and input-gradient primitives of one convolution at one input shape, with the
+// reorders between LibTorch's NCHW and oneDNN's blocked layout (nChw16c) that the Winograd kernels
+// read and write, and the weights transformed for each. Held by the autograd graph (a capsule)
+// while a backward pass may still need it, so the cache may drop it at any time.
+struct Plan : torch::CustomClassHolder {
+  dnnl::convolution_forward forward;
+  dnnl::convolution_backward_data backward;
+  memory::desc forward_scratch, backward_scratch;
+  memory::desc user_in, user_out, blocked_in, blocked_out;  // x / dL/dx; y / dL/dy
+  dnnl::reorder in_to_blocked, blocked_to_in, out_to_blocked, blocked_to_out;
+  memory forward_weights, backward_weights, bias;
+  at::Tensor bias_storage;  // what `bias` points into
+  // The caller's tensors (aliases sharing storage and version counter): kept so that the cache's
+  // keys (their data pointers) cannot be reused while the plan lives; the weight also serves a double
+  // backward (create_graph), which goes through LibTorch.
+  at::Tensor weight, caller_bias;
+  int64_t padding = 0;
+};
+
+memory wrap(const memory::desc& desc, const at::Tensor& t) { return memory(desc, cpu_engine(), t.data_ptr()); }
+
+at::Tensor bytes(const memory::desc& desc) { return at::empty({static_cast<int64_t>(desc.get_size())}, at::kByte); }
+
+dnnl::reorder make_reorder(const memory::desc& from, const memory::desc& to) {
+  return dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), from, cpu_engine(), to));
+}
+
+// A copy of `weights` (plain OIHW) in the layout `desc`.
+memory reordered_weights(const at::Tensor& weights, const memory::desc& desc) {
+  const memory::dims dims(weights.sizes().begin(), weights.sizes().end());
+  const memory::desc plain(dims, DataType::f32, Tag::oihw);
+  memory out(desc, cpu_engine());
+  dnnl::stream stream(cpu_engine());
+  make_reorder(plain, desc).execute(stream, {{DNNL_ARG_FROM, wrap(plain, weights)}, {DNNL_ARG_TO, out}});
+  stream.wait();
+  return out;
+}
+
+// Throws dnnl::error when oneDNN has no Winograd kernel for this shape on this CPU.
+c10::intrusive_ptr<Plan> make_plan(const at::Tensor& weight, const at::Tensor& bias, at::IntArrayRef in_sizes, int64_t padding) {
+  const int64_t n = in_sizes[0], c = in_sizes[1], h = in_sizes[2], w = in_sizes[3], oc = weight.size(0);
+  const int64_t oh = h + 2 * padding - 2, ow = w + 2 * padding - 2;
+  const memory::dims src{n, c, h, w}, wei{oc, c, 3, 3}, dst{n, oc, oh, ow}, stride{1, 1}, pad{padding, padding};
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // one buffer per call: calls may overlap
+  const memory::desc any_src(src, DataType::f32, Tag::any), any_wei(wei, DataType::f32, Tag::any),
+      any_dst(dst, DataType::f32, Tag::any), bias_desc({oc}, DataType::f32, Tag::x);
+  const dnnl::convolution_forward::primitive_desc fpd(
+      dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_winograd, any_src,
+                                      any_wei, bias_desc, any_dst, stride, pad, pad),
+      attr, cpu_engine());
+  const dnnl::convolution_backward_data::primitive_desc bpd(
+      dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_winograd, any_src, any_wei, any_dst, stride, pad, pad),
+      attr, cpu_engine(), fpd);
+  auto plan = c10::make_intrusive<Plan>();
+  plan->forward = dnnl::convolution_forward(fpd);
+  plan->backward = dnnl::convolution_backward_data(bpd);
+  plan->forward_scratch = fpd.scratchpad_desc();
+  plan->backward_scratch = bpd.scratchpad_desc();
+  plan->user_in = memory::desc(src, DataType::f32, Tag::nchw);
+  plan->user_out = memory::desc(dst, DataType::f32, Tag::nchw);
+  plan->blocked_in = fpd.src_desc();
+  plan->blocked_out = fpd.dst_desc();
+  TORCH_CHECK(bpd.diff_src_desc() == plan->blocked_in && bpd.diff_dst_desc() == plan->blocked_out,
+              "Winograd: the backward pass wants other layouts than the forward");
+  plan->in_to_blocked = make_reorder(plan->user_in, plan->blocked_in);
+  plan->blocked_to_in = make_reorder(plan->blocked_in, plan->user_in);
+  plan->out_to_blocked = make_reorder(plan->user_out, plan->blocked_out);
+  plan->blocked_to_out = make_reorder(plan->blocked_out, plan->user_out);
+  const at::Tensor plain_weight = weight.contiguous();
+  plan->forward_weights = reordered_weights(plain_weight, fpd.weights_desc());
+  plan->backward_weights = reordered_weights(plain_weight, bpd.weights_desc());
+  plan->bias_storage = bias.defined() ? bias.detach().contiguous().clone() : at::zeros({oc}, weight.options());
+  plan->bias = wrap(bias_desc, plan->bias_storage);
+  plan->weight = weight.detach();
+  plan->caller_bias = bias.defined() ? bias.detach() : at::Tensor();
+  plan->padding = padding;
+  return plan;
+}
+
+// Runs `conv` (a convolution primitive) from `in` (NCHW, user_in-like) into a new NCHW tensor of
+// `out_sizes`, through the blocked layouts.
+at::Tensor run_forward(const Plan& plan, const at::Tensor& x, at::IntArrayRef out_sizes) {
+  at::internal::lazy_init_num_threads();  // oneDNN's OpenMP team as large as LibTorch's in this thread
+  dnnl::stream stream(cpu_engine());
+  const at::Tensor in_blocked = bytes(plan.blocked_in), out_blocked = bytes(plan.blocked_out), scratch = bytes(plan.forward_scratch);
+  const memory in_b = wrap(plan.blocked_in, in_blocked), out_b = wrap(plan.blocked_out, out_blocked);
+  plan.in_to_blocked.execute(stream, {{DNNL_ARG_FROM, wrap(plan.user_in, x)}, {DNNL_ARG_TO, in_b}});
+  plan.forward.execute(stream, {{DNNL_ARG_SRC, in_b},
+                                {DNNL_ARG_WEIGHTS, plan.forward_weights},
+                                {DNNL_ARG_BIAS, plan.bias},
+                                {DNNL_ARG_DST, out_b},
+                                {DNNL_ARG_SCRATCHPAD, wrap(plan.forward_scratch, scratch)}});
+  at::Tensor y = at::empty(out_sizes, x.options());
+  plan.blocked_to_out.execute(stream, {{DNNL_ARG_FROM, out_b}, {DNNL_ARG_TO, wrap(plan.user_out, y)}});
+  stream.wait();
+  return y;
+}
+
+at::Tensor run_backward(const Plan& plan, const at::Tensor& grad_y, at::IntArrayRef in_sizes) {
+  at::internal::lazy_init_num_threads();
+  dnnl::stream stream(cpu_engine());
+  const at::Tensor gy_blocked = bytes(plan.blocked_out), gx_blocked = bytes(plan.blocked_in), scratch = bytes(plan.backward_scratch);
+  const memory gy_b = wrap(plan.blocked_out, gy_blocked), gx_b = wrap(plan.blocked_in, gx_blocked);
+  plan.out_to_blocked.execute(stream, {{DNNL_ARG_FROM, wrap(plan.user_out, grad_y)}, {DNNL_ARG_TO, gy_b}});
+  plan.backward.execute(stream, {{DNNL_ARG_DIFF_DST, gy_b},
+                                 {DNNL_ARG_WEIGHTS, plan.backward_weights},
+                                 {DNNL_ARG_DIFF_SRC, gx_b},
+                                 {DNNL_ARG_SCRATCHPAD, wrap(plan.backward_scratch, scratch)}});
+  at::Tensor grad_x = at::empty(in_sizes, grad_y.options());
+  plan.blocked_to_in.execute(stream, {{DNNL_ARG_FROM, gx_b}, {DNNL_ARG_TO, wrap(plan.user_in, grad_x)}});
+  stream.wait();
+  return grad_x;
+}
+
+struct WinogradConv : torch::autograd::Function<WinogradConv> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, c10::intrusive_ptr<Plan> plan) {
+    const at::Tensor in = x.contiguous();
+    const std::vector<int64_t> out_sizes{in.size(0), plan->weight.size(0), in.size(2) + 2 * plan->padding - 2,
+                                         in.size(3) + 2 * plan->padding - 2};
+    at::Tensor y = run_forward(*plan, in, out_sizes);
+    ctx->saved_data["in_sizes"] = in.sizes().vec();
+    ctx->saved_data["plan"] = c10::IValue::make_capsule(std::move(plan));
+    return y;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    const at::Tensor& gy = grads[0];
+    if (!gy.defined()) return {at::Tensor(), at::Tensor()};
+    auto holder = ctx->saved_data["plan"].toCapsule();
+    const Plan& plan = *static_cast<const Plan*>(holder.get());
+    // A gradient of the gradient (create_graph): the transposed convolution, differentiable in gy.
+    if (torch::GradMode::is_enabled())
+      return {at::conv_transpose2d(gy, plan.weight, {}, 1, plan.padding), at::Tensor()};
+    return {run_backward(plan, gy.contiguous(), ctx->saved_data["in_sizes"].toIntVector()), at::Tensor()};
+  }
+};
+
+bool probe_winograd() {
+  try {
+    const at::Tensor w = at::zeros({16, 16, 3, 3});
+    make_plan(w, at::Tensor(), {1, 16, 8, 8}, 1);
+    return true;
+  } catch (const dnnl::error&) {
+    return false;
+  }
+}
+
+std::string probe_report() {
+  try {
+    const dnnl::convolution_forward::primitive_desc fpd(
+        dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_winograd,
+                                        memory::desc({1, 16, 8, 8}, DataType::f32, Tag::any),
+                                        memory::desc({16, 16, 3, 3}, DataType::f32, Tag::any),
+                                        memory::desc({1, 16, 8, 8}, DataType::f32, Tag::any), {1, 1}, {1, 1}, {1, 1}),
+        cpu_engine());
+    return "oneDNN " + std::string(fpd.impl_info_str());
+  } catch (const dnnl::error&) {
+    return "not available (oneDNN has Winograd kernels for AVX-512 CPUs only): LibTorch's direct convolution";
+  }
+}
+
+}  // namespace
+
+bool winograd_available() {
+  static const bool available = probe_winograd();
+  return available;
+}
+
+std::string winograd_report() {
+  static const std::string report = probe_report();
+  return report;
+}
+
+namespace {
+std::atomic<bool> g_enabled{true};
+}  // namespace
+
+void set_winograd_enabled(bool enabled) { g_enabled = enabled; }
+bool winograd_enabled() { return g_enabled.load(); }
+
+struct FrozenConvs::Impl {
+  // One plan per weights (data and version), bias (same), input shape and padding; at most kPlans,
+  // oldest out.
+  using Key = std::tuple<const void*, uint32_t, const void*, uint32_t, std::vector<int64_t>, int64_t>;
+  static constexpr size_t kPlans = 64;
+  std::mutex mutex;
+  std::map<Key, c10::intrusive_ptr<Plan>> plans;  // a null plan: oneDNN has no kernel for that shape
+  std::deque<Key> order;
+  std::atomic<int64_t> winograd{0}, fallback{0};
+};
+
+FrozenConvs::FrozenConvs() : impl_(std::make_unique<Impl>()) {}
+FrozenConvs::~FrozenConvs() = default;
+
+int64_t FrozenConvs::winograd_calls() const { return impl_->winograd.load(); }
+int64_t FrozenConvs::fallback_calls() const { return impl_->fallback.load(); }
+
+at::Tensor FrozenConvs::conv3x3(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t padding) {
+  TORCH_CHECK(weight.dim() == 4 && weight.size(2) == 3 && weight.size(3) == 3, "FrozenConvs::conv3x3 takes 3x3 kernels");
+  const bool eligible = winograd_enabled() && winograd_available() && x.dim() == 4 && x.device().is_cpu() && x.scalar_type() == at::kFloat &&
+                        weight.scalar_type() == at::kFloat && !weight.requires_grad() &&
+                        !(bias.defined() && bias.requires_grad()) && x.size(1) == weight.size(1) &&
+                        x.size(1) % 16 == 0 && weight.size(0) % 16 == 0 && x.size(2) + 2 * padding >= 3 &&
+                        x.size(3) + 2 * padding >= 3;
+  c10::intrusive_ptr<Plan> plan;
+  if (eligible) {
+    Impl::Key key{weight.data_ptr(), weight._version(), bias.defined() ? bias.data_ptr() : nullptr,
+                  bias.defined() ? bias._version() : 0u, x.sizes().vec(), padding};
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    auto it = impl_->plans.find(key);
+    if (it == impl_->plans.end()) {
+      try {
+        plan = make_plan(weight, bias, x.sizes(), padding);
+      } catch (const dnnl::error&) {
+        plan = c10::intrusive_ptr<Plan>();  // remembered: no kernel for this shape
+      }
+      if (impl_->order.size() == Impl::kPlans) {
+        impl_->plans.erase(impl_->order.front());
+        impl_->order.pop_front();
+      }
+      impl_->plans.emplace(key, plan);
+      impl_->order.push_back(key);
+    } else {
+      plan = it->second;
+    }
+  }
+  if (!plan) {
+    ++impl_->fallback;
+    return at::conv2d(x, weight, bias, 1, padding);
+  }
+  ++impl_->winograd;
+  return WinogradConv::apply(x, std::move(plan));
+}
+
+}  // namespace impasto
