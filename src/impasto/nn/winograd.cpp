@@ -4,7 +4,9 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <atomic>
+#include <functional>
 #include <deque>
 #include <tuple>
 #include <vector>
@@ -59,8 +61,14 @@ memory reordered_weights(const at::Tensor& weights, const memory::desc& desc) {
   return out;
 }
 
+// `weight` in the layout `desc`, made once and shared by the plans of every input shape that asks
+// for that layout (Winograd-domain weights are 4x the kernel's size: vgg19's to relu5_1 take 320 MB
+// per direction).
+using WeightsIn = std::function<memory(const memory::desc& desc)>;
+
 // Throws dnnl::error when oneDNN has no Winograd kernel for this shape on this CPU.
-c10::intrusive_ptr<Plan> make_plan(const at::Tensor& weight, const at::Tensor& bias, at::IntArrayRef in_sizes, int64_t padding) {
+c10::intrusive_ptr<Plan> make_plan(const at::Tensor& weight, const at::Tensor& bias, at::IntArrayRef in_sizes, int64_t padding,
+                                   const WeightsIn& weights_in) {
   const int64_t n = in_sizes[0], c = in_sizes[1], h = in_sizes[2], w = in_sizes[3], oc = weight.size(0);
   const int64_t oh = h + 2 * padding - 2, ow = w + 2 * padding - 2;
   const memory::dims src{n, c, h, w}, wei{oc, c, 3, 3}, dst{n, oc, oh, ow}, stride{1, 1}, pad{padding, padding};
@@ -90,9 +98,8 @@ c10::intrusive_ptr<Plan> make_plan(const at::Tensor& weight, const at::Tensor& b
   plan->blocked_to_in = make_reorder(plan->blocked_in, plan->user_in);
   plan->out_to_blocked = make_reorder(plan->user_out, plan->blocked_out);
   plan->blocked_to_out = make_reorder(plan->blocked_out, plan->user_out);
-  const at::Tensor plain_weight = weight.contiguous();
-  plan->forward_weights = reordered_weights(plain_weight, fpd.weights_desc());
-  plan->backward_weights = reordered_weights(plain_weight, bpd.weights_desc());
+  plan->forward_weights = weights_in(fpd.weights_desc());
+  plan->backward_weights = weights_in(bpd.weights_desc());
   plan->bias_storage = bias.defined() ? bias.detach().contiguous().clone() : at::zeros({oc}, weight.options());
   plan->bias = wrap(bias_desc, plan->bias_storage);
   plan->weight = weight.detach();
@@ -161,7 +168,7 @@ struct WinogradConv : torch::autograd::Function<WinogradConv> {
 bool probe_winograd() {
   try {
     const at::Tensor w = at::zeros({16, 16, 3, 3});
-    make_plan(w, at::Tensor(), {1, 16, 8, 8}, 1);
+    make_plan(w, at::Tensor(), {1, 16, 8, 8}, 1, [&](const memory::desc& desc) { return reordered_weights(w, desc); });
     return true;
   } catch (const dnnl::error&) {
     return false;
@@ -209,6 +216,28 @@ struct FrozenConvs::Impl {
   std::mutex mutex;
   std::map<Key, c10::intrusive_ptr<Plan>> plans;  // a null plan: oneDNN has no kernel for that shape
   std::deque<Key> order;
+  // The weights in each layout the plans asked for (see WeightsIn); a form of older weights at the
+  // same address is dropped when a newer one is made. Each holds an alias of its weights, so that
+  // their address cannot be reused by other weights while the form is kept.
+  struct WeightForm {
+    const void* data;
+    uint32_t version;
+    memory::desc desc;
+    memory form;
+    at::Tensor weight;
+  };
+  std::vector<WeightForm> forms;
+
+  memory weights_in(const at::Tensor& weight, const memory::desc& desc) {
+    const void* data = weight.data_ptr();
+    const uint32_t version = weight._version();
+    for (const WeightForm& f : forms)
+      if (f.data == data && f.version == version && f.desc == desc) return f.form;
+    forms.erase(std::remove_if(forms.begin(), forms.end(), [&](const WeightForm& f) { return f.data == data && f.version != version; }),
+                forms.end());
+    forms.push_back(WeightForm{data, version, desc, reordered_weights(weight.contiguous(), desc), weight.detach()});
+    return forms.back().form;
+  }
   std::atomic<int64_t> winograd{0}, fallback{0};
 };
 
@@ -233,7 +262,8 @@ at::Tensor FrozenConvs::conv3x3(const at::Tensor& x, const at::Tensor& weight, c
     auto it = impl_->plans.find(key);
     if (it == impl_->plans.end()) {
       try {
-        plan = make_plan(weight, bias, x.sizes(), padding);
+        plan = make_plan(weight, bias, x.sizes(), padding,
+                         [&](const memory::desc& desc) { return impl_->weights_in(weight, desc); });
       } catch (const dnnl::error&) {
         plan = c10::intrusive_ptr<Plan>();  // remembered: no kernel for this shape
       }
