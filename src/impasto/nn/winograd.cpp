@@ -108,8 +108,8 @@ c10::intrusive_ptr<Plan> make_plan(const at::Tensor& weight, const at::Tensor& b
   return plan;
 }
 
-// Runs `conv` (a convolution primitive) from `in` (NCHW, user_in-like) into a new NCHW tensor of
-// `out_sizes`, through the blocked layouts.
+// The plan's forward convolution of x (NCHW, contiguous) into a new NCHW tensor of `out_sizes`,
+// through the blocked layouts; run_backward: its input gradient from dL/dy, the same way.
 at::Tensor run_forward(const Plan& plan, const at::Tensor& x, at::IntArrayRef out_sizes) {
   at::internal::lazy_init_num_threads();  // oneDNN's OpenMP team as large as LibTorch's in this thread
   dnnl::stream stream(cpu_engine());
