@@ -9,6 +9,7 @@
 #include <functional>
 #include <deque>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 namespace impasto {
@@ -23,18 +24,24 @@ const dnnl::engine& cpu_engine() {
   return engine;
 }
 
-// The forward and input-gradient primitives of one convolution at one input shape, with the
-// reorders between LibTorch's NCHW and oneDNN's blocked layout (nChw16c) that the Winograd kernels
-// read and write, and the weights transformed for each. Held by the autograd graph (a capsule)
-// while a backward pass may still need it, so the cache may drop it at any time.
+// One direction of a convolution (the forward pass: x -> y; the input gradient: dL/dy -> dL/dx):
+// its NCHW input reordered into the blocked layout (nChw16c) the Winograd kernel reads, the kernel
+// run with its fixed arguments (the transformed weights, the bias), its blocked output reordered
+// back to NCHW.
+struct BlockedPass {
+  dnnl::primitive kernel;
+  int in_arg = 0, out_arg = 0;  // DNNL_ARG_SRC / DNNL_ARG_DST, or DNNL_ARG_DIFF_DST / DNNL_ARG_DIFF_SRC
+  memory::desc user_in, blocked_in, user_out, blocked_out, scratch;
+  dnnl::reorder to_blocked, from_blocked;
+  std::unordered_map<int, memory> fixed;
+};
+
+// The forward and input-gradient passes of one convolution at one input shape. Held by the autograd
+// graph (a capsule) while a backward pass may still need it, so the cache may drop it at any time.
 struct Plan : torch::CustomClassHolder {
-  dnnl::convolution_forward forward;
-  dnnl::convolution_backward_data backward;
-  memory::desc forward_scratch, backward_scratch;
-  memory::desc user_in, user_out, blocked_in, blocked_out;  // x / dL/dx; y / dL/dy
-  dnnl::reorder in_to_blocked, blocked_to_in, out_to_blocked, blocked_to_out;
-  memory forward_weights, backward_weights, bias;
-  at::Tensor bias_storage;  // what `bias` points into
+  BlockedPass forward, backward;
+  std::string kernel;       // oneDNN's name for the forward kernel
+  at::Tensor bias_storage;  // what the forward pass's bias points into
   // The caller's tensors (aliases sharing storage and version counter): kept so that the cache's
   // keys (their data pointers) cannot be reused while the plan lives; the weight also serves a double
   // backward (create_graph), which goes through LibTorch.
@@ -66,6 +73,13 @@ memory reordered_weights(const at::Tensor& weights, const memory::desc& desc) {
 // per direction).
 using WeightsIn = std::function<memory(const memory::desc& desc)>;
 
+BlockedPass blocked_pass(const dnnl::primitive& kernel, int in_arg, int out_arg, const memory::desc& user_in,
+                         const memory::desc& blocked_in, const memory::desc& user_out, const memory::desc& blocked_out,
+                         const memory::desc& scratch, std::unordered_map<int, memory> fixed) {
+  return BlockedPass{kernel,          in_arg, out_arg, user_in, blocked_in, user_out, blocked_out, scratch,
+                     make_reorder(user_in, blocked_in), make_reorder(blocked_out, user_out), std::move(fixed)};
+}
+
 // Throws dnnl::error when oneDNN has no Winograd kernel for this shape on this CPU.
 c10::intrusive_ptr<Plan> make_plan(const at::Tensor& weight, const at::Tensor& bias, at::IntArrayRef in_sizes, int64_t padding,
                                    const WeightsIn& weights_in) {
@@ -83,64 +97,38 @@ c10::intrusive_ptr<Plan> make_plan(const at::Tensor& weight, const at::Tensor& b
   const dnnl::convolution_backward_data::primitive_desc bpd(
       dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_winograd, any_src, any_wei, any_dst, stride, pad, pad),
       attr, cpu_engine(), fpd);
+  const memory::desc user_src(src, DataType::f32, Tag::nchw), user_dst(dst, DataType::f32, Tag::nchw);
   auto plan = c10::make_intrusive<Plan>();
-  plan->forward = dnnl::convolution_forward(fpd);
-  plan->backward = dnnl::convolution_backward_data(bpd);
-  plan->forward_scratch = fpd.scratchpad_desc();
-  plan->backward_scratch = bpd.scratchpad_desc();
-  plan->user_in = memory::desc(src, DataType::f32, Tag::nchw);
-  plan->user_out = memory::desc(dst, DataType::f32, Tag::nchw);
-  plan->blocked_in = fpd.src_desc();
-  plan->blocked_out = fpd.dst_desc();
-  TORCH_CHECK(bpd.diff_src_desc() == plan->blocked_in && bpd.diff_dst_desc() == plan->blocked_out,
-              "Winograd: the backward pass wants other layouts than the forward");
-  plan->in_to_blocked = make_reorder(plan->user_in, plan->blocked_in);
-  plan->blocked_to_in = make_reorder(plan->blocked_in, plan->user_in);
-  plan->out_to_blocked = make_reorder(plan->user_out, plan->blocked_out);
-  plan->blocked_to_out = make_reorder(plan->blocked_out, plan->user_out);
-  plan->forward_weights = weights_in(fpd.weights_desc());
-  plan->backward_weights = weights_in(bpd.weights_desc());
   plan->bias_storage = bias.defined() ? bias.detach().contiguous().clone() : at::zeros({oc}, weight.options());
-  plan->bias = wrap(bias_desc, plan->bias_storage);
+  plan->forward = blocked_pass(dnnl::convolution_forward(fpd), DNNL_ARG_SRC, DNNL_ARG_DST, user_src, fpd.src_desc(), user_dst,
+                               fpd.dst_desc(), fpd.scratchpad_desc(),
+                               {{DNNL_ARG_WEIGHTS, weights_in(fpd.weights_desc())}, {DNNL_ARG_BIAS, wrap(bias_desc, plan->bias_storage)}});
+  plan->backward = blocked_pass(dnnl::convolution_backward_data(bpd), DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC, user_dst,
+                                bpd.diff_dst_desc(), user_src, bpd.diff_src_desc(), bpd.scratchpad_desc(),
+                                {{DNNL_ARG_WEIGHTS, weights_in(bpd.weights_desc())}});
+  plan->kernel = fpd.impl_info_str();
   plan->weight = weight.detach();
   plan->caller_bias = bias.defined() ? bias.detach() : at::Tensor();
   plan->padding = padding;
   return plan;
 }
 
-// The plan's forward convolution of x (NCHW, contiguous) into a new NCHW tensor of `out_sizes`,
-// through the blocked layouts; run_backward: its input gradient from dL/dy, the same way.
-at::Tensor run_forward(const Plan& plan, const at::Tensor& x, at::IntArrayRef out_sizes) {
+// `pass` on x (NCHW, contiguous) into a new NCHW tensor of `out_sizes`.
+at::Tensor run(const BlockedPass& pass, const at::Tensor& x, at::IntArrayRef out_sizes) {
   at::internal::lazy_init_num_threads();  // oneDNN's OpenMP team as large as LibTorch's in this thread
   dnnl::stream stream(cpu_engine());
-  const at::Tensor in_blocked = bytes(plan.blocked_in), out_blocked = bytes(plan.blocked_out), scratch = bytes(plan.forward_scratch);
-  const memory in_b = wrap(plan.blocked_in, in_blocked), out_b = wrap(plan.blocked_out, out_blocked);
-  plan.in_to_blocked.execute(stream, {{DNNL_ARG_FROM, wrap(plan.user_in, x)}, {DNNL_ARG_TO, in_b}});
-  plan.forward.execute(stream, {{DNNL_ARG_SRC, in_b},
-                                {DNNL_ARG_WEIGHTS, plan.forward_weights},
-                                {DNNL_ARG_BIAS, plan.bias},
-                                {DNNL_ARG_DST, out_b},
-                                {DNNL_ARG_SCRATCHPAD, wrap(plan.forward_scratch, scratch)}});
-  at::Tensor y = at::empty(out_sizes, x.options());
-  plan.blocked_to_out.execute(stream, {{DNNL_ARG_FROM, out_b}, {DNNL_ARG_TO, wrap(plan.user_out, y)}});
+  const at::Tensor in_blocked = bytes(pass.blocked_in), out_blocked = bytes(pass.blocked_out), scratch = bytes(pass.scratch);
+  const memory in_b = wrap(pass.blocked_in, in_blocked), out_b = wrap(pass.blocked_out, out_blocked);
+  pass.to_blocked.execute(stream, {{DNNL_ARG_FROM, wrap(pass.user_in, x)}, {DNNL_ARG_TO, in_b}});
+  std::unordered_map<int, memory> args = pass.fixed;
+  args.emplace(pass.in_arg, in_b);
+  args.emplace(pass.out_arg, out_b);
+  args.emplace(DNNL_ARG_SCRATCHPAD, wrap(pass.scratch, scratch));
+  pass.kernel.execute(stream, args);
+  at::Tensor out = at::empty(out_sizes, x.options());
+  pass.from_blocked.execute(stream, {{DNNL_ARG_FROM, out_b}, {DNNL_ARG_TO, wrap(pass.user_out, out)}});
   stream.wait();
-  return y;
-}
-
-at::Tensor run_backward(const Plan& plan, const at::Tensor& grad_y, at::IntArrayRef in_sizes) {
-  at::internal::lazy_init_num_threads();
-  dnnl::stream stream(cpu_engine());
-  const at::Tensor gy_blocked = bytes(plan.blocked_out), gx_blocked = bytes(plan.blocked_in), scratch = bytes(plan.backward_scratch);
-  const memory gy_b = wrap(plan.blocked_out, gy_blocked), gx_b = wrap(plan.blocked_in, gx_blocked);
-  plan.out_to_blocked.execute(stream, {{DNNL_ARG_FROM, wrap(plan.user_out, grad_y)}, {DNNL_ARG_TO, gy_b}});
-  plan.backward.execute(stream, {{DNNL_ARG_DIFF_DST, gy_b},
-                                 {DNNL_ARG_WEIGHTS, plan.backward_weights},
-                                 {DNNL_ARG_DIFF_SRC, gx_b},
-                                 {DNNL_ARG_SCRATCHPAD, wrap(plan.backward_scratch, scratch)}});
-  at::Tensor grad_x = at::empty(in_sizes, grad_y.options());
-  plan.blocked_to_in.execute(stream, {{DNNL_ARG_FROM, gx_b}, {DNNL_ARG_TO, wrap(plan.user_in, grad_x)}});
-  stream.wait();
-  return grad_x;
+  return out;
 }
 
 struct WinogradConv : torch::autograd::Function<WinogradConv> {
@@ -148,7 +136,7 @@ struct WinogradConv : torch::autograd::Function<WinogradConv> {
     const at::Tensor in = x.contiguous();
     const std::vector<int64_t> out_sizes{in.size(0), plan->weight.size(0), in.size(2) + 2 * plan->padding - 2,
                                          in.size(3) + 2 * plan->padding - 2};
-    at::Tensor y = run_forward(*plan, in, out_sizes);
+    at::Tensor y = run(plan->forward, in, out_sizes);
     ctx->saved_data["in_sizes"] = in.sizes().vec();
     ctx->saved_data["plan"] = c10::IValue::make_capsule(std::move(plan));
     return y;
@@ -161,44 +149,32 @@ struct WinogradConv : torch::autograd::Function<WinogradConv> {
     // A gradient of the gradient (create_graph): the transposed convolution, differentiable in gy.
     if (torch::GradMode::is_enabled())
       return {at::conv_transpose2d(gy, plan.weight, {}, 1, plan.padding), at::Tensor()};
-    return {run_backward(plan, gy.contiguous(), ctx->saved_data["in_sizes"].toIntVector()), at::Tensor()};
+    return {run(plan.backward, gy.contiguous(), ctx->saved_data["in_sizes"].toIntVector()), at::Tensor()};
   }
 };
 
-bool probe_winograd() {
+// oneDNN's kernel name for a small Winograd plan, or empty when it has none on this CPU.
+std::string probe_kernel() {
   try {
     const at::Tensor w = at::zeros({16, 16, 3, 3});
-    make_plan(w, at::Tensor(), {1, 16, 8, 8}, 1, [&](const memory::desc& desc) { return reordered_weights(w, desc); });
-    return true;
+    return make_plan(w, at::Tensor(), {1, 16, 8, 8}, 1, [&](const memory::desc& desc) { return reordered_weights(w, desc); })->kernel;
   } catch (const dnnl::error&) {
-    return false;
+    return "";
   }
 }
 
-std::string probe_report() {
-  try {
-    const dnnl::convolution_forward::primitive_desc fpd(
-        dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_winograd,
-                                        memory::desc({1, 16, 8, 8}, DataType::f32, Tag::any),
-                                        memory::desc({16, 16, 3, 3}, DataType::f32, Tag::any),
-                                        memory::desc({1, 16, 8, 8}, DataType::f32, Tag::any), {1, 1}, {1, 1}, {1, 1}),
-        cpu_engine());
-    return "oneDNN " + std::string(fpd.impl_info_str());
-  } catch (const dnnl::error&) {
-    return "not available (oneDNN has Winograd kernels for AVX-512 CPUs only): LibTorch's direct convolution";
-  }
+const std::string& probed_kernel() {
+  static const std::string kernel = probe_kernel();
+  return kernel;
 }
 
 }  // namespace
 
-bool winograd_available() {
-  static const bool available = probe_winograd();
-  return available;
-}
+bool winograd_available() { return !probed_kernel().empty(); }
 
 std::string winograd_report() {
-  static const std::string report = probe_report();
-  return report;
+  return winograd_available() ? "oneDNN " + probed_kernel()
+                              : "not available (oneDNN has Winograd kernels for AVX-512 CPUs only): LibTorch's direct convolution";
 }
 
 namespace {
