@@ -1,11 +1,13 @@
 // Benchmarks of stylization by optimisation:
-//   BM_GatysStep/<backbone>/<size>/bf16:<0|1>/winograd:<0|1>
+//   BM_GatysStep/<backbone>/<size>/bf16:<0|1>/winograd:<0|1>/matmul:<0|1>
 //                                    one optimisation step: features of the current image, content +
 //                                    style losses on the default layers, backward (what L-BFGS
 //                                    evaluates once per iteration), through gatys_terms as the
 //                                    method computes them; bf16:1 with the backbone in bf16 (the
 //                                    first phase of GatysOptions::precision); winograd:0 with the
-//                                    float32 convolutions in LibTorch instead of nn/winograd.h
+//                                    float32 convolutions in LibTorch instead of nn/winograd.h;
+//                                    matmul:0 with the Gram products in LibTorch's bmm instead of
+//                                    nn/matmul.h
 //   BM_DefaultRun                    the whole default job (impasto demo: 256 px, 150 L-BFGS steps)
 // VGG weights are random, full width, written once to a temporary impasto checkpoint so the real
 // loading path is used (speed does not depend on the values).
@@ -18,6 +20,7 @@
 #include "impasto/io/weights.h"
 #include "impasto/losses/losses.h"
 #include "impasto/nn/backbone.h"
+#include "impasto/nn/matmul.h"
 #include "impasto/nn/precision.h"
 #include "impasto/nn/winograd.h"
 #include "impasto/style/gatys.h"
@@ -32,6 +35,7 @@ void BM_GatysStep(benchmark::State& state, const std::string& backbone_name) {
   const int64_t size = state.range(0);
   const bool bf16 = state.range(1) != 0;
   set_winograd_enabled(state.range(2) != 0);
+  set_onednn_matmul_enabled(state.range(3) != 0);
   GatysOptions o;
   o.backbone.name = backbone_name;
   if (backbone_name != "random-multiscale") o.backbone.weights = bench::random_vgg_checkpoint(backbone_name);
@@ -41,25 +45,21 @@ void BM_GatysStep(benchmark::State& state, const std::string& backbone_name) {
   at::Tensor content = synthetic_landscape(size, size, 1), style = synthetic_painting(size, size, 2);
   const GatysTargets targets = gatys_targets(*backbone, o, content, {StyleInput{"painting", style, 1.0, {}}}, {style}, size, size);
   const std::set<std::string> taps = gatys_taps(o);
-  // The bf16 phase as GatysSession runs it: features from a bf16 copy, losses in fp32.
+  // The bf16 phase as GatysSession runs it: bf16 features from a bf16 copy, losses in fp32.
   Backbone reduced;
   if (bf16) {
     reduced = make_backbone(o.backbone);
     set_precision(*reduced, Precision::bf16);
   }
   at::Tensor x = content.clone().set_requires_grad(true);
-  auto features = [&] {
-    if (!bf16) return backbone->extract(x, taps);
-    FeatureMaps f;
-    for (auto& [name, v] : reduced->extract(x, taps)) f[name] = v.to(torch::kFloat32);
-    return f;
-  };
+  auto features = [&] { return bf16 ? reduced->extract(x, taps) : backbone->extract(x, taps); };
   for (auto _ : state) {
     if (x.grad().defined()) x.mutable_grad().zero_();
     gatys_terms(features(), x, targets, o, norm).total.backward();
     benchmark::DoNotOptimize(x.grad().data_ptr());
   }
   set_winograd_enabled(true);
+  set_onednn_matmul_enabled(true);
   state.SetItemsProcessed(state.iterations());
   state.counters["px"] = static_cast<double>(size);
 }
@@ -79,10 +79,11 @@ void BM_DefaultRun(benchmark::State& state) {
 // bf16 with winograd:0 only (its convolutions are LibTorch's bf16 ones either way).
 void gatys_step_args(benchmark::internal::Benchmark* b) {
   for (int64_t size : {256, 512})
-    for (const auto& [bf16, winograd] : {std::pair<int, int>{0, 0}, {0, 1}, {1, 0}}) b->Args({size, bf16, winograd});
-  b->ArgNames({"", "bf16", "winograd"})->Unit(benchmark::kMillisecond)->MinTime(3);
+    for (const auto& [bf16, winograd, matmul] : {std::tuple<int, int, int>{0, 0, 0}, {0, 1, 0}, {0, 1, 1}, {1, 0, 0}, {1, 0, 1}})
+      b->Args({size, bf16, winograd, matmul});
+  b->ArgNames({"", "bf16", "winograd", "matmul"})->Unit(benchmark::kMillisecond)->MinTime(3);
 }
 BENCHMARK_CAPTURE(BM_GatysStep, random_multiscale, std::string("random-multiscale"))->Apply(gatys_step_args);
 BENCHMARK_CAPTURE(BM_GatysStep, vgg19, std::string("vgg19"))->Apply(gatys_step_args);
-BENCHMARK_CAPTURE(BM_GatysStep, vgg16, std::string("vgg16"))->ArgsProduct({{256, 512}, {0, 1}})->ArgNames({"", "bf16"})->Unit(benchmark::kMillisecond)->MinTime(3);
+BENCHMARK_CAPTURE(BM_GatysStep, vgg16, std::string("vgg16"))->ArgsProduct({{256, 512}, {0, 1}, {1}, {1}})->ArgNames({"", "bf16", "winograd", "matmul"})->Unit(benchmark::kMillisecond)->MinTime(3);
 BENCHMARK(BM_DefaultRun)->Unit(benchmark::kSecond)->Iterations(1);

@@ -134,6 +134,26 @@ TEST(Losses, FusedStyleLossEqualsComposedOne) {
                           torch::rand({1, 3, 4, 4}, torch::kFloat64), 1e-5);
 }
 
+// bf16 features (a bf16 backbone's, channels-last or not): the loss is the float32 loss of the
+// rounded features (their Gram summed in float32), the gradient bf16 within bf16's rounding.
+TEST(Losses, FusedStyleLossOfBf16Features) {
+  torch::manual_seed(4);
+  const at::Tensor target = gram_matrix(torch::rand({1, 32, 20, 20}));
+  for (auto format : {at::MemoryFormat::Contiguous, at::MemoryFormat::ChannelsLast}) {
+    const at::Tensor x = torch::rand({1, 32, 24, 17}).to(torch::kBFloat16).contiguous(format);
+    auto a = x.to(torch::kFloat32).set_requires_grad(true), b = x.clone().set_requires_grad(true);
+    const at::Tensor reference = style_loss(gram_matrix(a), target, LossNormalisation::energy);
+    const at::Tensor fused = fused_style_loss(b, target, LossNormalisation::energy);
+    EXPECT_EQ(fused.scalar_type(), torch::kFloat32);
+    EXPECT_NEAR(fused.item<double>(), reference.item<double>(), 1e-5 * reference.item<double>());
+    reference.backward();
+    fused.backward();
+    ASSERT_EQ(b.grad().scalar_type(), torch::kBFloat16);
+    const double error = ((b.grad().to(torch::kFloat32) - a.grad()).norm() / a.grad().norm()).item<double>();
+    EXPECT_LT(error, 1e-2) << "memory format " << format;
+  }
+}
+
 TEST(Losses, UnknownNormalisationListsValidOnes) {
   try {
     parse_normalisation("l1");

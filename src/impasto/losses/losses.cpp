@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "impasto/core/error.h"
+#include "impasto/nn/matmul.h"
 
 namespace impasto {
 
@@ -75,13 +76,17 @@ struct FusedStyleLoss : torch::autograd::Function<FusedStyleLoss> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& features, const at::Tensor& target_gram,
                             int64_t norm) {
     const int64_t n = features.size(0), c = features.size(1), h = features.size(2), w = features.size(3), m = h * w;
-    // Channels-last features (a bf16 backbone's, in float32) are rows [N, M, C] as they lie: G = F'^T F'.
+    // Channels-last features (a bf16 backbone's) are rows [N, M, C] as they lie: G = F'^T F'. bf16
+    // features give a float32 Gram (their products are exact in float32; the sums are float32).
     const bool rows = features.suggest_memory_format() == at::MemoryFormat::ChannelsLast && c > 1;
     const at::Tensor f = rows ? features.permute({0, 2, 3, 1}).reshape({n, m, c}) : features.reshape({n, c, m});
-    const at::Tensor gram = rows ? torch::bmm(f.transpose(1, 2), f) : torch::bmm(f, f.transpose(1, 2));
+    const at::Tensor gram = rows ? dense_bmm(f.transpose(1, 2), f) : dense_bmm(f, f.transpose(1, 2));
     const at::Tensor diff = gram.div_(static_cast<double>(m)) - target_gram;
     const double k = style_loss_factor(static_cast<LossNormalisation>(norm), target_gram, diff.numel(), c);
-    ctx->save_for_backward({f, diff + diff.transpose(1, 2)});
+    // bf16 features: S = D + D^T is rounded to bf16 for the backward product, an error of the order
+    // of the bf16 backbone's own backward pass, which the gradient goes through next.
+    const at::Tensor sym = diff + diff.transpose(1, 2);
+    ctx->save_for_backward({f, f.scalar_type() == at::kBFloat16 ? sym.to(at::kBFloat16) : sym});
     ctx->saved_data["scale"] = 2.0 * k / static_cast<double>(m);
     ctx->saved_data["shape"] = std::vector<int64_t>{n, c, h, w, rows ? 1 : 0};
     return diff.pow(2).sum().mul_(k);
@@ -91,10 +96,11 @@ struct FusedStyleLoss : torch::autograd::Function<FusedStyleLoss> {
     const double scale = ctx->saved_data["scale"].toDouble();
     const std::vector<int64_t> s = ctx->saved_data["shape"].toIntVector();
     if (s[4]) {  // rows: dL/dF' = F' S (S = D + D^T is symmetric), back in channels-last layout
-      const at::Tensor g = torch::bmm(saved[0], saved[1]).mul_(grad[0] * scale);
+      const at::Tensor g = dense_bmm(saved[0], saved[1]).mul_(grad[0] * scale).to(saved[0].scalar_type());
       return {g.view({s[0], s[2], s[3], s[1]}).permute({0, 3, 1, 2}), at::Tensor(), at::Tensor()};
     }
-    const at::Tensor grad_f = torch::bmm(saved[1], saved[0]).mul_(grad[0] * scale).view({s[0], s[1], s[2], s[3]});
+    const at::Tensor grad_f =
+        dense_bmm(saved[1], saved[0]).mul_(grad[0] * scale).to(saved[0].scalar_type()).view({s[0], s[1], s[2], s[3]});
     return {grad_f, at::Tensor(), at::Tensor()};
   }
 };

@@ -37,8 +37,9 @@ at::Tensor style_loss(const at::Tensor& gram, const at::Tensor& target_gram, Los
 // gradient in closed form. With D = G^ - A^, k the normalisation's factor (L = k sum D^2) and M = H*W,
 //     dL/dF = (2k / M) (D + D^T) F,
 // one [C,C] x [C,M] product where autograd's Gram backward takes two and adds their results (the
-// Gram's share of an optimisation step falls by a third). First derivatives only; a target that
-// requires grad takes the composed path.
+// Gram's share of an optimisation step falls by a third). The products run through nn/matmul.h
+// (oneDNN). Features may be bf16 (a bf16 backbone's): the Gram and the loss are float32, the
+// gradient bf16. First derivatives only; a target that requires grad takes the composed path.
 at::Tensor fused_style_loss(const at::Tensor& features, const at::Tensor& target_gram, LossNormalisation norm);
 
 // Total variation (squared, the smooth form used by neural-style):

@@ -59,9 +59,10 @@ PerceptualTerms PerceptualLoss::operator()(const at::Tensor& output, const Featu
   }
   at::Tensor style = torch::zeros({}, output.options());
   for (const auto& [name, w] : weights_.style_layers) {
-    const at::Tensor gram = gram_matrix(features.at(name));
-    const at::Tensor target = style_grams_.at(name).expand_as(gram);  // one style for the whole batch
-    const at::Tensor l = weights_.style_weight * w * style_loss(gram, target, weights_.normalisation);
+    const at::Tensor& f = features.at(name);
+    // One style for the whole batch: the target expanded, so that every normalisation sums over it.
+    const at::Tensor target = style_grams_.at(name).expand({f.size(0), f.size(1), f.size(1)});
+    const at::Tensor l = weights_.style_weight * w * fused_style_loss(f, target, weights_.normalisation);
     t.style_layers.emplace_back(name, l.item<double>());
     style = style + l;
   }

@@ -1,7 +1,5 @@
 #include "impasto/nn/winograd.h"
 
-#include <ATen/Parallel.h>
-#include <oneapi/dnnl/dnnl.hpp>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -12,17 +10,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include "impasto/nn/onednn.h"
+
 namespace impasto {
 namespace {
 
 using dnnl::memory;
 using Tag = memory::format_tag;
 using DataType = memory::data_type;
-
-const dnnl::engine& cpu_engine() {
-  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
 
 // One direction of a convolution (the forward pass: x -> y; the input gradient: dL/dy -> dL/dx):
 // its NCHW input reordered into the blocked layout (nChw16c) the Winograd kernel reads, the kernel
@@ -49,21 +44,17 @@ struct Plan : torch::CustomClassHolder {
   int64_t padding = 0;
 };
 
-memory wrap(const memory::desc& desc, const at::Tensor& t) { return memory(desc, cpu_engine(), t.data_ptr()); }
-
-at::Tensor bytes(const memory::desc& desc) { return at::empty({static_cast<int64_t>(desc.get_size())}, at::kByte); }
-
 dnnl::reorder make_reorder(const memory::desc& from, const memory::desc& to) {
-  return dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), from, cpu_engine(), to));
+  return dnnl::reorder(dnnl::reorder::primitive_desc(onednn_cpu_engine(), from, onednn_cpu_engine(), to));
 }
 
 // A copy of `weights` (plain OIHW) in the layout `desc`.
 memory reordered_weights(const at::Tensor& weights, const memory::desc& desc) {
   const memory::dims dims(weights.sizes().begin(), weights.sizes().end());
   const memory::desc plain(dims, DataType::f32, Tag::oihw);
-  memory out(desc, cpu_engine());
-  dnnl::stream stream(cpu_engine());
-  make_reorder(plain, desc).execute(stream, {{DNNL_ARG_FROM, wrap(plain, weights)}, {DNNL_ARG_TO, out}});
+  memory out(desc, onednn_cpu_engine());
+  dnnl::stream stream(onednn_cpu_engine());
+  make_reorder(plain, desc).execute(stream, {{DNNL_ARG_FROM, onednn_wrap(plain, weights)}, {DNNL_ARG_TO, out}});
   stream.wait();
   return out;
 }
@@ -93,16 +84,16 @@ c10::intrusive_ptr<Plan> make_plan(const at::Tensor& weight, const at::Tensor& b
   const dnnl::convolution_forward::primitive_desc fpd(
       dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_winograd, any_src,
                                       any_wei, bias_desc, any_dst, stride, pad, pad),
-      attr, cpu_engine());
+      attr, onednn_cpu_engine());
   const dnnl::convolution_backward_data::primitive_desc bpd(
       dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_winograd, any_src, any_wei, any_dst, stride, pad, pad),
-      attr, cpu_engine(), fpd);
+      attr, onednn_cpu_engine(), fpd);
   const memory::desc user_src(src, DataType::f32, Tag::nchw), user_dst(dst, DataType::f32, Tag::nchw);
   auto plan = c10::make_intrusive<Plan>();
   plan->bias_storage = bias.defined() ? bias.detach().contiguous().clone() : at::zeros({oc}, weight.options());
   plan->forward = blocked_pass(dnnl::convolution_forward(fpd), DNNL_ARG_SRC, DNNL_ARG_DST, user_src, fpd.src_desc(), user_dst,
                                fpd.dst_desc(), fpd.scratchpad_desc(),
-                               {{DNNL_ARG_WEIGHTS, weights_in(fpd.weights_desc())}, {DNNL_ARG_BIAS, wrap(bias_desc, plan->bias_storage)}});
+                               {{DNNL_ARG_WEIGHTS, weights_in(fpd.weights_desc())}, {DNNL_ARG_BIAS, onednn_wrap(bias_desc, plan->bias_storage)}});
   plan->backward = blocked_pass(dnnl::convolution_backward_data(bpd), DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC, user_dst,
                                 bpd.diff_dst_desc(), user_src, bpd.diff_src_desc(), bpd.scratchpad_desc(),
                                 {{DNNL_ARG_WEIGHTS, weights_in(bpd.weights_desc())}});
@@ -115,18 +106,17 @@ c10::intrusive_ptr<Plan> make_plan(const at::Tensor& weight, const at::Tensor& b
 
 // `pass` on x (NCHW, contiguous) into a new NCHW tensor of `out_sizes`.
 at::Tensor run(const BlockedPass& pass, const at::Tensor& x, at::IntArrayRef out_sizes) {
-  at::internal::lazy_init_num_threads();  // oneDNN's OpenMP team as large as LibTorch's in this thread
-  dnnl::stream stream(cpu_engine());
-  const at::Tensor in_blocked = bytes(pass.blocked_in), out_blocked = bytes(pass.blocked_out), scratch = bytes(pass.scratch);
-  const memory in_b = wrap(pass.blocked_in, in_blocked), out_b = wrap(pass.blocked_out, out_blocked);
-  pass.to_blocked.execute(stream, {{DNNL_ARG_FROM, wrap(pass.user_in, x)}, {DNNL_ARG_TO, in_b}});
+  dnnl::stream stream = onednn_stream();
+  const at::Tensor in_blocked = onednn_buffer(pass.blocked_in), out_blocked = onednn_buffer(pass.blocked_out), scratch = onednn_buffer(pass.scratch);
+  const memory in_b = onednn_wrap(pass.blocked_in, in_blocked), out_b = onednn_wrap(pass.blocked_out, out_blocked);
+  pass.to_blocked.execute(stream, {{DNNL_ARG_FROM, onednn_wrap(pass.user_in, x)}, {DNNL_ARG_TO, in_b}});
   std::unordered_map<int, memory> args = pass.fixed;
   args.emplace(pass.in_arg, in_b);
   args.emplace(pass.out_arg, out_b);
-  args.emplace(DNNL_ARG_SCRATCHPAD, wrap(pass.scratch, scratch));
+  args.emplace(DNNL_ARG_SCRATCHPAD, onednn_wrap(pass.scratch, scratch));
   pass.kernel.execute(stream, args);
   at::Tensor out = at::empty(out_sizes, x.options());
-  pass.from_blocked.execute(stream, {{DNNL_ARG_FROM, out_b}, {DNNL_ARG_TO, wrap(pass.user_out, out)}});
+  pass.from_blocked.execute(stream, {{DNNL_ARG_FROM, out_b}, {DNNL_ARG_TO, onednn_wrap(pass.user_out, out)}});
   stream.wait();
   return out;
 }

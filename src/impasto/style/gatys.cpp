@@ -296,7 +296,8 @@ GatysTerms gatys_terms(const FeatureMaps& features, const at::Tensor& image, con
   GatysTerms terms;
   terms.content = torch::zeros({}, image.options());
   for (const auto& [name, layer_weight] : o.content_layers) {
-    auto l = *o.content_weight * layer_weight * content_loss(features.at(name), targets.content.at(name), norm);
+    const at::Tensor f = features.at(name).to(torch::kFloat32);  // a bf16 backbone's features in float32
+    auto l = *o.content_weight * layer_weight * content_loss(f, targets.content.at(name), norm);
     terms.content_layers.emplace_back(name, l);
     terms.content = terms.content + l;
   }
@@ -305,12 +306,12 @@ GatysTerms gatys_terms(const FeatureMaps& features, const at::Tensor& image, con
     const auto& f = features.at(name);
     at::Tensor l = torch::zeros({}, image.options());
     for (const auto& g : targets.groups) {
-      if (!g.mask.defined()) {
+      if (!g.mask.defined()) {  // bf16 features too: their Gram is summed in float32
         l = l + fused_style_loss(f, g.grams.at(name), norm);
         continue;
       }
       const at::Tensor mask = torch::adaptive_avg_pool2d(g.mask, {f.size(2), f.size(3)});
-      l = l + style_loss(gram_matrix(f, mask), g.grams.at(name), norm);
+      l = l + style_loss(gram_matrix(f.to(torch::kFloat32), mask), g.grams.at(name), norm);
     }
     l = *o.style_weight * layer_weight * l;
     terms.style_layers.emplace_back(name, l);
@@ -441,8 +442,8 @@ StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& ho
       record.width = w;
       FeatureMaps features;
       if (reduced) {
-        // float32 in the backbone's channels-last layout: the losses read it as it lies.
-        for (auto& [name, f] : reduced_backbone_->extract(x, taps)) features[name] = f.to(torch::kFloat32);
+        // bf16 in the backbone's channels-last layout: the losses read it as it lies (gatys_terms).
+        features = reduced_backbone_->extract(x, taps);
       } else {
         features = backbone->extract(x, taps);
       }
