@@ -46,6 +46,32 @@ TEST(Winograd, ForwardAndInputGradientMatchLibTorch) {
   EXPECT_EQ(convs.fallback_calls(), 0);
 }
 
+// Channels-last input (how the VGGs run in float32): the same numbers, the output and the input's
+// gradient channels-last, and an NCHW call at the same shape gets its own plan.
+TEST(Winograd, ChannelsLastStaysChannelsLast) {
+  if (!winograd_available()) GTEST_SKIP() << "no Winograd kernel on this CPU: " << winograd_report();
+  torch::manual_seed(8);
+  FrozenConvs convs;
+  const at::Tensor weight = torch::randn({32, 48, 3, 3}) * std::sqrt(2.0 / (9.0 * 48));
+  const at::Tensor bias = torch::randn({32});
+  const at::Tensor x0 = torch::relu(torch::randn({1, 48, 19, 23}));
+  const at::Tensor upstream = torch::randn({1, 32, 19, 23});
+  at::Tensor x = x0.contiguous(at::MemoryFormat::ChannelsLast).set_requires_grad(true);
+  const at::Tensor y = convs.conv3x3(x, weight, bias, 1);
+  EXPECT_TRUE(y.is_contiguous(at::MemoryFormat::ChannelsLast));
+  (y * upstream).sum().backward();
+  EXPECT_TRUE(x.grad().is_contiguous(at::MemoryFormat::ChannelsLast));
+  at::Tensor ref_x = x0.clone().set_requires_grad(true);
+  const at::Tensor ref_y = at::conv2d(ref_x, weight, bias, 1, 1);
+  (ref_y * upstream).sum().backward();
+  EXPECT_LT(relative_error(y, ref_y), 1e-5);
+  EXPECT_LT(relative_error(x.grad(), ref_x.grad()), 1e-5);
+  const at::Tensor y_nchw = convs.conv3x3(x0, weight, bias, 1);
+  EXPECT_TRUE(y_nchw.is_contiguous());
+  EXPECT_LT(relative_error(y_nchw, ref_y), 1e-5);
+  EXPECT_EQ(convs.winograd_calls(), 2);
+}
+
 TEST(Winograd, WhatItCannotTakeGoesThroughLibTorch) {
   torch::manual_seed(4);
   FrozenConvs convs;

@@ -42,6 +42,7 @@ struct Plan : torch::CustomClassHolder {
   // backward (create_graph), which goes through LibTorch.
   at::Tensor weight, caller_bias;
   int64_t padding = 0;
+  at::MemoryFormat format = at::MemoryFormat::Contiguous;  // of the input, the output and their gradients
 };
 
 dnnl::reorder make_reorder(const memory::desc& from, const memory::desc& to) {
@@ -73,7 +74,7 @@ BlockedPass blocked_pass(const dnnl::primitive& kernel, int in_arg, int out_arg,
 
 // Throws dnnl::error when oneDNN has no Winograd kernel for this shape on this CPU.
 c10::intrusive_ptr<Plan> make_plan(const at::Tensor& weight, const at::Tensor& bias, at::IntArrayRef in_sizes, int64_t padding,
-                                   const WeightsIn& weights_in) {
+                                   bool channels_last, const WeightsIn& weights_in) {
   const int64_t n = in_sizes[0], c = in_sizes[1], h = in_sizes[2], w = in_sizes[3], oc = weight.size(0);
   const int64_t oh = h + 2 * padding - 2, ow = w + 2 * padding - 2;
   const memory::dims src{n, c, h, w}, wei{oc, c, 3, 3}, dst{n, oc, oh, ow}, stride{1, 1}, pad{padding, padding};
@@ -88,7 +89,8 @@ c10::intrusive_ptr<Plan> make_plan(const at::Tensor& weight, const at::Tensor& b
   const dnnl::convolution_backward_data::primitive_desc bpd(
       dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_winograd, any_src, any_wei, any_dst, stride, pad, pad),
       attr, onednn_cpu_engine(), fpd);
-  const memory::desc user_src(src, DataType::f32, Tag::nchw), user_dst(dst, DataType::f32, Tag::nchw);
+  const Tag user = channels_last ? Tag::nhwc : Tag::nchw;  // the caller's layout, in and out
+  const memory::desc user_src(src, DataType::f32, user), user_dst(dst, DataType::f32, user);
   auto plan = c10::make_intrusive<Plan>();
   plan->bias_storage = bias.defined() ? bias.detach().contiguous().clone() : at::zeros({oc}, weight.options());
   plan->forward = blocked_pass(dnnl::convolution_forward(fpd), DNNL_ARG_SRC, DNNL_ARG_DST, user_src, fpd.src_desc(), user_dst,
@@ -101,11 +103,12 @@ c10::intrusive_ptr<Plan> make_plan(const at::Tensor& weight, const at::Tensor& b
   plan->weight = weight.detach();
   plan->caller_bias = bias.defined() ? bias.detach() : at::Tensor();
   plan->padding = padding;
+  plan->format = channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
   return plan;
 }
 
-// `pass` on x (NCHW, contiguous) into a new NCHW tensor of `out_sizes`.
-at::Tensor run(const BlockedPass& pass, const at::Tensor& x, at::IntArrayRef out_sizes) {
+// `pass` on x (contiguous in `format`) into a new tensor of `out_sizes` in `format`.
+at::Tensor run(const BlockedPass& pass, const at::Tensor& x, at::IntArrayRef out_sizes, at::MemoryFormat format) {
   dnnl::stream stream = onednn_stream();
   const at::Tensor in_blocked = onednn_buffer(pass.blocked_in), out_blocked = onednn_buffer(pass.blocked_out), scratch = onednn_buffer(pass.scratch);
   const memory in_b = onednn_wrap(pass.blocked_in, in_blocked), out_b = onednn_wrap(pass.blocked_out, out_blocked);
@@ -115,7 +118,7 @@ at::Tensor run(const BlockedPass& pass, const at::Tensor& x, at::IntArrayRef out
   args.emplace(pass.out_arg, out_b);
   args.emplace(DNNL_ARG_SCRATCHPAD, onednn_wrap(pass.scratch, scratch));
   pass.kernel.execute(stream, args);
-  at::Tensor out = at::empty(out_sizes, x.options());
+  at::Tensor out = at::empty(out_sizes, x.options().memory_format(format));
   pass.from_blocked.execute(stream, {{DNNL_ARG_FROM, out_b}, {DNNL_ARG_TO, onednn_wrap(pass.user_out, out)}});
   stream.wait();
   return out;
@@ -123,10 +126,10 @@ at::Tensor run(const BlockedPass& pass, const at::Tensor& x, at::IntArrayRef out
 
 struct WinogradConv : torch::autograd::Function<WinogradConv> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, c10::intrusive_ptr<Plan> plan) {
-    const at::Tensor in = x.contiguous();
+    const at::Tensor in = x.contiguous(plan->format);
     const std::vector<int64_t> out_sizes{in.size(0), plan->weight.size(0), in.size(2) + 2 * plan->padding - 2,
                                          in.size(3) + 2 * plan->padding - 2};
-    at::Tensor y = run(plan->forward, in, out_sizes);
+    at::Tensor y = run(plan->forward, in, out_sizes, plan->format);
     ctx->saved_data["in_sizes"] = in.sizes().vec();
     ctx->saved_data["plan"] = c10::IValue::make_capsule(std::move(plan));
     return y;
@@ -139,7 +142,7 @@ struct WinogradConv : torch::autograd::Function<WinogradConv> {
     // A gradient of the gradient (create_graph): the transposed convolution, differentiable in gy.
     if (torch::GradMode::is_enabled())
       return {at::conv_transpose2d(gy, plan.weight, {}, 1, plan.padding), at::Tensor()};
-    return {run(plan.backward, gy.contiguous(), ctx->saved_data["in_sizes"].toIntVector()), at::Tensor()};
+    return {run(plan.backward, gy.contiguous(plan.format), ctx->saved_data["in_sizes"].toIntVector(), plan.format), at::Tensor()};
   }
 };
 
@@ -147,7 +150,7 @@ struct WinogradConv : torch::autograd::Function<WinogradConv> {
 std::string probe_kernel() {
   try {
     const at::Tensor w = at::zeros({16, 16, 3, 3});
-    return make_plan(w, at::Tensor(), {1, 16, 8, 8}, 1, [&](const memory::desc& desc) { return reordered_weights(w, desc); })->kernel;
+    return make_plan(w, at::Tensor(), {1, 16, 8, 8}, 1, false, [&](const memory::desc& desc) { return reordered_weights(w, desc); })->kernel;
   } catch (const dnnl::error&) {
     return "";
   }
@@ -175,9 +178,9 @@ void set_winograd_enabled(bool enabled) { g_enabled = enabled; }
 bool winograd_enabled() { return g_enabled.load(); }
 
 struct FrozenConvs::Impl {
-  // One plan per weights (data and version), bias (same), input shape and padding; at most kPlans,
-  // oldest out.
-  using Key = std::tuple<const void*, uint32_t, const void*, uint32_t, std::vector<int64_t>, int64_t>;
+  // One plan per weights (data and version), bias (same), input shape, padding and layout (NCHW or
+  // channels-last); at most kPlans, oldest out.
+  using Key = std::tuple<const void*, uint32_t, const void*, uint32_t, std::vector<int64_t>, int64_t, bool>;
   static constexpr size_t kPlans = 64;
   std::mutex mutex;
   std::map<Key, c10::intrusive_ptr<Plan>> plans;  // a null plan: oneDNN has no kernel for that shape
@@ -222,13 +225,15 @@ at::Tensor FrozenConvs::conv3x3(const at::Tensor& x, const at::Tensor& weight, c
                         x.size(3) + 2 * padding >= 3;
   c10::intrusive_ptr<Plan> plan;
   if (eligible) {
+    // Channels-last input gives channels-last output (and gradients): the layout the network runs in.
+    const bool channels_last = x.suggest_memory_format() == at::MemoryFormat::ChannelsLast;
     Impl::Key key{weight.data_ptr(), weight._version(), bias.defined() ? bias.data_ptr() : nullptr,
-                  bias.defined() ? bias._version() : 0u, x.sizes().vec(), padding};
+                  bias.defined() ? bias._version() : 0u, x.sizes().vec(), padding, channels_last};
     std::lock_guard<std::mutex> lock(impl_->mutex);
     auto it = impl_->plans.find(key);
     if (it == impl_->plans.end()) {
       try {
-        plan = make_plan(weight, bias, x.sizes(), padding,
+        plan = make_plan(weight, bias, x.sizes(), padding, channels_last,
                          [&](const memory::desc& desc) { return impl_->weights_in(weight, desc); });
       } catch (const dnnl::error&) {
         plan = c10::intrusive_ptr<Plan>();  // remembered: no kernel for this shape

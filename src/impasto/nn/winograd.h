@@ -44,7 +44,7 @@ class FrozenConvs {
 
   // conv2d(x, weight, bias, stride 1, padding `padding`) for a 3x3 kernel, differentiable in x (not
   // in the weights, which must not require grad). Winograd when it applies (see above), else
-  // at::conv2d with the same arguments.
+  // at::conv2d with the same arguments. The output is in x's layout (NCHW or channels-last).
   at::Tensor conv3x3(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t padding);
 
   // How many calls went through Winograd and how many through at::conv2d (tests, benchmarks).
