@@ -13,8 +13,8 @@ namespace impasto {
 // a [B, M, K] times b [B, K, N] -> [B, M, N] (contiguous). Two float32 or two bfloat16 tensors give
 // float32 (bf16: exact products, float32 sums), through oneDNN's matmul on CPU, which reads any
 // strides whose last two dimensions have a unit stride (transposed views) in place. Anything else
-// (CUDA, float64, a CPU oneDNN has no kernel for) is at::bmm(a, b), of float32 copies for bf16 inputs. Not
-// differentiable: callers write the backward.
+// (CUDA, float64, a CPU oneDNN has no kernel for) is at::bmm(a, b), of float32 copies for bf16
+// inputs. Not differentiable: callers write the backward.
 at::Tensor dense_bmm(const at::Tensor& a, const at::Tensor& b);
 
 // Off: dense_bmm is at::bmm (benchmarks and tests compare the two). On by default. Process-wide.
