@@ -20,9 +20,9 @@ using Tag = memory::format_tag;
 using DataType = memory::data_type;
 
 // One direction of a convolution (the forward pass: x -> y; the input gradient: dL/dy -> dL/dx):
-// its NCHW input reordered into the blocked layout (nChw16c) the Winograd kernel reads, the kernel
-// run with its fixed arguments (the transformed weights, the bias), its blocked output reordered
-// back to NCHW.
+// its input, in the caller's layout (NCHW or channels-last), reordered into the blocked layout
+// (nChw16c) the Winograd kernel reads, the kernel run with its fixed arguments (the transformed
+// weights, the bias), its blocked output reordered back to the caller's layout.
 struct BlockedPass {
   dnnl::primitive kernel;
   int in_arg = 0, out_arg = 0;  // DNNL_ARG_SRC / DNNL_ARG_DST, or DNNL_ARG_DIFF_DST / DNNL_ARG_DIFF_SRC
@@ -54,7 +54,7 @@ memory reordered_weights(const at::Tensor& weights, const memory::desc& desc) {
   const memory::dims dims(weights.sizes().begin(), weights.sizes().end());
   const memory::desc plain(dims, DataType::f32, Tag::oihw);
   memory out(desc, onednn_cpu_engine());
-  dnnl::stream stream(onednn_cpu_engine());
+  dnnl::stream stream = onednn_stream();
   make_reorder(plain, desc).execute(stream, {{DNNL_ARG_FROM, onednn_wrap(plain, weights)}, {DNNL_ARG_TO, out}});
   stream.wait();
   return out;

@@ -440,13 +440,8 @@ StylizeResult GatysSession::stylize(const Image& content, const StylizeHooks& ho
       record.scale = level;
       record.height = h;
       record.width = w;
-      FeatureMaps features;
-      if (reduced) {
-        // bf16 in the backbone's channels-last layout: the losses read it as it lies (gatys_terms).
-        features = reduced_backbone_->extract(x, taps);
-      } else {
-        features = backbone->extract(x, taps);
-      }
+      // The bf16 copy's features are bf16 channels-last: the losses read them as they lie (gatys_terms).
+      const FeatureMaps features = (reduced ? reduced_backbone_ : backbone)->extract(x, taps);
       at::Tensor total = weighted_loss(features, x, targets, o, norm, record);
       if (guided && o.temporal_weight > 0) {
         const at::Tensor target = luminance ? grey_luminance(guide_previous) : guide_previous;
